@@ -1,0 +1,1 @@
+"""The Streamlit app: the only part of digitnet that imports Streamlit."""

@@ -1,0 +1,387 @@
+"""The command line: ``python -m digitnet train | evaluate | predict | download | info``.
+
+Every command takes ``--json`` to print one JSON object as the last line of
+standard output. Bad input exits non-zero with a one-line message on standard
+error, never a traceback. Progress bars are drawn on a terminal only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import DigitnetError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# ------------------------------------------------------------------ progress
+class ProgressBar:
+    """A one-line progress bar on a terminal (stderr); silent when stderr is piped.
+
+    Parameters
+    ----------
+    total : float
+        The amount that means 100%.
+    label : str
+        Shown before the bar.
+    stream : file, optional
+        Defaults to ``sys.stderr``.
+    """
+
+    def __init__(self, total: float, label: str = "", stream=None, width: int = 28) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total, self.label, self.width = max(total, 1e-12), label, width
+        self.start = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done: float, info: str = "", force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1 and done < self.total:
+            return
+        self._last = now
+        frac = min(1.0, done / self.total)
+        filled = int(frac * self.width)
+        elapsed = now - self.start
+        eta = elapsed / frac - elapsed if frac > 0 else math.nan
+        eta_txt = f"<{_duration(eta)}" if frac < 1 and math.isfinite(eta) else ""
+        bar = "█" * filled + "·" * (self.width - filled)
+        self.stream.write(
+            f"\r{self.label} {bar} {frac:4.0%} {_duration(elapsed)}{eta_txt} {info}\x1b[K"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _log(args, message: str) -> None:
+    """A status line on stderr (kept off stdout, which --json owns)."""
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _download_progress(args):
+    bars: dict[str, ProgressBar] = {}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        if name not in bars:
+            bars[name] = ProgressBar(total or 1, f"downloading {name}")
+            _log(args, f"downloading {name}")
+        bar = bars[name]
+        if total:
+            bar.update(done, f"{done / 1e6:.1f}/{total / 1e6:.1f} MB", force=done >= total)
+            if done >= total:
+                bar.close()
+
+    return progress
+
+
+def _load(args, split: str):
+    from .data import load_mnist
+
+    return load_mnist(split, args.data_dir, progress=_download_progress(args))
+
+
+# ------------------------------------------------------------------ commands
+def cmd_train(args) -> dict:
+    from . import presets
+    from .evaluate import evaluate
+    from .weights import save_model
+
+    overrides = {
+        "hidden": args.hidden,
+        "activation": args.activation,
+        "output": args.output,
+        "optimizer": args.optimizer,
+        "epochs": args.epochs,
+        "eta": args.eta,
+        "l2": args.l2,
+        "batch_size": args.batch,
+        "seed": args.seed,
+        "precision": args.precision,
+    }
+    model = presets.build(args.preset, **overrides)  # validates before loading data
+    if args.out:
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            raise DigitnetError(f"cannot write {out}: directory {out.parent} does not exist")
+    X, y = _load(args, "train")
+    X_test, y_test = _load(args, "test")
+    (X_train, y_train), valid = presets.split(X, y)
+    if args.preset == "best" and not args.holdout:
+        X_train, y_train = X, y  # the shipped model trains on all 60,000 images
+    _log(args, f"training {model!r} on {len(X_train):,} images")
+    bar = ProgressBar(model.epochs, f"{args.preset}")
+
+    def report(p) -> None:
+        if p.kind == "batch":
+            bar.update(p.epoch + p.batch / p.n_batches)
+            return
+        h = p.history[-1]
+        valid_txt = "" if h["valid_acc"] is None else f" valid {h['valid_acc']:.2%}"
+        info = f"epoch {p.epoch}/{p.epochs} cost {h['cost']:.4g} train {h['train_acc']:.2%}"
+        bar.update(p.epoch, info + valid_txt, force=True)
+        if not bar.enabled and not args.quiet:
+            _log(args, f"{info}{valid_txt} ({h['elapsed']:.1f} s)")
+
+    t0 = time.perf_counter()
+    model.fit(X_train, y_train, validation_data=valid, callback=report, callback_every=50)
+    fit_seconds = time.perf_counter() - t0
+    bar.close()
+    report_ = evaluate(model, X_test, y_test)
+    result = {
+        "preset": args.preset,
+        "hyperparameters": model.get_params(),
+        "epochs": model.epochs_trained_,
+        "test_accuracy": report_["accuracy"],
+        "train_seconds": round(fit_seconds, 3),
+        "history": model.history_,
+    }
+    _log(
+        args,
+        f"test accuracy {report_['accuracy']:.2%} after {model.epochs_trained_} epochs "
+        f"in {fit_seconds:.1f} s",
+    )
+    if args.out:
+        from .data import mnist_checksums
+
+        model.metadata_["metrics"] = {
+            "mnist_test_accuracy": report_["accuracy"],
+            "mnist_test_ece": report_["ece"],
+        }
+        model.metadata_["data"] = {"mnist_sha256": mnist_checksums()}
+        model.metadata_["train_seconds"] = result["train_seconds"]
+        model.metadata_["command"] = "python -m digitnet " + " ".join(sys.argv[1:])
+        path = save_model(model, args.out, dtype=args.store_dtype)
+        result["out"] = str(path)
+        _log(args, f"saved {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return result
+
+
+def cmd_evaluate(args) -> dict:
+    from .evaluate import evaluate
+    from .weights import load_model
+
+    model = load_model(args.weights)
+    X, y = _load(args, "test")
+    t0 = time.perf_counter()
+    r = evaluate(model, X, y)
+    seconds = time.perf_counter() - t0
+    if not args.json:
+        print(f"test accuracy: {r['accuracy']:.2%} on {r['n']:,} images ({seconds:.2f} s)")
+        print("per digit:  " + "  ".join(f"{d}:{a:.1%}" for d, a in enumerate(r["per_class"])))
+        print(f"expected calibration error: {r['ece']:.4f}")
+        print("confusion matrix (rows: true digit, columns: predicted):")
+        for d, row in enumerate(r["confusion"]):
+            print(f"  {d} " + " ".join(f"{c:5d}" for c in row))
+    return {
+        "weights": str(args.weights or "shipped"),
+        "test_accuracy": r["accuracy"],
+        "n": r["n"],
+        "per_class": r["per_class"],
+        "confusion": r["confusion"],
+        "ece": r["ece"],
+        "seconds": round(seconds, 3),
+    }
+
+
+def cmd_predict(args) -> dict:
+    from .preprocess import EmptyCanvas, canvas_to_mnist, load_image
+    from .weights import load_model
+
+    model = load_model(args.weights)
+    results = []
+    for name in args.images:
+        image = load_image(name)
+        try:
+            digit_image = canvas_to_mnist(image)
+        except EmptyCanvas as e:
+            results.append({"image": name, "prediction": None, "message": str(e)})
+            if not args.json:
+                print(f"{name}: no digit ({e})")
+            continue
+        probs = model.predict_proba(digit_image[None])[0]
+        k = int(probs.argmax())
+        results.append(
+            {
+                "image": name,
+                "prediction": k,
+                "probability": float(probs[k]),
+                "probabilities": [round(float(p), 6) for p in probs],
+            }
+        )
+        if not args.json:
+            print(f"{name}: {k} ({probs[k]:.1%})")
+    return {"predictions": results}
+
+
+def cmd_download(args) -> dict:
+    from .data import download_mnist, resolve_data_dir
+
+    directory = download_mnist(args.data_dir, progress=_download_progress(args))
+    for split in ("train", "test"):
+        _load(args, split)  # verify
+    if not args.json:
+        print(f"MNIST is ready in {directory}")
+    return {"data_dir": str(resolve_data_dir(args.data_dir)), "ok": True}
+
+
+def cmd_info(args) -> dict:
+    from threadpoolctl import threadpool_info
+
+    from .data import FILES, resolve_data_dir
+    from .weights import SHIPPED_WEIGHTS, load_model
+
+    model = load_model(args.weights)
+    meta = getattr(model, "metadata_", {})
+    directory = resolve_data_dir(args.data_dir)
+    present = {
+        name: (directory / f"{name}.gz").exists() or (directory / name).exists()
+        for name in FILES.values()
+    }
+    blas = [
+        f"{b['internal_api']} {b['version']} ({b['num_threads']} threads)"
+        for b in threadpool_info()
+        if b["user_api"] == "blas"
+    ]
+    info = {
+        "digitnet_version": __version__,
+        "numpy_version": np.__version__,
+        "blas": blas,
+        "weights": str(args.weights or SHIPPED_WEIGHTS),
+        "architecture": "-".join(map(str, model.layer_sizes)),
+        "activation": model.activation,
+        "output": model.output,
+        "input_scaling": model.input_scaling,
+        "preset": meta.get("preset"),
+        "epochs_trained": model.epochs_trained_,
+        "metrics": meta.get("metrics", {}),
+        "created": meta.get("created"),
+        "data_dir": str(directory),
+        "mnist_files_present": present,
+    }
+    if not args.json:
+        for key, value in info.items():
+            print(f"{key:>20}: {value}")
+    return info
+
+
+# ------------------------------------------------------------------ parser
+def _hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes layer sizes like 100 or 512,256, got {text!r}"
+        ) from None
+    if not sizes:
+        raise argparse.ArgumentTypeError("--hidden needs at least one layer size")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m digitnet",
+        description="digitnet: a NumPy multilayer perceptron that reads handwritten digits.",
+    )
+    parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object last on stdout")
+    common.add_argument("-q", "--quiet", action="store_true", help="no status messages")
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "--data-dir",
+        help="directory with the MNIST files (default: $DIGITNET_DATA, else a per-user cache)",
+    )
+    weights = argparse.ArgumentParser(add_help=False)
+    weights.add_argument("--weights", help="weights file (.npz); default: the shipped weights")
+
+    t = sub.add_parser("train", parents=[common, data], help="train a network on MNIST")
+    t.add_argument("--preset", choices=["seed", "fast", "best"], default="fast")
+    t.add_argument("--hidden", type=_hidden, help="hidden layer sizes, e.g. 100 or 512,256")
+    t.add_argument("--activation", choices=["sigmoid", "relu", "tanh"])
+    t.add_argument("--output", choices=["sigmoid", "softmax"])
+    t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"])
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--eta", type=float, help="learning rate")
+    t.add_argument("--l2", type=float, help="L2 regularisation strength λ")
+    t.add_argument("--batch", type=int, help="minibatch size")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--precision", choices=["float32", "float64"])
+    t.add_argument("--out", help="save the trained weights to this .npz file")
+    t.add_argument(
+        "--store-dtype",
+        choices=["float16", "float32", "float64"],
+        default="float32",
+        help="precision of the saved arrays (default float32)",
+    )
+    t.add_argument(
+        "--holdout",
+        action="store_true",
+        help="best preset: keep the last 5,000 training images for validation only",
+    )
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", parents=[common, data, weights], help="score on MNIST test")
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", parents=[common, weights], help="read digits from images")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files, any size")
+    p.set_defaults(func=cmd_predict)
+
+    d = sub.add_parser("download", parents=[common, data], help="fetch and verify MNIST")
+    d.set_defaults(func=cmd_download)
+
+    i = sub.add_parser("info", parents=[common, data, weights], help="describe the weights")
+    i.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        print("digitnet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (DigitnetError, ValueError, OSError) as e:
+        message = " ".join(str(e).split()) or type(e).__name__  # one line
+        print(f"digitnet {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        print(json.dumps(result, default=_json_default))
+    return 0
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,22 @@
+"""The exceptions digitnet raises, so callers (the CLI, the app) can tell bad input
+from bugs: everything the user can fix derives from :class:`DigitnetError`."""
+
+
+class DigitnetError(Exception):
+    """Base class: a problem the user can fix (bad input, missing data, bad file)."""
+
+
+class DataError(DigitnetError):
+    """An MNIST file is missing, truncated, corrupt or fails its checksum."""
+
+
+class DownloadError(DataError):
+    """MNIST could not be downloaded (offline, mirror down, connection dropped)."""
+
+
+class WeightsError(DigitnetError):
+    """A weights file cannot be used: wrong format, shape, dtype, or non-finite values."""
+
+
+class TrainingDiverged(DigitnetError):
+    """The cost became NaN or infinite; the model keeps its last good weights."""

@@ -1,0 +1,622 @@
+"""The multilayer perceptron: activations, cost, forward pass and backward pass.
+
+Notation (the article's): a layer's weights ``W`` have shape (inputs, outputs),
+a minibatch ``X`` has one image per row, and for every layer l::
+
+    z⁽ˡ⁺¹⁾ = a⁽ˡ⁾ W⁽ˡ⁾ + b⁽ˡ⁾        a⁽ˡ⁺¹⁾ = φ(z⁽ˡ⁺¹⁾)        a⁽⁰⁾ = X
+
+The cost of the article is the binary cross-entropy of the ten sigmoid outputs
+against the one-hot label, summed over the examples, plus an L2 term::
+
+    J(W) = −Σᵢ Σₖ [ yₖ⁽ⁱ⁾ log aₖ⁽ⁱ⁾ + (1 − yₖ⁽ⁱ⁾) log(1 − aₖ⁽ⁱ⁾) ] + λ/2 Σ ‖W‖²
+
+With sigmoid outputs and that cost -- or softmax outputs and cross-entropy --
+the error at the output is simply ``δ_out = a_out − y``; each hidden layer's is
+``δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁾ᵀ) ⊙ φ'(z⁽ˡ⁾)``; the gradients are ``∂J/∂W⁽ˡ⁾ = a⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + λW⁽ˡ⁾``
+and ``∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾``. The update rule lives in :mod:`digitnet.optimizers`,
+the epochs and minibatches in :mod:`digitnet.train`.
+
+Where the article's text and code differ, digitnet follows what makes the cost
+and its gradient agree: the text's cost has λ/2, its code omits the ½ but
+updates with λW, the gradient of λ/2‖W‖²; so digitnet's cost has the λ/2. One
+printed formula writes the sigmoid as 1/(1 + exp(z)); it is 1/(1 + exp(−z)).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import numpy as np
+
+N_INPUTS = 28 * 28
+N_CLASSES = 10
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
+OUTPUTS = ("sigmoid", "softmax")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+INITS = ("normal", "xavier", "he")
+INPUT_SCALINGS = ("symmetric", "unit")
+PRECISIONS = ("float32", "float64")
+MAX_EPOCHS = 10_000
+MAX_UNITS = 8_192
+
+
+# --------------------------------------------------------------------------
+# Activations φ and their derivatives φ', written through a = φ(z)
+# --------------------------------------------------------------------------
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """φ(z) = 1 / (1 + e^(−z)), in place on ``z`` (clipped, as the article, against overflow)."""
+    limit = 250.0 if z.dtype == np.float64 else 80.0
+    np.clip(z, -limit, limit, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.divide(1.0, z, out=z)
+
+
+def sigmoid_derivative(a: np.ndarray) -> np.ndarray:
+    """φ'(z) = φ(z)(1 − φ(z)) = a(1 − a)."""
+    return a * (1.0 - a)
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """φ(z) = max(0, z), in place."""
+    return np.maximum(z, 0.0, out=z)
+
+
+def relu_derivative(a: np.ndarray) -> np.ndarray:
+    """φ'(z) = 1 where z > 0, else 0 -- and z > 0 exactly where a > 0."""
+    return (a > 0).astype(a.dtype)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """φ(z) = tanh(z), in place."""
+    return np.tanh(z, out=z)
+
+
+def tanh_derivative(a: np.ndarray) -> np.ndarray:
+    """φ'(z) = 1 − tanh²(z) = 1 − a²."""
+    return 1.0 - a * a
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """aₖ = e^(zₖ) / Σⱼ e^(zⱼ), in place, shifted by max(z) so that exp never overflows."""
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "relu": (relu, relu_derivative),
+    "tanh": (tanh, tanh_derivative),
+}
+
+
+# --------------------------------------------------------------------------
+# Cost, computed from the output layer's z for numerical stability
+# --------------------------------------------------------------------------
+def data_loss(z_out: np.ndarray, y: np.ndarray, output: str) -> float:
+    """Σᵢ of the per-example loss, from the output pre-activations ``z_out``.
+
+    For sigmoid outputs, −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y·z,
+    summed over the ten outputs; for softmax, log Σⱼ e^(zⱼ) − z_y. Both forms are
+    the article's cost, written so that they stay finite when the unit saturates.
+    """
+    z = z_out.astype(np.float64, copy=False)
+    rows = np.arange(len(y))
+    if output == "sigmoid":
+        softplus = np.logaddexp(0.0, z)
+        return float(softplus.sum() - z[rows, y].sum())
+    zmax = z.max(axis=1, keepdims=True)
+    logsumexp = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
+    return float((logsumexp - z[rows, y]).sum())
+
+
+# --------------------------------------------------------------------------
+# Hyperparameter validation
+# --------------------------------------------------------------------------
+def _check_number(name, value, low=None, high=None, *, low_open=False, integer=False):
+    kind = "an integer" if integer else "a number"
+    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not np.isfinite(value):
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+class MLP:
+    """A multilayer perceptron for 28×28 digit images, trained with backpropagation.
+
+    The defaults are the article's network: 784-100-10, sigmoid hidden and output
+    units, binary cross-entropy plus L2 (λ = 0.01), plain SGD (η = 0.0005) on
+    minibatches of 100 for 100 epochs, seed 1, inputs scaled to [−1, 1].
+
+    Parameters
+    ----------
+    hidden : int or sequence of int
+        Units in each hidden layer, e.g. ``100`` or ``(512, 256)``.
+    activation : {"sigmoid", "relu", "tanh"}
+        Hidden units' activation φ.
+    output : {"sigmoid", "softmax"}
+        ``sigmoid`` with binary cross-entropy summed over the ten outputs (the
+        article), or ``softmax`` with cross-entropy.
+    l2 : float
+        λ of the L2 term λ/2·Σ‖W‖² (biases are not regularised).
+    optimizer : {"sgd", "momentum", "nesterov", "adam"}
+        Update rule, see :mod:`digitnet.optimizers`.
+    eta : float
+        Learning rate η. Gradients are *summed* over the minibatch, as in the article.
+    momentum : float
+        μ for ``momentum``/``nesterov``.
+    beta1, beta2 : float
+        Adam's decay rates.
+    schedule : {"constant", "cosine"}
+        Learning-rate schedule over the whole run; ``warmup`` is the fraction of
+        it spent rising linearly to η (cosine only).
+    epochs : int
+        Passes over the training set made by :meth:`fit`.
+    batch_size : int
+        Examples per minibatch.
+    shuffle : bool
+        Reshuffle the training set before every epoch.
+    seed : int or None
+        Seeds the one ``numpy.random.RandomState`` that draws the initial weights
+        (layer by layer) and then every epoch's shuffle, as in the article.
+    init : {"normal", "xavier", "he"}
+        Initial weights: normal(0, ``init_scale``) as in the article, or normal
+        with Glorot's or He's standard deviation. Biases start at zero.
+    init_scale : float
+        Standard deviation for ``init="normal"``.
+    input_scaling : {"symmetric", "unit"}
+        How pixel values 0..255 become inputs: ``symmetric`` is the article's
+        ((x / 255) − 0.5)·2 in [−1, 1], ``unit`` is x / 255 in [0, 1]. It is part
+        of the model (and its saved file): callers always pass raw images.
+    precision : {"float32", "float64"}
+        Floating-point type of the weights and the arithmetic.
+    augment : dict or None
+        Random distortions of the training images (see :mod:`digitnet.augment`),
+        e.g. ``{"rotate": 12, "scale": 0.12, "shear": 0.2, "shift": 2, "thickness": 0.5}``.
+    early_stopping : bool
+        Stop when validation accuracy has not improved for ``patience`` epochs and
+        restore the best weights (needs validation data).
+    patience : int
+        Epochs without improvement tolerated by early stopping.
+    train_metrics : {"full", "running"}
+        How the per-epoch cost and training accuracy are measured: ``full`` runs
+        the whole training set through the network after the epoch (the article);
+        ``running`` averages them over the epoch's minibatches (free, as Keras does).
+    threads : int or None
+        BLAS threads while training and predicting; ``None`` picks for the batch size.
+
+    Attributes
+    ----------
+    weights_, biases_ : list of ndarray
+        ``weights_[l]`` has shape (units in layer l, units in layer l+1).
+    history_ : list of dict
+        One entry per epoch: ``epoch``, ``cost`` (J on the training set), ``loss``
+        (mean data loss per example), ``train_acc``, ``valid_acc``, ``elapsed`` (s).
+    epochs_trained_ : int
+    """
+
+    def __init__(
+        self,
+        hidden: int | Sequence[int] = 100,
+        activation: str = "sigmoid",
+        output: str = "sigmoid",
+        l2: float = 0.01,
+        optimizer: str = "sgd",
+        eta: float = 0.0005,
+        momentum: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        schedule: str = "constant",
+        warmup: float = 0.0,
+        epochs: int = 100,
+        batch_size: int = 100,
+        shuffle: bool = True,
+        seed: int | None = 1,
+        init: str = "normal",
+        init_scale: float = 0.1,
+        input_scaling: str = "symmetric",
+        precision: str = "float32",
+        augment: dict | None = None,
+        early_stopping: bool = False,
+        patience: int = 10,
+        train_metrics: str = "full",
+        threads: int | None = None,
+    ) -> None:
+        self.hidden = hidden
+        self.activation = activation
+        self.output = output
+        self.l2 = l2
+        self.optimizer = optimizer
+        self.eta = eta
+        self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.schedule = schedule
+        self.warmup = warmup
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.init = init
+        self.init_scale = init_scale
+        self.input_scaling = input_scaling
+        self.precision = precision
+        self.augment = augment
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.train_metrics = train_metrics
+        self.threads = threads
+        self._validate_params()
+        self.weights_: list[np.ndarray] = []
+        self.biases_: list[np.ndarray] = []
+        self.history_: list[dict] = []
+        self.epochs_trained_ = 0
+        self.optimizer_ = None
+        self.random_state_: np.random.RandomState | None = None
+        self.metadata_: dict = {}  # preset, metrics, ... (saved with the weights)
+
+    # ------------------------------------------------------------ parameters
+    def get_params(self) -> dict:
+        """The hyperparameters, as passed to the constructor (scikit-learn style)."""
+        names = [p for p in inspect.signature(MLP.__init__).parameters if p != "self"]
+        params = {name: getattr(self, name) for name in names}
+        params["hidden"] = list(self.hidden_layers)
+        return params
+
+    def set_params(self, **params) -> MLP:
+        """Change hyperparameters (validated); the weights are kept."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"unknown parameter {name!r}; valid: {', '.join(valid)}")
+            setattr(self, name, value)
+        self._validate_params()
+        return self
+
+    @property
+    def hidden_layers(self) -> tuple[int, ...]:
+        """Hidden layer sizes as a tuple, e.g. ``(100,)``."""
+        h = self.hidden
+        return (int(h),) if isinstance(h, (int, np.integer)) else tuple(int(u) for u in h)
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """All layer sizes, inputs to outputs: ``(784, 100, 10)`` for the article."""
+        return (N_INPUTS, *self.hidden_layers, N_CLASSES)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.precision)
+
+    def _validate_params(self) -> None:
+        h = self.hidden
+        if isinstance(h, bool) or not (
+            isinstance(h, (int, np.integer))
+            or (isinstance(h, (list, tuple)) and all(isinstance(u, (int, np.integer)) for u in h))
+        ):
+            raise ValueError(f"hidden must be an int or a list of ints, got {h!r}")
+        sizes = self.hidden_layers
+        if not sizes:
+            raise ValueError("hidden must name at least one hidden layer, e.g. hidden=100")
+        for units in sizes:
+            if units < 1 or units > MAX_UNITS:
+                raise ValueError(
+                    f"hidden layer sizes must be between 1 and {MAX_UNITS} units, got {units}"
+                )
+        _check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
+        _check_choice("output", self.output, OUTPUTS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("init", self.init, INITS)
+        _check_choice("input_scaling", self.input_scaling, INPUT_SCALINGS)
+        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("schedule", self.schedule, ("constant", "cosine"))
+        _check_choice("train_metrics", self.train_metrics, ("full", "running"))
+        _check_number("eta", self.eta, 0, 10.0, low_open=True)
+        _check_number("l2", self.l2, 0, 1e3)
+        _check_number("momentum", self.momentum, 0, 0.9999)
+        _check_number("beta1", self.beta1, 0, 0.9999)
+        _check_number("beta2", self.beta2, 0, 0.999999)
+        _check_number("warmup", self.warmup, 0, 0.9)
+        _check_number("epochs", self.epochs, 1, MAX_EPOCHS, integer=True)
+        _check_number("batch_size", self.batch_size, 1, 60_000, integer=True)
+        _check_number("patience", self.patience, 1, MAX_EPOCHS, integer=True)
+        _check_number("init_scale", self.init_scale, 0, 10.0, low_open=True)
+        if self.seed is not None:
+            _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+        if self.threads is not None:
+            _check_number("threads", self.threads, 1, 256, integer=True)
+        if self.augment is not None and not isinstance(self.augment, dict):
+            raise ValueError(
+                f"augment must be a dict of distortion sizes or None, got {self.augment!r}"
+            )
+        if self.augment:
+            from .augment import validate_augment
+
+            validate_augment(self.augment)
+
+    # ------------------------------------------------------------ inputs
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """Images → network inputs: shape (N, 784), this model's dtype and scaling.
+
+        Accepts uint8 pixels 0..255 or floats in [0, 1], shaped (N, 28, 28) or
+        (N, 784), or a single image shaped (28, 28) or (784,).
+        """
+        X = np.asarray(X)
+        if X.ndim == 1 or X.shape == (28, 28):
+            X = X.reshape(1, -1)
+        if X.ndim == 3:
+            X = X.reshape(len(X), -1)
+        if X.ndim != 2 or X.shape[1] != N_INPUTS:
+            raise ValueError(
+                f"images must be shaped (N, 28, 28) or (N, 784), got {np.asarray(X).shape}"
+            )
+        if X.dtype == np.uint8:
+            return np.take(self._pixel_table(), X)
+        if X.dtype == bool or not np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"images must be uint8 (0-255) or floats in [0, 1], got {X.dtype}")
+        X = X.astype(self.dtype)
+        if X.size and not (np.isfinite(X).all() and X.min() >= -1e-6 and X.max() <= 1 + 1e-6):
+            found = (
+                "NaN or infinite values"
+                if not np.isfinite(X).all()
+                else (f"values {X.min():.3g}..{X.max():.3g}")
+            )
+            raise ValueError(
+                f"float images must hold values in [0, 1], got {found}; "
+                "pass uint8 0-255 or divide by 255"
+            )
+        return (X - 0.5) * 2.0 if self.input_scaling == "symmetric" else X
+
+    def _pixel_table(self) -> np.ndarray:
+        """Lookup table pixel 0..255 → input value (the same arithmetic as the article)."""
+        table = getattr(self, "_table", None)
+        if table is None or table.dtype != self.dtype or self._table_scaling != self.input_scaling:
+            x = np.arange(256) / 255.0
+            table = ((x - 0.5) * 2.0 if self.input_scaling == "symmetric" else x).astype(self.dtype)
+            self._table, self._table_scaling = table, self.input_scaling
+        return table
+
+    # ------------------------------------------------------------ weights
+    def initialize(self) -> MLP:
+        """Draw fresh weights (zero biases) and restart the random stream from ``seed``."""
+        self.random_state_ = np.random.RandomState(self.seed)
+        self.weights_, self.biases_ = [], []
+        sizes = self.layer_sizes
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            if self.init == "normal":
+                std = self.init_scale
+            elif self.init == "xavier":
+                std = np.sqrt(2.0 / (n_in + n_out))
+            else:  # he
+                std = np.sqrt(2.0 / n_in)
+            W = self.random_state_.normal(loc=0.0, scale=std, size=(n_in, n_out))
+            self.weights_.append(W.astype(self.dtype))
+            self.biases_.append(np.zeros(n_out, dtype=self.dtype))
+        self.history_, self.epochs_trained_, self.optimizer_ = [], 0, None
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.weights_)
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise ValueError("this MLP has no weights yet: call fit() or load a weights file")
+
+    # ------------------------------------------------------------ forward pass
+    def forward(self, X: np.ndarray) -> list[np.ndarray]:
+        """The forward pass: the activations ``[a⁽⁰⁾ = X, a⁽¹⁾, ..., a_out]``.
+
+        ``X`` must already be prepared (see :meth:`prepare`).
+        """
+        activations = [X]
+        last = len(self.weights_) - 1
+        hidden_phi = ACTIVATIONS[self.activation][0]
+        output_phi = sigmoid if self.output == "sigmoid" else softmax
+        for layer, (W, b) in enumerate(zip(self.weights_, self.biases_)):
+            z = activations[-1] @ W  # z = a W + b
+            z += b
+            phi = output_phi if layer == last else hidden_phi
+            activations.append(phi(z))  # a = φ(z), computed in place
+        return activations
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """The output layer's pre-activations z_out for prepared inputs ``X``."""
+        a = X
+        hidden_phi = ACTIVATIONS[self.activation][0]
+        for W, b in zip(self.weights_[:-1], self.biases_[:-1]):
+            z = a @ W
+            z += b
+            a = hidden_phi(z)
+        z = a @ self.weights_[-1]
+        z += self.biases_[-1]
+        return z
+
+    # ------------------------------------------------------------ backward pass
+    def backward(
+        self, activations: list[np.ndarray], Y: np.ndarray
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Backpropagation: ∂J/∂W and ∂J/∂b for a minibatch, summed over its examples.
+
+        Parameters
+        ----------
+        activations : list of ndarray
+            What :meth:`forward` returned for the minibatch.
+        Y : ndarray, shape (n, 10)
+            One-hot labels.
+
+        Returns
+        -------
+        grad_W, grad_b : lists of ndarray, one per layer
+            ``grad_W[l] = a⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + λW⁽ˡ⁾`` and ``grad_b[l] = Σᵢ δ⁽ˡ⁺¹⁾``.
+        """
+        phi_derivative = ACTIVATIONS[self.activation][1]
+        n_layers = len(self.weights_)
+        grad_W: list[np.ndarray] = [None] * n_layers  # type: ignore[list-item]
+        grad_b: list[np.ndarray] = [None] * n_layers  # type: ignore[list-item]
+        delta = activations[-1] - Y  # δ_out = a_out − y
+        for layer in reversed(range(n_layers)):
+            grad_W[layer] = activations[layer].T @ delta  # aᵀ δ
+            if self.l2:
+                grad_W[layer] += self.l2 * self.weights_[layer]  # + λW
+            grad_b[layer] = delta.sum(axis=0)  # Σᵢ δ (biases: no L2)
+            if layer > 0:  # δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ Wᵀ) ⊙ φ'(z⁽ˡ⁾)
+                delta = (delta @ self.weights_[layer].T) * phi_derivative(activations[layer])
+        return grad_W, grad_b
+
+    def cost(self, X: np.ndarray, y: np.ndarray) -> float:
+        """J(W) on prepared inputs ``X`` with integer labels ``y``: data loss + λ/2·Σ‖W‖²."""
+        return data_loss(self.logits(X), y, self.output) + self.l2_term()
+
+    def l2_term(self) -> float:
+        """λ/2 · Σ‖W‖² over all weight matrices (not the biases)."""
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * float(sum(np.sum(W.astype(np.float64) ** 2) for W in self.weights_))
+
+    # ------------------------------------------------------------ scikit-learn API
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        callback=None,
+        callback_every: int | None = None,
+        stop_event=None,
+    ) -> MLP:
+        """Train from fresh weights for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : ndarray
+            Training images, uint8 (N, 28, 28) or (N, 784), or floats in [0, 1].
+        y : ndarray of int, shape (N,)
+            Labels 0..9.
+        validation_data : (X_valid, y_valid), optional
+            Scored after every epoch (``valid_acc`` in :attr:`history_`).
+        callback : callable, optional
+            Called with a :class:`digitnet.train.Progress` after every epoch, and
+            every ``callback_every`` minibatches if given. Return ``True`` to stop.
+        stop_event : threading.Event, optional
+            Checked before every minibatch; when set, training stops cleanly.
+
+        Raises
+        ------
+        digitnet.errors.TrainingDiverged
+            The cost became NaN or infinite; the model keeps its last good weights.
+        """
+        from .train import Trainer
+
+        self.initialize()
+        Trainer(
+            self,
+            X,
+            y,
+            validation_data,
+            callback=callback,
+            callback_every=callback_every,
+            stop_event=stop_event,
+        ).run()
+        return self
+
+    def partial_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        epochs: int = 1,
+        callback=None,
+    ) -> MLP:
+        """Train for ``epochs`` more epochs (default one pass), keeping the current
+        weights and optimizer state; starts from fresh weights if there are none."""
+        from .train import Trainer
+
+        if not self.is_fitted:
+            self.initialize()
+        Trainer(self, X, y, validation_data, epochs=epochs, callback=callback).run()
+        return self
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities, shape (N, 10), rows summing to 1.
+
+        For softmax outputs these are the outputs; for the article's sigmoid
+        outputs (ten independent yes/no units) they are the outputs normalised to
+        sum to 1.
+        """
+        self._check_fitted()
+        Xp = self.prepare(X)
+        out = np.empty((len(Xp), N_CLASSES), dtype=self.dtype)
+        with self._threads(len(Xp)):
+            for start in range(0, len(Xp), batch_size):
+                out[start : start + batch_size] = self.forward(Xp[start : start + batch_size])[-1]
+        if self.output == "sigmoid":
+            out /= np.maximum(out.sum(axis=1, keepdims=True), np.finfo(out.dtype).tiny)
+        return out
+
+    def predict(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Predicted digit for each image: the output unit with the largest z."""
+        self._check_fitted()
+        Xp = self.prepare(X)
+        with self._threads(len(Xp)):
+            preds = [
+                self.logits(Xp[start : start + batch_size]).argmax(axis=1)
+                for start in range(0, len(Xp), batch_size)
+            ]
+        return np.concatenate(preds) if preds else np.empty(0, dtype=np.int64)
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy: the fraction of images whose digit is predicted right."""
+        predictions = self.predict(X)
+        return float(np.mean(predictions == check_labels(y, len(predictions))))
+
+    def _threads(self, batch_rows: int):
+        """Context manager limiting BLAS threads (one thread for small batches)."""
+        from .train import blas_threads
+
+        return blas_threads(self.threads, batch_rows, self.layer_sizes)
+
+    def __repr__(self) -> str:
+        defaults = MLP.__init__.__defaults__ or ()
+        names = [p for p in inspect.signature(MLP.__init__).parameters if p != "self"]
+        changed = [
+            f"{n}={getattr(self, n)!r}"
+            for n, d in zip(names, defaults)
+            if not _same(getattr(self, n), d)
+        ]
+        return f"MLP({', '.join(changed)})"
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def check_labels(y: np.ndarray, n: int | None = None) -> np.ndarray:
+    """Validate integer labels 0..9 (and their count); return them as int64."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be a 1-D array of digits 0-9, got shape {y.shape}")
+    if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0)):
+        raise ValueError(f"labels must be integers 0-9, got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
+        raise ValueError(f"labels must be digits 0-9, got values {y.min()}..{y.max()}")
+    if n is not None and len(y) != n:
+        raise ValueError(f"got {n} images but {len(y)} labels")
+    return y.astype(np.int64)

@@ -1,0 +1,66 @@
+"""Shared fixtures: where the full MNIST and the pen-drawn digits are, if anywhere."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # import digitnet from this checkout
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def full_mnist_dir() -> Path | None:
+    """The directory DIGITNET_DATA names, if it holds the four MNIST files."""
+    value = os.environ.get("DIGITNET_DATA")
+    if not value:
+        return None
+    d = Path(value)
+    if all((d / f"{n}.gz").exists() or (d / n).exists() for n in MNIST_FILES):
+        return d
+    return None
+
+
+needs_mnist = pytest.mark.skipif(
+    full_mnist_dir() is None,
+    reason="full MNIST not found: set DIGITNET_DATA to a directory with the four IDX files",
+)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Full MNIST as uint8: dict with train/test images (N, 28, 28) and labels."""
+    d = full_mnist_dir()
+    if d is None:
+        pytest.skip(
+            "full MNIST not found: set DIGITNET_DATA to a directory with the four IDX files"
+        )
+    from digitnet.data import load_mnist
+
+    X, y = load_mnist("train", d, download=False)
+    Xt, yt = load_mnist("test", d, download=False)
+    return {"X": X, "y": y, "X_test": Xt, "y_test": yt}
+
+
+@pytest.fixture
+def tiny_data():
+    """A small synthetic, learnable digit set: 10 blurry prototypes plus noise, uint8."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:28, 0:28]
+    protos = np.zeros((10, 28, 28))
+    for k in range(10):
+        for cy, cx in rng.uniform(6, 22, size=(3, 2)):
+            protos[k] += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 12.0)
+    protos /= protos.max(axis=(1, 2), keepdims=True)
+    y = rng.integers(0, 10, 600)
+    X = np.clip(protos[y] + 0.25 * rng.standard_normal((600, 28, 28)), 0, 1)
+    return (X * 255).astype(np.uint8), y

@@ -1,0 +1,204 @@
+"""The command line: exit codes, one-line errors, --json output."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from digitnet import cli, data
+
+
+def run(*args, env=None, **kw):
+    """Run ``python -m digitnet ARGS`` in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "digitnet", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        **kw,
+    )
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_help_and_version():
+    assert run("--help").returncode == 0
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("digitnet ")
+
+
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (["train", "--eta", "0"], ["eta must be > 0"]),
+        (["train", "--hidden", "0"], ["hidden layer sizes must be between 1 and"]),
+        (["train", "--epochs", "1000000"], ["epochs must be <="]),
+        (["train", "--batch", "0"], ["batch_size must be >= 1"]),
+        (["train", "--out", "/nonexistent/dir/m.npz"], ["directory /nonexistent/dir"]),
+        (["evaluate", "--weights", "missing.npz"], ["no such weights file"]),
+        (["info", "--weights", "pyproject.toml"], ["not an .npz archive"]),
+    ],
+)
+def test_bad_input_exits_with_a_one_line_message(args, fragments):
+    proc = run(*args)
+    assert proc.returncode == cli.EXIT_ERROR
+    assert_one_line_error(proc, *fragments)
+
+
+def test_usage_errors_exit_2():
+    proc = run("train", "--epochs", "many")
+    assert proc.returncode == cli.EXIT_USAGE
+    assert "invalid int value" in proc.stderr
+
+
+def test_missing_data_offline_says_what_to_do(tmp_path):
+    """download=True against unreachable mirrors: a clear one-line error, nothing written."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "no_proxy": "*"}
+    code = (
+        "import sys, digitnet.data as d; d.MIRRORS = ('http://127.0.0.1:9/',); "
+        "from digitnet.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "download", "--data-dir", str(tmp_path / "mnist")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert_one_line_error(proc, "DIGITNET_DATA", "--data-dir")
+    assert not any((tmp_path / "mnist").iterdir())
+
+
+# ---------------------------------------------------------------- a tiny MNIST
+def write_idx(path, array, magic):
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    with gzip.open(path, "wb") as f:
+        f.write(payload)
+    return hashlib.sha256(payload).hexdigest()
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, tiny_data, monkeypatch):
+    """A 600/200-image MNIST lookalike, with its checksums registered."""
+    X, y = tiny_data
+    d = tmp_path / "mnist"
+    d.mkdir()
+    sums = {}
+    for split, (images, labels) in {"train": (X, y), "test": (X[:200], y[:200])}.items():
+        name_i, name_l = data.FILES[(split, "images")], data.FILES[(split, "labels")]
+        sums[name_i] = write_idx(d / f"{name_i}.gz", images, 0x803)
+        sums[name_l] = write_idx(d / f"{name_l}.gz", labels, 0x801)
+    monkeypatch.setattr(data, "SHA256", sums)
+    return d
+
+
+def last_json(capsys):
+    out = capsys.readouterr().out.strip().splitlines()
+    return json.loads(out[-1])
+
+
+def test_train_then_evaluate_json(tiny_mnist, tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    args = [
+        "train",
+        "--preset",
+        "fast",
+        "--epochs",
+        "4",
+        "--hidden",
+        "32",
+        "--data-dir",
+        str(tiny_mnist),
+        "--out",
+        str(out),
+        "--json",
+    ]
+    assert cli.main(args) == 0
+    result = last_json(capsys)
+    assert result["epochs"] == 4 and len(result["history"]) == 4
+    assert result["test_accuracy"] > 0.8  # the tiny set is easy
+    assert result["train_seconds"] > 0
+    assert {"cost", "train_acc", "valid_acc", "elapsed"} <= set(result["history"][0])
+    assert out.exists()
+
+    assert (
+        cli.main(["evaluate", "--weights", str(out), "--data-dir", str(tiny_mnist), "--json"]) == 0
+    )
+    ev = last_json(capsys)
+    assert ev["test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert len(ev["per_class"]) == 10
+    assert np.array(ev["confusion"]).shape == (10, 10)
+    assert np.array(ev["confusion"]).sum() == 200
+
+    assert cli.main(["info", "--weights", str(out), "--json"]) == 0
+    info = last_json(capsys)
+    assert info["architecture"] == "784-32-10" and info["preset"] == "fast"
+
+
+def test_piped_output_has_no_progress_bar(tiny_mnist, tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, json, digitnet.data as d; d.SHA256 = json.loads(sys.argv[1]); "
+            "from digitnet.cli import main; sys.exit(main(sys.argv[2:]))",
+            json.dumps(data.SHA256),
+            "train",
+            "--epochs",
+            "2",
+            "--hidden",
+            "16",
+            "--data-dir",
+            str(tiny_mnist),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr and "█" not in proc.stderr
+    assert "epoch 2/2" in proc.stderr  # a plain log line per epoch instead
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["epochs"] == 2
+
+
+def test_progress_bar_draws_on_a_terminal():
+    class FakeTTY:
+        def __init__(self):
+            self.text = ""
+
+        def isatty(self):
+            return True
+
+        def write(self, s):
+            self.text += s
+
+        def flush(self):
+            pass
+
+    tty = FakeTTY()
+    bar = cli.ProgressBar(10, "train", stream=tty)
+    bar.update(5, "half", force=True)
+    bar.update(10, "done", force=True)
+    bar.close()
+    assert " 50% " in tty.text and "100%" in tty.text and tty.text.endswith("\n")
