@@ -130,7 +130,7 @@ def cmd_train(args) -> dict:
     X_test, y_test = _load(args, "test")
     (X_train, y_train), valid = presets.split(X, y)
     if args.preset == "best" and not args.holdout:
-        X_train, y_train = X, y  # the shipped model trains on all 60,000 images
+        (X_train, y_train), valid = (X, y), None  # the shipped model trains on all 60,000
     _log(args, f"training {model!r} on {len(X_train):,} images")
     bar = ProgressBar(model.epochs, f"{args.preset}")
 

@@ -24,6 +24,7 @@ printed formula writes the sigmoid as 1/(1 + exp(z)); it is 1/(1 + exp(−z)).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Sequence
 
@@ -363,8 +364,13 @@ class MLP:
             raise ValueError(
                 f"images must be shaped (N, 28, 28) or (N, 784), got {np.asarray(X).shape}"
             )
-        if X.dtype == np.uint8:
-            return np.take(self._pixel_table(), X)
+        if X.dtype == np.uint8:  # the article's ((x / 255) − 0.5)·2, in place
+            x = X.astype(self.dtype)
+            x /= 255.0
+            if self.input_scaling == "symmetric":
+                x -= 0.5
+                x *= 2.0
+            return x
         if X.dtype == bool or not np.issubdtype(X.dtype, np.number):
             raise ValueError(f"images must be uint8 (0-255) or floats in [0, 1], got {X.dtype}")
         X = X.astype(self.dtype)
@@ -379,15 +385,6 @@ class MLP:
                 "pass uint8 0-255 or divide by 255"
             )
         return (X - 0.5) * 2.0 if self.input_scaling == "symmetric" else X
-
-    def _pixel_table(self) -> np.ndarray:
-        """Lookup table pixel 0..255 → input value (the same arithmetic as the article)."""
-        table = getattr(self, "_table", None)
-        if table is None or table.dtype != self.dtype or self._table_scaling != self.input_scaling:
-            x = np.arange(256) / 255.0
-            table = ((x - 0.5) * 2.0 if self.input_scaling == "symmetric" else x).astype(self.dtype)
-            self._table, self._table_scaling = table, self.input_scaling
-        return table
 
     # ------------------------------------------------------------ weights
     def initialize(self) -> MLP:
@@ -585,7 +582,13 @@ class MLP:
         return float(np.mean(predictions == check_labels(y, len(predictions))))
 
     def _threads(self, batch_rows: int):
-        """Context manager limiting BLAS threads (one thread for small batches)."""
+        """Context manager limiting BLAS threads (one thread for small batches).
+
+        A few rows need no limit: BLAS runs such small products on one thread
+        anyway, and setting the limit would cost more than the prediction.
+        """
+        if self.threads is None and batch_rows <= 64:
+            return contextlib.nullcontext()
         from .train import blas_threads
 
         return blas_threads(self.threads, batch_rows, self.layer_sizes)

@@ -15,9 +15,12 @@ converted one minibatch at a time.
 
 from __future__ import annotations
 
+import copy
+import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -50,6 +53,9 @@ class Progress:
         Seconds spent training (callbacks excluded).
     model : MLP
         The model being trained (its weights change in place: copy to keep them).
+    weights : tuple of lists, or None
+        For ``"epoch"``: a copy ``(W, b)`` of the weights at the end of that epoch
+        (the model itself may already be further on, see ``overlap_eval``).
     """
 
     kind: str
@@ -60,6 +66,15 @@ class Progress:
     history: list
     elapsed: float
     model: MLP
+    weights: tuple | None = None
+
+    def snapshot(self) -> MLP:
+        """A copy of the model with the weights of this epoch's end (or of now)."""
+        W, b = self.weights or (self.model.weights_, self.model.biases_)
+        view = copy.copy(self.model)
+        view.weights_, view.biases_ = [w.copy() for w in W], [v.copy() for v in b]
+        view.optimizer_ = None
+        return view
 
     @property
     def fraction(self) -> float:
@@ -86,6 +101,9 @@ class Trainer:
     callback_every : int, optional
     stop_event : threading.Event, optional
         Checked before each minibatch: set it (from any thread) to stop.
+    overlap_eval : bool, optional
+        Measure each epoch in a background thread while the next one trains
+        (default: when ``train_metrics="full"`` and the machine has 2+ cores).
     """
 
     def __init__(
@@ -99,6 +117,7 @@ class Trainer:
         callback: Callable[[Progress], bool | None] | None = None,
         callback_every: int | None = None,
         stop_event: threading.Event | None = None,
+        overlap_eval: bool | None = None,
     ) -> None:
         self.model = model
         self.X = _as_rows(X, "training images")
@@ -149,6 +168,11 @@ class Trainer:
             from .augment import Augmenter
 
             self._augmenter = Augmenter(model.augment, seed=model.seed)
+        if overlap_eval is None:  # the article's full pass is worth a second core
+            overlap_eval = model.train_metrics == "full" and (os.cpu_count() or 1) >= 2
+        self.overlap_eval = bool(overlap_eval)
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: tuple | None = None  # (epoch, future, weights, eta) measured in background
         self._good = self._snapshot()  # weights of the last epoch with a finite cost
         self._best: tuple[float, list, list, int] | None = None  # for early stopping
         self._since_best = 0
@@ -158,7 +182,7 @@ class Trainer:
     @property
     def done(self) -> bool:
         """True once the run has made all its epochs (or early stopping ended it)."""
-        return self.model.epochs_trained_ >= self.target_epoch
+        return self.model.epochs_trained_ >= self.target_epoch and self._pending is None
 
     def run(self) -> MLP:
         """Train until all epochs are done or a stop is asked for; call again to resume."""
@@ -169,9 +193,15 @@ class Trainer:
             blas_threads(model.threads, model.batch_size, model.layer_sizes),
             np.errstate(over="ignore", invalid="ignore"),
         ):
-            while not self.done and not self.stopped:
-                if self._run_epoch():
-                    self._end_epoch()
+            try:
+                while model.epochs_trained_ < self.target_epoch and not self.stopped:
+                    if self._run_epoch():
+                        self._end_epoch()
+                self._collect(wait=True)  # the last epoch's metrics
+            finally:
+                if self._executor is not None:
+                    self._executor.shutdown(wait=True)
+                    self._executor, self._pending = None, None
         return model
 
     def stop(self) -> None:
@@ -205,6 +235,12 @@ class Trainer:
                 if model.train_metrics == "running":
                     self._accumulate(activations[-1], yb)
                 self.batch = b + 1
+                if self._pending is not None and self._pending[1].done():
+                    self.elapsed += time.perf_counter() - t0
+                    self._collect()  # the previous epoch's metrics are ready
+                    t0 = time.perf_counter()
+                    if self.stopped or model.epochs_trained_ >= self.target_epoch:
+                        return False
                 if self.callback_every and self.batch % self.callback_every == 0:
                     self.elapsed += time.perf_counter() - t0
                     self._notify("batch")
@@ -233,65 +269,103 @@ class Trainer:
         self._running[1] += int((out.argmax(axis=1) == yb).sum())
         self._running[2] += len(yb)
 
+    # ------------------------------------------------------------ after each epoch
     def _end_epoch(self) -> None:
+        """The epoch's minibatches are done: measure it, now or on the second core.
+
+        With ``overlap_eval`` the article's full pass over the training set runs in
+        a background thread on a copy of the weights while the next epoch trains
+        (NumPy releases the GIL in its heavy loops); its history entry and epoch
+        callback follow as soon as it is ready, always in order.
+        """
         model = self.model
+        self._collect(wait=True)  # at most one epoch in flight
+        model.epochs_trained_ += 1
+        self.batch = 0
+        epoch, weights, running = model.epochs_trained_, self._snapshot(), list(self._running)
+        eta = model.optimizer_.current_eta() if model.optimizer_ else model.eta
+        if self.overlap_eval and model.epochs_trained_ < self.target_epoch:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="digitnet-eval")
+            job = self._executor.submit(self._measure, weights, running)
+            self._pending = (epoch, job, weights, eta)
+        else:
+            t0 = time.perf_counter()
+            metrics = self._measure(weights, running)
+            self.elapsed += time.perf_counter() - t0
+            self._record(epoch, metrics, weights, eta)
+
+    def _collect(self, wait: bool = False) -> None:
+        """Record the epoch measured in the background, if it is ready (or ``wait``)."""
+        if self._pending is None:
+            return
+        epoch, job, weights, eta = self._pending
+        if not wait and not job.done():
+            return
         t0 = time.perf_counter()
+        metrics = job.result()
+        self.elapsed += time.perf_counter() - t0
+        self._pending = None
+        self._record(epoch, metrics, weights, eta)
+
+    def _measure(self, weights, running) -> dict:
+        """Cost and accuracies of the weights ``(W, b)`` (the model's are left alone)."""
+        model = copy.copy(self.model)
+        model.weights_, model.biases_ = weights
         if model.train_metrics == "full":
             loss_sum, correct = evaluate_rows(model, self.X, self.y)
             n = len(self.X)
         else:
-            loss_sum, correct, n = self._running
-        cost = loss_sum / max(1, n) * len(self.X) + model.l2_term()
-        if not np.isfinite(cost) or not all(np.isfinite(W).all() for W in model.weights_):
-            self._diverged(f"the end of epoch {model.epochs_trained_ + 1}")
+            loss_sum, correct, n = running
         valid_acc = None
         if self.valid is not None:
             valid_acc = evaluate_rows(model, *self.valid)[1] / len(self.valid[0])
-        model.epochs_trained_ += 1
-        self.batch = 0
-        self.elapsed += time.perf_counter() - t0
-        model.history_.append(
-            {
-                "epoch": model.epochs_trained_,
-                "cost": cost,
-                "loss": loss_sum / max(1, n),
-                "train_acc": correct / max(1, n),
-                "valid_acc": valid_acc,
-                "elapsed": self.elapsed,
-                "eta": model.optimizer_.current_eta(),
-            }
-        )
-        self._good = self._snapshot()
-        if model.early_stopping:
-            self._early_stopping(valid_acc)
-        self._notify("epoch")
+        return {
+            "cost": loss_sum / max(1, n) * len(self.X) + model.l2_term(),
+            "loss": loss_sum / max(1, n),
+            "train_acc": correct / max(1, n),
+            "valid_acc": valid_acc,
+        }
 
-    def _early_stopping(self, valid_acc: float) -> None:
+    def _record(self, epoch: int, metrics: dict, weights, eta: float) -> None:
+        model = self.model
+        if not np.isfinite(metrics["cost"]) or not all(np.isfinite(W).all() for W in weights[0]):
+            self._diverged(f"the end of epoch {epoch}")
+        model.history_.append({"epoch": epoch, **metrics, "elapsed": self.elapsed, "eta": eta})
+        self._good = weights
+        if model.early_stopping:
+            self._early_stopping(metrics["valid_acc"], epoch, weights)
+        self._notify("epoch", epoch, weights)
+
+    def _early_stopping(self, valid_acc: float, epoch: int, weights) -> None:
         model = self.model
         if self._best is None or valid_acc > self._best[0]:
-            self._best = (valid_acc, *self._snapshot(), model.epochs_trained_)
+            self._best = (valid_acc, weights, epoch)
             self._since_best = 0
             return
         self._since_best += 1
-        if self._since_best >= model.patience or self.done:
-            _, W, b, epoch = self._best
-            model.weights_[:], model.biases_[:] = W, b
-            model.history_[-1]["restored_best_epoch"] = epoch
-            self.target_epoch = model.epochs_trained_  # done
+        if self._since_best >= model.patience or epoch >= self.target_epoch:
+            _, (W, b), best_epoch = self._best
+            model.weights_[:] = [w.copy() for w in W]
+            model.biases_[:] = [v.copy() for v in b]
+            model.history_[-1]["restored_best_epoch"] = best_epoch
+            self.target_epoch = model.epochs_trained_  # done: no more epochs
+            self.batch = 0
             model.optimizer_ = None
 
-    def _notify(self, kind: str) -> None:
+    def _notify(self, kind: str, epoch: int | None = None, weights=None) -> None:
         if self.callback is None:
             return
         progress = Progress(
             kind,
-            self.model.epochs_trained_,
+            self.model.epochs_trained_ if epoch is None else epoch,
             self.target_epoch,
-            self.batch,
+            self.batch if kind == "batch" else 0,
             self.n_batches,
             self.model.history_,
             self.elapsed,
             self.model,
+            weights,
         )
         if self.callback(progress):
             self.stopped = True
@@ -302,13 +376,14 @@ class Trainer:
 
     def _diverged(self, where: str) -> None:
         model = self.model
+        self._collect(wait=True)  # was the epoch measured in the background still good?
         W, b = self._good
         for dst, src in zip([*model.weights_, *model.biases_], [*W, *b]):
             dst[...] = src  # in place: the optimizer holds these arrays
         self.stopped = True
         raise TrainingDiverged(
             f"training diverged at {where}: the cost became NaN or infinite. The model keeps "
-            f"its weights from the end of epoch {model.epochs_trained_} (the last finite cost). "
+            f"its weights from the end of epoch {len(model.history_)} (the last finite cost). "
             f"Try a smaller learning rate than eta={model.eta:g}."
         )
 

@@ -16,6 +16,7 @@ renames it into place, so a crash never leaves half a file.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import os
 import tempfile
@@ -86,6 +87,40 @@ def save_model(
     dtype : {"float16", "float32", "float64"}
         Storage precision of the arrays (the model is rebuilt in its own precision).
     """
+    arrays = _arrays(model, metadata, dtype)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a weights file is not
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def model_bytes(model: MLP, metadata: dict | None = None, dtype: str = "float32") -> bytes:
+    """The bytes of the .npz that :func:`save_model` would write (e.g. for a download button)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_arrays(model, metadata, dtype))
+    return buffer.getvalue()
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in weights metadata")
+
+
+def _arrays(model: MLP, metadata: dict | None, dtype: str) -> dict[str, np.ndarray]:
     if not model.is_fitted:
         raise ValueError("cannot save a model without weights: fit it first")
     if dtype not in STORED_DTYPES:
@@ -96,26 +131,7 @@ def save_model(
     for layer, (W, b) in enumerate(zip(model.weights_, model.biases_)):
         arrays[f"W{layer}"] = W.astype(dtype)
         arrays[f"b{layer}"] = b.astype(dtype)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in weights metadata")
+    return arrays
 
 
 def load_model(path: str | os.PathLike | None = None, *, max_bytes: int | None = None) -> MLP:

@@ -20,9 +20,10 @@ def quick_model(**kw):
 def test_callback_is_called_per_epoch_and_every_n_minibatches(tiny_data):
     X, y = tiny_data  # 600 images, batch 50 -> 12 minibatches per epoch
     seen = []
-    quick_model(epochs=2).fit(
-        X, y, callback=lambda p: seen.append((p.kind, p.epoch, p.batch)), callback_every=5
-    )
+    callback = lambda p: seen.append((p.kind, p.epoch, p.batch))  # noqa: E731
+    Trainer(
+        quick_model(epochs=2), X, y, callback=callback, callback_every=5, overlap_eval=False
+    ).run()
     assert seen == [
         ("batch", 0, 5),
         ("batch", 0, 10),
@@ -161,3 +162,28 @@ def test_cosine_schedule_with_warmup():
     assert schedule_factor("cosine", 100, 100) == pytest.approx(0.0)
     assert schedule_factor("cosine", 0, 100, warmup=0.1) == pytest.approx(0.1)
     assert schedule_factor("cosine", 10, 100, warmup=0.1) == pytest.approx(1.0)
+
+
+def test_overlapped_evaluation_gives_the_same_history_in_order(tiny_data):
+    X, y = tiny_data
+    runs = {}
+    for overlap in (False, True):
+        model = quick_model(epochs=5)
+        epochs_seen = []
+        trainer = Trainer(
+            model,
+            X[:500],
+            y[:500],
+            (X[500:], y[500:]),
+            overlap_eval=overlap,
+            callback=lambda p, seen=epochs_seen: (
+                p.kind == "epoch" and seen.append((p.epoch, p.history[-1]["epoch"]))
+            ),
+        )
+        trainer.run()
+        assert trainer.done and epochs_seen == [(e, e) for e in range(1, 6)]
+        runs[overlap] = model
+    strip = lambda h: {k: v for k, v in h.items() if k != "elapsed"}  # noqa: E731
+    assert [strip(h) for h in runs[True].history_] == [strip(h) for h in runs[False].history_]
+    for a, b in zip(runs[True].weights_, runs[False].weights_):
+        np.testing.assert_array_equal(a, b)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from digitnet import MLP, WeightsError, load_model, save_model
-from digitnet.weights import SHIPPED_WEIGHTS
+from digitnet.weights import SHIPPED_WEIGHTS, model_bytes
 
 
 @pytest.fixture
@@ -75,10 +75,12 @@ def test_save_is_atomic_when_writing_fails(model, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
-def test_file_object_upload_works(model, tmp_path):
+def test_file_object_upload_and_download_bytes(model, tiny_data, tmp_path):
     path = save_model(model, tmp_path / "m.npz")
     loaded = load_model(io.BytesIO(path.read_bytes()))
     assert loaded.layer_sizes == model.layer_sizes
+    again = load_model(io.BytesIO(model_bytes(model)))
+    np.testing.assert_array_equal(again.predict(tiny_data[0]), model.predict(tiny_data[0]))
 
 
 def corrupt(tmp_path, model, change):
