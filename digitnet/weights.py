@@ -50,7 +50,7 @@ def model_metadata(model: MLP, extra: dict | None = None) -> dict:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "digitnet_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "architecture": {
             "layers": list(model.layer_sizes),
             "activation": model.activation,
@@ -134,7 +134,12 @@ def _arrays(model: MLP, metadata: dict | None, dtype: str) -> dict[str, np.ndarr
     return arrays
 
 
-def load_model(path: str | os.PathLike | None = None, *, max_bytes: int | None = None) -> MLP:
+def load_model(
+    path: str | os.PathLike | None = None,
+    *,
+    max_bytes: int | None = None,
+    max_unpacked_bytes: int | None = None,
+) -> MLP:
     """Load a model saved by :func:`save_model`; with no path, the shipped weights.
 
     Parameters
@@ -143,6 +148,9 @@ def load_model(path: str | os.PathLike | None = None, *, max_bytes: int | None =
         An .npz file (or an open binary file object, e.g. an upload).
     max_bytes : int, optional
         Refuse files larger than this (for uploads).
+    max_unpacked_bytes : int, optional
+        Refuse archives whose arrays would take more than this once unpacked (a
+        small zip of zeros can unpack to gigabytes).
 
     Raises
     ------
@@ -173,6 +181,13 @@ def load_model(path: str | os.PathLike | None = None, *, max_bytes: int | None =
         )
     if _first_bytes(path, 4) != b"PK\x03\x04":  # every .npz is a zip archive
         raise WeightsError(f"{name}: not a digitnet weights file (not an .npz archive)")
+    if max_unpacked_bytes is not None:
+        unpacked = _unpacked_size(path, name)
+        if unpacked > max_unpacked_bytes:
+            raise WeightsError(
+                f"{name}: its arrays would take {unpacked / 1e6:.0f} MB in memory, more than "
+                f"the {max_unpacked_bytes / 1e6:.0f} MB allowed"
+            )
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = _read_arrays(npz, name)
@@ -198,6 +213,19 @@ def _first_bytes(path, n: int) -> bytes:
     head = path.read(n)
     path.seek(0)
     return head
+
+
+def _unpacked_size(path, name: str) -> int:
+    """Total size of the archive's members once decompressed, from its directory."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise WeightsError(f"{name}: the .npz archive is truncated or corrupt ({e})") from None
+    finally:
+        if not isinstance(path, (str, os.PathLike)):
+            path.seek(0)
+    return size
 
 
 def _read_arrays(npz, name: str) -> dict:

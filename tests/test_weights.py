@@ -190,6 +190,19 @@ def test_size_cap_for_uploads(model, tmp_path):
         load_model(path, max_bytes=1000)
 
 
+def test_zip_bomb_is_refused_before_unpacking(model, tmp_path):
+    path = save_model(model, tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    arrays["W0"] = np.zeros((784, 40_000), np.float32)  # 125 MB of zeros, a small file
+    bomb = tmp_path / "bomb.npz"
+    with open(bomb, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(WeightsError, match="would take 125 MB in memory"):
+        load_model(bomb, max_unpacked_bytes=100_000_000)
+    assert load_model(path, max_unpacked_bytes=100_000_000).layer_sizes == model.layer_sizes
+
+
 def test_unfitted_model_cannot_be_saved(tmp_path):
     with pytest.raises(ValueError, match="without weights"):
         save_model(MLP(), tmp_path / "m.npz")
