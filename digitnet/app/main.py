@@ -1,16 +1,40 @@
-"""Page layout (a first version: the drawing and training tabs are being built)."""
+"""The page: a title and two tabs, Draw (:mod:`.draw`) and Train (:mod:`.train_view`).
+
+The tabs are *lazy* for training: the Train tab's content, and its live view
+that refreshes twice a second during a run, only run while that tab is
+open (``st.tabs(..., on_change="rerun")`` and ``tab.open``). The Draw tab
+always runs: a canvas left out of a run would lose its drawing. While a run
+goes on and the Train tab is closed, :func:`keepalive` tells the run that the
+page is still there.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from . import draw, state, train_view
+
+KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
+
 
 def main() -> None:
-    st.set_page_config(page_title="digitnet", page_icon="✍️", layout="centered")
-    st.title("digitnet")
-    st.write(
-        "A handwritten-digit recognizer: a small multilayer perceptron written from scratch "
-        "in NumPy. Soon here: draw a digit and see what the network thinks, and retrain it "
-        "live while its cost and accuracy are charted epoch by epoch."
-    )
-    st.info("The drawing and training pages are on their way; the library and CLI work today.")
+    st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
+    st.markdown("### ✍️ digitnet")
+    st.caption("A neural network written from scratch in NumPy reads your handwriting.")
+    tab_draw, tab_train = st.tabs(["Draw", "Train"], key="tab", on_change="rerun")
+    with tab_draw:
+        draw.render()
+    with tab_train:
+        if tab_train.open:
+            train_view.render()
+    if not tab_train.open and state.job().snapshot().active:
+        keepalive()
+
+
+@st.fragment(run_every=KEEPALIVE_S)
+def keepalive() -> None:
+    """Heartbeat for the worker while its live view is not on screen."""
+    job = state.job()
+    job.beat()
+    if not job.snapshot().active:
+        st.rerun()  # the run ended: refresh the page once (and stop this timer)

@@ -1,0 +1,248 @@
+"""The Draw tab: a canvas, what the network answers, and how the drawing got there.
+
+After every stroke the canvas sends its picture (a 280×280 RGBA array) and
+:func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest of the
+page does not rerun):
+
+1. :func:`digitnet.preprocess.preprocess_steps` makes the drawing look like an
+   MNIST digit (crop, scale to 20 px, centre by the centre of mass);
+2. the network answers: the most probable digit as a metric, "not sure" when
+   that probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
+3. the steps of 1 are shown as four small pictures.
+
+The answer is written before anything slower, so that it shows as soon as
+possible after the pen lifts. Below: which network answers (the shipped
+weights, the one trained on the Train tab, or an uploaded file), and its
+weights to download.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ..errors import WeightsError
+from ..preprocess import preprocess_steps
+from . import charts, models, pictures, state
+
+NOT_SURE_THRESHOLD = 0.6  #: below this probability the answer is "not sure"
+CANVAS_PX = 280
+DEFAULT_PEN = 18
+PEN_RANGE = (6, 40)
+CANVAS_KEY = "canvas"
+
+
+def render() -> None:
+    """The whole Draw tab (it runs on every full rerun: a canvas left out loses its drawing)."""
+    draw_panel()
+    model_panel()
+
+
+# ---------------------------------------------------------------- canvas + answer
+@st.fragment
+def draw_panel() -> None:
+    """Canvas, Undo/Clear, pen width; the answer; the preprocessing steps."""
+    # Imported here: the component can only be declared inside a running app.
+    from streamlit_drawable_canvas import st_canvas
+
+    left, right = st.columns(2, gap="medium")
+    with left:
+        result = st_canvas(
+            fill_color="rgba(0, 0, 0, 0)",
+            stroke_width=st.session_state.get("pen", DEFAULT_PEN),  # the slider below
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            update_streamlit=True,
+            height=CANVAS_PX,
+            width=CANVAS_PX,
+            drawing_mode="freedraw",
+            initial_drawing=st.session_state.get("canvas_initial"),
+            return_image_data=True,
+            key=CANVAS_KEY,
+            on_change=_on_canvas_change,
+        )
+        # Below the canvas: above it is where the canvas's own toolbar pops up on hover.
+        bar = st.container(horizontal=True, gap="small")
+        bar.button("Undo", key="undo", icon=":material/undo:", on_click=_undo)
+        bar.button("Clear", key="clear", icon=":material/delete:", on_click=_clear)
+        with bar.popover("Pen", icon=":material/edit:"):
+            st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key="pen")
+    image = _current_drawing(result)
+    t0 = time.perf_counter()
+    steps = preprocess_steps(image, background="dark") if image is not None else None
+    with right:
+        answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
+    if steps is not None and steps.image is not None:
+        pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
+        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150)
+
+
+def answer(steps, preprocess_ms: float = 0.0) -> None:
+    """The metric "Prediction", the bars of the ten probabilities, and who answered."""
+    who = state.answering_model()
+    timing = ""
+    if steps is None or steps.image is None:
+        st.metric(
+            "Prediction", "–", delta="nothing drawn yet", delta_color="off", delta_arrow="off"
+        )
+        st.info("Draw a digit from 0 to 9 in the black square, with the mouse or a finger.")
+    elif who.model is None:
+        st.metric("Prediction", "–", delta="no model", delta_color="off", delta_arrow="off")
+    else:
+        t0 = time.perf_counter()
+        probs = who.model.predict_proba(steps.image)[0]
+        timing = (
+            f" Preprocessing took {preprocess_ms:.1f} ms, the network "
+            f"{(time.perf_counter() - t0) * 1000:.1f} ms."
+        )
+        order = probs.argsort()[::-1]
+        top, p = int(order[0]), float(probs[order[0]])
+        if p >= NOT_SURE_THRESHOLD:
+            st.metric("Prediction", str(top), delta=f"{p:.1%} sure", delta_color="off",
+                      delta_arrow="off")  # fmt: skip
+        else:
+            st.metric("Prediction", f"{top}?", delta=f"not sure: {p:.1%}", delta_color="off",
+                      delta_arrow="off")  # fmt: skip
+            second = int(order[1])
+            st.caption(
+                f"Not sure: perhaps a {top} ({p:.0%}), or a {second} ({probs[second]:.0%}). "
+                "Try drawing it larger, in the middle, in one go."
+            )
+        if steps.status != "ok":
+            st.warning(steps.message)
+        st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
+    if who.note:
+        (st.error if who.model is None else st.caption)(who.note)
+    if who.model is not None:
+        st.caption(f"Answered by {who.description}.{timing}")
+
+
+def _current_drawing(result):
+    """The canvas picture (RGBA array), or None when nothing is drawn.
+
+    After Undo or Clear the canvas redraws itself and sends its new picture a
+    moment later; until then the old picture must not be read as current.
+    """
+    raw = result.json_data or {}
+    if st.session_state.get("canvas_pending"):
+        objects = st.session_state.get("canvas_objects", [])
+    else:
+        objects = raw.get("objects") or []
+        st.session_state.canvas_objects = objects
+    if not objects:
+        return None
+    return result.image_data
+
+
+# ---------------------------------------------------------------- Undo / Clear
+def _undo() -> None:
+    _redraw(st.session_state.get("canvas_objects", [])[:-1])
+
+
+def _clear() -> None:
+    _redraw([])
+
+
+def _redraw(objects: list) -> None:
+    """Make the canvas redraw ``objects``: it does when its ``initial_drawing`` changes.
+
+    The revision number makes every request new, so a second Clear also clears.
+    """
+    revision = st.session_state.get("canvas_revision", 0) + 1
+    st.session_state.canvas_revision = revision
+    st.session_state.canvas_initial = {"objects": objects, "digitnetRevision": revision}
+    st.session_state.canvas_objects = objects
+    st.session_state.canvas_pending = True
+
+
+def _on_canvas_change() -> None:
+    st.session_state.canvas_pending = False
+
+
+# ---------------------------------------------------------------- which model
+def model_panel() -> None:
+    """Choose the model that answers; upload weights; download the current ones."""
+    source = st.session_state.setdefault(state.SOURCE_KEY, models.SHIPPED)
+    picker = _picker_key()
+    st.radio(
+        "Model answering",
+        models.SOURCES,
+        index=models.SOURCES.index(source),
+        format_func=models.SOURCE_LABELS.get,
+        key=picker,
+        on_change=_picked,
+        args=(picker,),
+        horizontal=True,
+        help="The shipped weights, the network trained on the Train tab (as it is right "
+        "now, even mid-training), or a weights file you upload.",
+    )
+    with st.expander("Weights files: upload or download"):
+        st.file_uploader(
+            f"Upload digitnet weights (.npz, at most {models.MAX_UPLOAD_MB} MB)",
+            type=["npz"],
+            key="upload",
+            on_change=_on_upload,
+            max_upload_size=models.MAX_UPLOAD_MB,
+            help="A file saved by `python -m digitnet train --out FILE` or downloaded here. "
+            "It is checked and never unpickled.",
+        )
+        if st.session_state.get("upload_error"):
+            st.error(st.session_state.upload_error)
+        who = state.answering_model()
+        if who.model is not None:
+            st.download_button(
+                "Download the weights answering now (.npz)",
+                data=_weights_later(who),
+                file_name=f"digitnet-{who.source}.npz",
+                mime="application/octet-stream",
+                on_click="ignore",
+                icon=":material/download:",
+            )
+
+
+def _picker_key() -> str:
+    """The radio's key: it changes with every :func:`state.set_source`."""
+    return f"source_picker_{st.session_state.get('source_revision', 0)}"
+
+
+def _picked(picker: str) -> None:
+    # An older radio, gone from the page, can still report its value once from the
+    # browser (e.g. in the next fragment run): only the current one decides.
+    if picker == _picker_key():
+        st.session_state[state.SOURCE_KEY] = st.session_state[picker]
+
+
+def _on_upload() -> None:
+    """Check an uploaded file; if it is good, let it answer."""
+    file = st.session_state.get("upload")
+    st.session_state.upload_error = ""
+    if file is None:  # removed
+        st.session_state.pop(state.UPLOADED_KEY, None)
+        if st.session_state.get(state.SOURCE_KEY) == models.UPLOADED:
+            state.set_source(models.SHIPPED)
+        return
+    try:
+        model = models.load_upload(file)
+    except WeightsError as e:
+        st.session_state.pop(state.UPLOADED_KEY, None)
+        st.session_state.upload_error = str(e)
+        return
+    st.session_state[state.UPLOADED_KEY] = (file.name, model)
+    state.set_source(models.UPLOADED)
+
+
+def _weights_later(who: state.Answerer):
+    """The download's bytes, made only when the button is clicked (in another thread).
+
+    For the trained model, the latest copy at the time of the click.
+    """
+    job = state.job() if who.source == models.TRAINED else None
+
+    def make() -> bytes:
+        model = who.model
+        if job is not None and job.published() is not None:
+            model = job.published().model
+        return models.weights_file(model, who.source)
+
+    return make

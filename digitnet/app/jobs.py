@@ -1,0 +1,481 @@
+"""One visitor's training run in a worker thread, and the server-wide cap on runs.
+
+A Streamlit script must never block for long: a visitor clicks, the script runs
+top to bottom and returns. Training takes seconds to minutes, so it runs in a
+thread of its own, one per visitor, and the page only *reads* how it is doing:
+
+- :class:`TrainJob` owns the worker thread. The thread runs
+  :class:`digitnet.train.Trainer` and, through the Trainer's callback, writes
+  its progress under a lock. The page calls :meth:`TrainJob.snapshot` (a
+  consistent copy) on every refresh, and :meth:`TrainJob.published` for a copy
+  of the weights to draw with. The worker mutates its weight arrays in place,
+  so it publishes *copies*, never the arrays it trains.
+- :class:`Slots` caps the number of runs training at once on the server (each
+  takes a CPU core); a run over the cap waits for a slot.
+- A run also stops on its own when its visitor is gone: the page closed
+  (``alive()`` says so for :data:`SESSION_GRACE_S` seconds) or no heartbeat
+  came for :data:`HEARTBEAT_TIMEOUT_S` seconds. It then drops its model, so
+  the memory is freed even though Streamlit keeps a closed session's state
+  for a while.
+
+Nothing here imports Streamlit: this module runs (and is tested) without it.
+The app keeps one :class:`Slots` per server (``st.cache_resource``) and one
+:class:`TrainJob` per visitor (``st.session_state``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..errors import TrainingDiverged
+from ..model import MLP
+from ..presets import split
+from ..train import Progress, Trainer
+
+log = logging.getLogger("digitnet.app.jobs")
+if not log.handlers:  # Streamlit does not configure the loggers of other packages
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(asctime)s digitnet.jobs %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+MAX_RUNS_ENV = "DIGITNET_MAX_TRAINING_RUNS"
+DEFAULT_MAX_RUNS = 2  #: concurrent runs per server: one per core of a 2-core host
+
+#: A page that has been disconnected this long ends its run (a reconnect within it does not).
+SESSION_GRACE_S = float(os.environ.get("DIGITNET_SESSION_GRACE_S", "5"))
+#: Backstop: with no heartbeat from the page for this long, the run ends. Longer than
+#: the once-a-minute timers browsers allow hidden tabs.
+HEARTBEAT_TIMEOUT_S = float(os.environ.get("DIGITNET_HEARTBEAT_TIMEOUT_S", "90"))
+CALLBACKS_PER_EPOCH = 50  #: progress reports per epoch (each also checks for a stop)
+PUBLISH_EVERY_S = 0.5  #: at most this often a weight copy for the Draw tab (and every epoch)
+ALIVE_EVERY_S = 0.5  #: how often the worker asks whether its page is still open
+MAX_RUNS_KEPT = 12  #: runs of a session kept for comparison (their histories only)
+
+ACTIVE_STATES = ("waiting", "running")
+
+
+def max_training_runs(environ: dict | None = None) -> int:
+    """The server-wide cap: ``DIGITNET_MAX_TRAINING_RUNS`` if it is a positive integer."""
+    value = (os.environ if environ is None else environ).get(MAX_RUNS_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_RUNS
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        log.warning("%s=%r is not a positive integer; using %d", MAX_RUNS_ENV, value, 2)
+        return DEFAULT_MAX_RUNS
+    return n
+
+
+# ---------------------------------------------------------------- data
+@dataclass(frozen=True)
+class TrainingData:
+    """MNIST as the runs use it: the article's 55,000 / 5,000 split, and the test set.
+
+    The arrays are uint8 and read-only, shared by every run on the server.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_valid: np.ndarray
+    y_valid: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @classmethod
+    def from_mnist(cls, train: tuple, test: tuple) -> TrainingData:
+        """From ``load_mnist("train")`` and ``load_mnist("test")``."""
+        (X_train, y_train), (X_valid, y_valid) = split(*train)
+        return cls(X_train, y_train, X_valid, y_valid, *test)
+
+
+# ---------------------------------------------------------------- the cap
+class Slots:
+    """At most ``n`` runs train at once in this process.
+
+    Keep one per server (``st.cache_resource``): built at the top level of the
+    app script, it would be rebuilt on every rerun and cap nothing.
+    """
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError(f"the number of training slots must be >= 1, got {n}")
+        self.n = n
+        self._sem = threading.BoundedSemaphore(n)
+        self._lock = threading.Lock()
+        self._holders: list[str] = []  # a list: several AppTest sessions share one id
+
+    def acquire(self, who: str, timeout: float) -> bool:
+        """Take a slot, waiting at most ``timeout`` seconds; False if none came free."""
+        if not self._sem.acquire(timeout=timeout):
+            return False
+        with self._lock:
+            self._holders.append(who)
+        return True
+
+    def release(self, who: str) -> None:
+        with self._lock:
+            self._holders.remove(who)
+        self._sem.release()
+
+    def in_use(self) -> int:
+        with self._lock:
+            return len(self._holders)
+
+
+# ---------------------------------------------------------------- what the page reads
+@dataclass
+class RunRecord:
+    """One run of a session, for the run table and the comparison chart.
+
+    ``history`` is :attr:`MLP.history_` (one dict per epoch), copied.
+    """
+
+    number: int
+    preset: str
+    label: str
+    params: dict
+    epochs: int
+    history: list[dict] = field(default_factory=list)
+    state: str = "waiting"
+    test_acc: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a job's state, taken under its lock.
+
+    ``state`` is one of: ``idle`` (no run yet), ``waiting`` (for a slot),
+    ``running``, ``stopped`` (by the visitor; can resume), ``done``,
+    ``diverged`` (NaN cost; the last good weights are kept), ``failed``
+    (an unexpected error, in ``message``), ``ended`` (the page went away).
+    """
+
+    state: str = "idle"
+    run: int = 0
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    n_batches: int = 1
+    fraction: float = 0.0
+    elapsed: float = 0.0
+    history: tuple = ()
+    test_acc: float | None = None
+    message: str = ""
+    slots_in_use: int = 0
+    slots_cap: int = 0
+
+    @property
+    def active(self) -> bool:
+        """Waiting for a slot or training: the page keeps refreshing."""
+        return self.state in ACTIVE_STATES
+
+    @property
+    def can_resume(self) -> bool:
+        return self.state == "stopped" and self.epoch < self.epochs
+
+    @property
+    def epoch_float(self) -> float:
+        """Epochs done, counting the current epoch's minibatches: 2.4 = 40% into epoch 3."""
+        return self.fraction * self.epochs
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, extrapolated from the time taken so far; None before any progress."""
+        if self.state != "running" or self.fraction <= 0 or self.fraction >= 1:
+            return None
+        return self.elapsed * (1 - self.fraction) / self.fraction
+
+
+@dataclass(frozen=True)
+class Published:
+    """A copy of a run's weights, safe to predict with while the run goes on."""
+
+    model: MLP
+    run: int
+    preset: str
+    epoch: float  # epochs done when copied (2.4 = 40% into the third)
+    epochs: int
+
+
+def copy_model(model: MLP) -> MLP:
+    """An independent copy of a model: same hyperparameters, weights, history, metadata."""
+    clone = MLP(**model.get_params())
+    clone.weights_ = [W.copy() for W in model.weights_]
+    clone.biases_ = [b.copy() for b in model.biases_]
+    clone.history_ = [dict(h) for h in model.history_]
+    clone.epochs_trained_ = model.epochs_trained_
+    clone.metadata_ = dict(model.metadata_)
+    return clone
+
+
+# ---------------------------------------------------------------- the job
+class TrainJob:
+    """One visitor's training: at most one run at a time, in a worker thread.
+
+    Parameters
+    ----------
+    owner : str
+        The visitor's session id (names the thread, counts in :class:`Slots`).
+    slots : Slots
+        The server-wide cap.
+    alive : callable, optional
+        ``alive() -> bool``: is the visitor's page still connected? Called from
+        the worker thread, so it must be thread-safe. Default: always True.
+    """
+
+    def __init__(self, owner: str, slots: Slots, alive: Callable[[], bool] | None = None) -> None:
+        self.owner = owner
+        self.slots = slots
+        self.alive = alive or (lambda: True)
+        self.heartbeat = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()  # the Trainer checks it before every minibatch
+        self._thread: threading.Thread | None = None
+        self._trainer: Trainer | None = None
+        self._data: TrainingData | None = None
+        self._runs: list[RunRecord] = []
+        self._snap = Snapshot()
+        self._published: Published | None = None
+        self._last_publish = 0.0
+        self._gone_since: float | None = None
+        self._last_alive_check = 0.0
+        self._quit: str | None = None  # why the worker was told to stop, if not by Stop
+
+    # ------------------------------------------------ called by the page
+    def start(self, model: MLP, data: TrainingData, *, preset: str, label: str) -> None:
+        """Start a new run of ``model`` (stopping any current one) and return at once.
+
+        ``label`` names the run in charts; it is prefixed with the run's number.
+
+        Raises ValueError (from the Trainer) if the data does not suit the model,
+        e.g. ``early_stopping`` without validation data.
+        """
+        self.stop()
+        trainer = Trainer(
+            model,
+            data.X_train,
+            data.y_train,
+            (data.X_valid, data.y_valid),
+            callback=self._on_progress,
+            callback_every=max(1, len(data.X_train) // model.batch_size // CALLBACKS_PER_EPOCH),
+            stop_event=self._stop,
+            overlap_eval=False,  # one core per run: the cap counts cores
+        )
+        number = (self._runs[-1].number if self._runs else 0) + 1
+        record = RunRecord(
+            number, preset, f"#{number} {label}", model.get_params(), trainer.run_epochs
+        )
+        with self._lock:
+            self._trainer, self._data = trainer, data
+            self._runs = [*self._runs, record][-MAX_RUNS_KEPT:]
+            self._snap = Snapshot(
+                "waiting",
+                run=number,
+                epochs=trainer.run_epochs,
+                n_batches=trainer.n_batches,
+                slots_cap=self.slots.n,
+            )
+            # the freshly initialised weights: the Draw tab can try them right away
+            self._published = Published(copy_model(model), number, preset, 0.0, trainer.run_epochs)
+        self._launch()
+
+    def stop(self, wait: float = 5.0) -> None:
+        """Stop the run before its next minibatch and wait (at most ``wait`` s) for it.
+
+        The partial model is kept, and published for the Draw tab.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait)
+
+    def resume(self) -> None:
+        """Continue a stopped run where it left off (same weights, optimizer, epoch)."""
+        if self.is_alive() or not self.snapshot().can_resume:
+            return
+        with self._lock:
+            self._snap = replace(self._snap, state="waiting", message="")
+        self._launch()
+
+    def beat(self) -> None:
+        """The page is still there (called on every refresh)."""
+        self.heartbeat = time.monotonic()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return replace(self._snap, slots_in_use=self.slots.in_use(), slots_cap=self.slots.n)
+
+    def published(self) -> Published | None:
+        """The latest weight copy of the current run, or None before any run."""
+        with self._lock:
+            return self._published
+
+    def runs(self) -> list[RunRecord]:
+        """Copies of this session's runs, oldest first."""
+        with self._lock:
+            return [replace(r, history=[dict(h) for h in r.history]) for r in self._runs]
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop and forget everything (the models): frees the memory."""
+        self.stop()
+        with self._lock:
+            self._trainer = self._data = self._published = None
+
+    # ------------------------------------------------ the worker thread
+    def _launch(self) -> None:
+        if self.is_alive():
+            return
+        self._stop.clear()
+        self._quit = None
+        self._gone_since = None
+        self.beat()
+        self._thread = threading.Thread(
+            target=self._work, name=f"train-{self.owner[:8]}", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self) -> None:
+        _name_os_thread(f"train-{self.owner[:8]}")
+        t0 = time.monotonic()
+        log.info("worker start owner=%s run=%d", self.owner[:8], self._snap.run)
+        while not self.slots.acquire(self.owner, timeout=0.25):  # wait for a free slot
+            reason = "stop" if self._stop.is_set() else self._quit_reason()
+            if reason:
+                self._finish(reason, t0)
+                return
+        reason = None
+        try:
+            with self._lock:
+                self._snap = replace(self._snap, state="running")
+            trainer = self._trainer
+            trainer.run()
+            if self._quit:
+                reason = self._quit
+            elif not trainer.done:
+                reason = "stop"
+            else:
+                data = self._data
+                test_acc = trainer.model.score(data.X_test, data.y_test)
+                trainer.model.metadata_["metrics"] = {"mnist_test_accuracy": test_acc}
+                with self._lock:
+                    self._snap = replace(self._snap, test_acc=test_acc)
+        except TrainingDiverged as e:
+            reason = "diverged"
+            with self._lock:
+                self._snap = replace(self._snap, message=str(e))
+        except Exception as e:  # never let the thread die silently
+            log.exception("worker failed")
+            reason = "failed"
+            with self._lock:
+                self._snap = replace(self._snap, message=f"{type(e).__name__}: {e}")
+        finally:
+            self.slots.release(self.owner)
+            self._finish(reason, t0)
+
+    def _on_progress(self, p: Progress) -> bool:
+        """The Trainer's callback (worker thread): record progress; True asks it to stop."""
+        now = time.monotonic()
+        publish = p.kind == "epoch" or now - self._last_publish >= PUBLISH_EVERY_S
+        copy = copy_model(p.model) if publish else None  # outside the lock: ~1 ms
+        with self._lock:
+            snap = replace(
+                self._snap,
+                epoch=p.epoch,
+                epochs=p.epochs,
+                batch=p.batch if p.kind == "batch" else 0,
+                n_batches=p.n_batches,
+                fraction=p.fraction,
+                elapsed=p.elapsed,
+            )
+            if p.kind == "epoch":
+                history = tuple(dict(h) for h in p.history)
+                snap = replace(snap, history=history)
+                self._runs[-1].history = list(history)
+            self._snap = snap
+            if copy is not None:
+                self._published = Published(
+                    copy, snap.run, self._runs[-1].preset, snap.epoch_float, p.epochs
+                )
+                self._last_publish = now
+        self._quit = self._quit_reason()
+        return self._quit is not None
+
+    def _quit_reason(self) -> str | None:
+        """Why the run should end although nobody pressed Stop, or None."""
+        now = time.monotonic()
+        if now - self._last_alive_check >= ALIVE_EVERY_S:
+            self._last_alive_check = now
+            if self.alive():
+                self._gone_since = None
+            elif self._gone_since is None:
+                self._gone_since = now
+        if self._gone_since is not None and now - self._gone_since > SESSION_GRACE_S:
+            return "session-ended"
+        if now - self.heartbeat > HEARTBEAT_TIMEOUT_S:
+            return "no-heartbeat"
+        return None
+
+    def _finish(self, reason: str | None, t0: float) -> None:
+        state = {
+            None: "done",
+            "stop": "stopped",
+            "diverged": "diverged",
+            "failed": "failed",
+        }.get(reason, "ended")
+        with self._lock:
+            message = self._snap.message
+            if state == "ended":
+                message = "The page was closed, so the run was stopped."
+            self._snap = replace(self._snap, state=state, message=message)
+            if self._runs:
+                self._runs[-1].state = state
+                self._runs[-1].test_acc = self._snap.test_acc
+                self._runs[-1].message = message
+            trainer = self._trainer
+            if trainer is not None and state != "ended":
+                # the final weights (stopped, done, or the last good ones if diverged)
+                self._published = Published(
+                    copy_model(trainer.model),
+                    self._snap.run,
+                    self._runs[-1].preset,
+                    self._snap.epoch_float,
+                    self._snap.epochs,
+                )
+            if state == "ended":  # nobody will look again: free the memory now
+                self._trainer = self._data = self._published = None
+        log.info(
+            "worker exit owner=%s run=%d reason=%s epoch=%d after=%.2fs",
+            self.owner[:8],
+            self._snap.run,
+            reason or "finished",
+            self._snap.epoch,
+            time.monotonic() - t0,
+        )
+
+
+def _name_os_thread(name: str) -> None:
+    """Linux: name the worker's OS thread, so it shows in ``ps -T`` and ``top -H``."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass

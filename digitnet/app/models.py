@@ -1,0 +1,97 @@
+"""Which network answers on the Draw tab, and the weights files it comes from.
+
+Three sources, chosen on the Draw tab:
+
+- ``shipped``: the weights that come with digitnet (``weights/digitnet.npz``),
+  loaded once per server. ``DIGITNET_APP_WEIGHTS`` can point the app at
+  another file (for development, or to host your own model).
+- ``trained``: the latest copy of the model trained on the Train tab, even
+  while it is still training.
+- ``uploaded``: an ``.npz`` weights file the visitor uploads. It is read with
+  :func:`digitnet.weights.load_model`, which never unpickles and checks every
+  array, after two size checks of its own: the file (:data:`MAX_UPLOAD_MB`)
+  and what it unpacks to (:data:`MAX_UNPACKED_MB`: a small zip of zeros can
+  unpack to gigabytes).
+
+No Streamlit in here; :mod:`digitnet.app.draw` shows these.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import BinaryIO
+
+from ..errors import WeightsError
+from ..model import MLP
+from ..weights import load_model, model_bytes
+
+SHIPPED, TRAINED, UPLOADED = "shipped", "trained", "uploaded"
+SOURCES = (SHIPPED, TRAINED, UPLOADED)
+SOURCE_LABELS = {SHIPPED: "Shipped", TRAINED: "Trained here", UPLOADED: "Uploaded"}
+
+WEIGHTS_ENV = "DIGITNET_APP_WEIGHTS"
+MAX_UPLOAD_MB = 20  #: largest .npz accepted (the shipped one is a few MB)
+MAX_UNPACKED_MB = 100  #: largest total size of the arrays inside it
+
+
+def shipped_weights_path() -> str | None:
+    """The weights the app starts with: ``$DIGITNET_APP_WEIGHTS``, or None for digitnet's own."""
+    return os.environ.get(WEIGHTS_ENV) or None
+
+
+def load_shipped() -> MLP:
+    """Load the shipped weights (raises :class:`WeightsError` with a clear message)."""
+    return load_model(shipped_weights_path())
+
+
+def load_upload(file: BinaryIO, name: str | None = None) -> MLP:
+    """Read an uploaded weights file, checking its size before anything else.
+
+    ``file`` is a binary file object (Streamlit's ``UploadedFile`` is one);
+    its ``name`` is used in error messages.
+
+    Raises
+    ------
+    WeightsError
+        Too large, unpacks to too much, or not a valid digitnet weights file.
+    """
+    name = name or getattr(file, "name", "upload")
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    file.seek(0)
+    if size > MAX_UPLOAD_MB * 1_000_000:
+        raise WeightsError(
+            f"{name}: {size / 1e6:.1f} MB is larger than the {MAX_UPLOAD_MB} MB allowed"
+        )
+    if not hasattr(file, "name"):
+        file = _Named(file.read(), name)
+    return load_model(
+        file, max_bytes=MAX_UPLOAD_MB * 1_000_000, max_unpacked_bytes=MAX_UNPACKED_MB * 1_000_000
+    )
+
+
+class _Named(io.BytesIO):
+    """Bytes with a file name, for the error messages of :func:`load_model`."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+def describe(model: MLP) -> str:
+    """One line about a model: architecture, epochs, MNIST test accuracy if known."""
+    parts = [
+        "-".join(map(str, model.layer_sizes)),
+        f"{model.activation}/{model.output}",
+        f"{model.epochs_trained_} epoch{'s' if model.epochs_trained_ != 1 else ''}",
+    ]
+    accuracy = (model.metadata_.get("metrics") or {}).get("mnist_test_accuracy")
+    if isinstance(accuracy, (int, float)):
+        parts.append(f"{accuracy:.2%} on the MNIST test set")
+    return " · ".join(parts)
+
+
+def weights_file(model: MLP, source: str) -> bytes:
+    """The .npz bytes of ``model`` for a download button, tagged with where it came from."""
+    return model_bytes(model, {"app_source": source})

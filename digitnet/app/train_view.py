@@ -1,0 +1,356 @@
+"""The Train tab: choose a preset and hyperparameters, train, and watch it learn.
+
+The run itself happens in a worker thread (:mod:`digitnet.app.jobs`); this
+page only starts, stops and resumes it, and reads its progress. While a run
+is active, :func:`live_view` redraws itself every :data:`REFRESH_S` seconds
+(``st.fragment(run_every=...)``): progress bar, epoch, elapsed time and ETA,
+and the article's three curves -- cost, training accuracy and validation
+accuracy per epoch. When the run ends, the page stops refreshing.
+
+Every run of the session is kept (its history), and earlier ones can be
+overlaid on the charts to compare them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ..errors import DataError
+from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
+from ..presets import DESCRIPTIONS, PRESETS, build, preset_params
+from . import charts, jobs, models, state
+
+REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
+MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
+MAX_WEIGHTS = 2_500_000  #: per network, on a shared server (``best`` has 636,010)
+DEFAULT_PRESET = "fast"
+
+
+def render() -> None:
+    """The whole Train tab (only run while it is the open tab)."""
+    train_panel()
+
+
+@st.fragment
+def train_panel() -> None:
+    """Settings, Start/Stop/Resume, the live view, and the runs of this session."""
+    job = state.job()
+    preset = st.segmented_control(
+        "Preset",
+        list(PRESETS),
+        default=DEFAULT_PRESET,
+        required=True,
+        key="preset",
+        persist_state="page",
+    )
+    st.caption(f"**{preset}**: {DESCRIPTIONS[preset]}.")
+    params = hyperparameters(preset)
+    model, error = check(preset, params)
+    if error:
+        st.error(error)
+
+    buttons = st.container(horizontal=True, gap="small")  # filled once the run has started
+    if st.session_state.pop("start_requested", False) and model is not None:
+        start(job, preset, params)  # its download progress or error shows under the buttons
+    snap = job.snapshot()
+    buttons.button(
+        "Start training",
+        key="start",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=model is None or snap.active,
+        on_click=_request_start,
+    )
+    if snap.can_resume:
+        buttons.button("Resume", key="resume", icon=":material/resume:", on_click=job.resume)
+    else:
+        buttons.button(
+            "Stop", key="stop", icon=":material/stop:", on_click=job.stop, disabled=not snap.active
+        )
+    if snap.active:
+        live_view()
+    else:
+        progress_view(snap, job)
+    runs_table(job)
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_view() -> None:
+    """Redrawn every REFRESH_S s while the run is active (only rendered then)."""
+    job = state.job()
+    job.beat()
+    snap = job.snapshot()
+    progress_view(snap, job)
+    if not snap.active:
+        st.rerun()  # the whole page: it no longer renders this fragment, so its timer stops
+
+
+# ---------------------------------------------------------------- settings
+def hyperparameters(preset: str) -> dict:
+    """The hyperparameter inputs, filled with the preset's values; returns what is set.
+
+    Every input has a key of its own per preset, so switching presets shows that
+    preset's values, and switching back shows your edits again.
+    """
+    p = preset_params(preset)
+    defaults = build(preset)  # the MLP defaults for what the preset does not set
+
+    def key(name: str) -> str:
+        return f"hp_{preset}_{name}"
+
+    def value(name: str):
+        return p.get(name, getattr(defaults, name))
+
+    def choice(col, label, name, options):
+        return col.selectbox(label, options, index=list(options).index(value(name)),
+                             key=key(name), persist_state="page")  # fmt: skip
+
+    def number(col, label, name, *, step, fmt="%g", low=0.0, high=None):
+        v = value(name)
+        integer = isinstance(v, int) and not isinstance(v, bool)
+        return col.number_input(
+            label,
+            min_value=int(low) if integer else low,
+            max_value=high,
+            value=v,
+            step=step,
+            format=None if integer else fmt,
+            key=key(name),
+            persist_state="page",
+        )
+
+    out: dict = {}
+    hidden = ", ".join(str(u) for u in defaults.hidden_layers)
+    with st.expander(f"Hyperparameters of **{preset}**", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        out["hidden"] = c1.text_input(
+            "Hidden layers",
+            hidden,
+            key=key("hidden"),
+            persist_state="page",
+            help="Units per hidden layer, separated by commas: `100` is the article's "
+            "784-100-10; `256, 128` gives two hidden layers.",
+        )
+        out["activation"] = choice(c2, "Hidden activation", "activation", HIDDEN_ACTIVATIONS)
+        out["output"] = choice(c3, "Output", "output", OUTPUTS)
+        out["optimizer"] = choice(c1, "Optimizer", "optimizer", OPTIMIZERS)
+        out["eta"] = number(c2, "Learning rate η", "eta", step=0.0001)
+        out["l2"] = number(c3, "L2 λ", "l2", step=0.001)
+        out["batch_size"] = number(c1, "Minibatch", "batch_size", step=10, low=1)
+        out["epochs"] = number(c2, "Epochs", "epochs", step=1, low=1, high=MAX_EPOCHS)
+        out["seed"] = number(c3, "Seed", "seed", step=1, low=0)
+        st.caption("More settings")
+        d1, d2, d3 = st.columns(3)
+        out["momentum"] = number(d1, "Momentum μ", "momentum", step=0.05)
+        out["schedule"] = choice(d2, "η schedule", "schedule", ("constant", "cosine"))
+        out["warmup"] = number(d3, "Warm-up (cosine)", "warmup", step=0.05)
+        out["init"] = choice(d1, "Initial weights", "init", INITS)
+        out["init_scale"] = number(d2, "Init σ (normal)", "init_scale", step=0.01)
+        out["input_scaling"] = choice(d3, "Input scaling", "input_scaling", INPUT_SCALINGS)
+        out["precision"] = choice(d1, "Precision", "precision", PRECISIONS)
+        out["train_metrics"] = choice(d2, "Training metrics", "train_metrics", ("full", "running"))
+        out["early_stopping"] = d3.checkbox(
+            "Early stopping",
+            value=value("early_stopping"),
+            key=key("early_stopping"),
+            persist_state="page",
+        )
+        if value("augment"):
+            use = d1.checkbox(
+                "Augment (distort digits)",
+                value=True,
+                key=key("augment"),
+                persist_state="page",
+                help=f"{value('augment')}",
+            )
+            out["augment"] = value("augment") if use else {}  # {}: none (None = preset's)
+    return out
+
+
+def check(preset: str, params: dict):
+    """Build the network the settings describe: ``(model, None)`` or ``(None, message)``."""
+    try:
+        hidden = parse_hidden(params["hidden"])
+        model = build(preset, **{**params, "hidden": hidden})
+    except ValueError as e:
+        return None, f"Cannot train this network: {e}."
+    n_weights = sum(a * b + b for a, b in zip(model.layer_sizes, model.layer_sizes[1:]))
+    if n_weights > MAX_WEIGHTS:
+        return None, (
+            f"This network has {n_weights:,} weights; this server trains at most "
+            f"{MAX_WEIGHTS:,}. Try fewer hidden units."
+        )
+    return model, None
+
+
+def parse_hidden(text: str) -> list[int]:
+    """``"256, 128"`` -> ``[256, 128]``, with a clear message for anything else."""
+    parts = [t.strip() for t in str(text).replace(";", ",").split(",") if t.strip()]
+    if not parts or not all(t.isdigit() for t in parts):
+        raise ValueError(
+            f"hidden layers must be whole numbers separated by commas, like 100 or "
+            f"256, 128; got {text!r}"
+        )
+    return [int(t) for t in parts]
+
+
+# ---------------------------------------------------------------- starting a run
+def _request_start() -> None:
+    """Start clicked (runs before the rerun): the Draw tab will use the new model."""
+    st.session_state.start_requested = True
+    state.set_source(models.TRAINED)
+
+
+def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
+    """Load MNIST (downloading it the first time, with a progress bar) and start the run."""
+    model, error = check(preset, params)
+    if model is None:
+        st.error(error)
+        return
+    bar = st.empty()
+    last = [0.0]
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.1 and done != total:
+            return
+        last[0] = now
+        size = f"{_size(done)} of {_size(total)}" if total else _size(done)
+        bar.progress(
+            min(1.0, done / total) if total else 0.0,
+            text=f"Downloading MNIST (once per server): {name}, {size}",
+        )
+
+    try:
+        data = state.training_data(progress)
+    except DataError as e:  # offline, or a bad file: the message says what to do
+        bar.empty()
+        first, *rest = str(e).splitlines()
+        st.error(first, icon=":material/cloud_off:")
+        if rest:
+            st.code("\n".join(rest), language=None, wrap_lines=True)
+        return
+    bar.empty()
+    hidden = "-".join(str(u) for u in model.hidden_layers)
+    label = f"{preset} {hidden} {model.activation} η={model.eta:g}"
+    try:
+        job.start(model, data, preset=preset, label=label)
+    except ValueError as e:
+        st.error(f"Cannot train this network: {e}.")
+
+
+# ---------------------------------------------------------------- progress
+def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
+    """Progress bar, epoch / elapsed / ETA, the curves, and how the run ended."""
+    if snap.state == "idle":
+        st.info(
+            "Pick a preset and press **Start training**: `fast` takes a few seconds, "
+            "`seed` (the article's network) a few minutes. You can switch to the Draw tab "
+            "meanwhile and try the network as it learns."
+        )
+        return
+    if snap.state == "waiting":
+        st.info(
+            f"Waiting for a free training slot: {snap.slots_in_use} of {snap.slots_cap} "
+            "runs are training on this server. Yours starts by itself when one ends.",
+            icon=":material/hourglass_top:",
+        )
+    st.progress(
+        min(1.0, snap.fraction),
+        text=f"Epoch {min(snap.epoch + 1, snap.epochs) if snap.batch else snap.epoch} "
+        f"of {snap.epochs}",
+    )
+    facts = [f"elapsed {_duration(snap.elapsed)}"]
+    if snap.eta is not None:
+        facts.append(f"ETA {_duration(snap.eta)}")
+    if snap.history:
+        last = snap.history[-1]
+        facts.append(f"cost {last['cost']:,.1f}")
+        facts.append(f"training {last['train_acc']:.2%}")
+        if last.get("valid_acc") is not None:
+            facts.append(f"validation {last['valid_acc']:.2%}")
+    st.caption(f"run #{snap.run} · {snap.state} · " + " · ".join(facts))
+
+    current = (f"#{snap.run} (this run)", list(snap.history))
+    earlier = [
+        (r.label, r.history)
+        for r in job.runs()
+        if r.label in st.session_state.get("compare", []) and r.number != snap.run
+    ]
+    x_max = max([snap.epochs] + [len(h) for _, h in earlier])
+    now = snap.epoch_float if snap.active else None
+    if snap.history or earlier:
+        for column, metric in zip(st.columns(2), ("cost", "accuracy")):
+            column.vega_lite_chart(
+                *charts.curves([current, *earlier], metric, x_max=x_max, now=now),
+                width="stretch",
+            )
+        st.caption(
+            "Per epoch: the cost J on the training set, and the accuracy on the training "
+            "set (solid line) and on the 5,000 validation digits (dashed)."
+            + (" The dotted line is where the run is now." if now is not None else "")
+        )
+    elif snap.active:
+        st.caption("The curves start at the end of the first epoch.")
+
+    if snap.state == "done" and snap.test_acc is not None:
+        drawing_with_it = st.session_state.get(state.SOURCE_KEY) == models.TRAINED
+        st.success(
+            f"Done: **{snap.test_acc:.2%}** of the 10,000 MNIST test digits read right. "
+            + (
+                "The Draw tab answers with this network."
+                if drawing_with_it
+                else "Choose “Trained here” on the Draw tab to draw with it."
+            ),
+            icon=":material/check_circle:",
+        )
+    elif snap.state == "stopped":
+        st.info(
+            f"Stopped after {snap.epoch_float:.1f} of {snap.epochs} epochs. **Resume** "
+            "continues where it left off; the Draw tab uses the network as it is now.",
+            icon=":material/pause_circle:",
+        )
+    elif snap.state in ("diverged", "failed"):
+        st.error(snap.message)
+    elif snap.state == "ended":
+        st.warning(snap.message)
+
+
+def runs_table(job: jobs.TrainJob) -> None:
+    """This session's runs, and which earlier ones to overlay on the charts."""
+    runs = job.runs()
+    if len(runs) < 2:
+        return
+    current = runs[-1].number
+    st.multiselect(
+        "Compare with earlier runs",
+        [r.label for r in runs if r.number != current],
+        key="compare",
+        persist_state="page",
+        placeholder="choose runs to overlay on the charts",
+    )
+    lines = [
+        "| run | epochs | validation | test | state |",
+        "|---|---|---|---|---|",
+    ]
+    for r in reversed(runs):
+        valid = r.history[-1].get("valid_acc") if r.history else None
+        lines.append(
+            f"| {r.label} | {len(r.history)}/{r.epochs} | "
+            f"{'' if valid is None else f'{valid:.2%}'} | "
+            f"{'' if r.test_acc is None else f'{r.test_acc:.2%}'} | {r.state} |"
+        )
+    st.markdown("\n".join(lines))
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, s = divmod(round(seconds), 60)
+    return f"{minutes} min {s:02d} s"

@@ -1,0 +1,135 @@
+"""Browser tests: a real ``streamlit run streamlit_app.py`` driven by headless Chromium.
+
+The server starts once per test session on a free loopback port (headless, no
+usage statistics, no file watcher) with the caller's environment, so
+``DIGITNET_DATA`` reaches it. Chromium is ``$CHROMIUM``, else
+``/usr/bin/chromium``, else Playwright's own browser (``playwright install
+chromium``). ``BASE_URL=http://...`` reuses a server that is already running.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """``$CHROMIUM``, else the system Chromium, else None (Playwright's own)."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    args = {**browser_type_launch_args, "args": CHROMIUM_FLAGS}
+    path = chromium_path()
+    if path:
+        args["executable_path"] = path
+    return args
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path | None  # the server's output (None when reusing BASE_URL)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _app_weights_env(tmp: Path) -> dict:
+    """Until ``weights/digitnet.npz`` exists, a quick stand-in model (needs MNIST)."""
+    from digitnet.weights import SHIPPED_WEIGHTS
+
+    if os.environ.get("DIGITNET_APP_WEIGHTS") or SHIPPED_WEIGHTS.exists():
+        return {}
+    if not os.environ.get("DIGITNET_DATA"):
+        pytest.skip("no shipped weights yet, and no MNIST (DIGITNET_DATA) to train stand-ins")
+    from digitnet import load_mnist, presets, save_model
+
+    X, y = load_mnist("train", os.environ["DIGITNET_DATA"], download=False)
+    path = tmp / "quick.npz"
+    save_model(presets.build("fast", epochs=3).fit(X, y), path)
+    return {"DIGITNET_APP_WEIGHTS": str(path)}
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The app, served for the whole session; stopped by its process id."""
+    if os.environ.get("BASE_URL"):
+        yield Server(os.environ["BASE_URL"].rstrip("/"), None)
+        return
+    tmp = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "DIGITNET_SESSION_GRACE_S": "2",  # a closed page ends its run after 2 s
+        **_app_weights_env(tmp),
+    }
+    log = tmp / "streamlit.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                "--server.headless", "true",
+                "--server.address", "127.0.0.1",
+                "--server.port", str(port),
+                "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Server(url, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

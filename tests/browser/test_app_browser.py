@@ -1,0 +1,301 @@
+"""The app in a real browser: drawing with the mouse and a finger, live training, screenshots.
+
+Each test opens its own page on the session's server (``conftest.py``), fails on
+any console error or off-host request, and saves screenshots to
+``docs/screenshots/`` for the README.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import re
+import statistics
+import time
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+# Browser-side clock: every mouse-up, and every change of the "Prediction" metric.
+LATENCY_JS = """
+(() => {
+  const L = window.__lat = {ups: [], metric: []};
+  window.addEventListener('mouseup', () => L.ups.push(performance.now()), true);
+  const read = () => {
+    for (const el of document.querySelectorAll('[data-testid="stMetric"]'))
+      if (el.textContent.startsWith('Prediction')) return el.textContent;
+    return null;
+  };
+  let last = null;
+  const obs = new MutationObserver(() => {
+    const t = performance.now(), m = read();
+    if (m !== last) { L.metric.push([t, m]); last = m; }
+  });
+  const go = () => obs.observe(document.documentElement,
+                               {subtree: true, childList: true, characterData: true});
+  document.documentElement ? go() : document.addEventListener('DOMContentLoaded', go);
+})();
+"""
+
+# Digits as strokes in unit coordinates of the canvas (x right, y down).
+ZERO = [[(0.5 + 0.2 * math.sin(t), 0.5 - 0.31 * math.cos(t)) for t in
+         [2 * math.pi * i / 24 for i in range(25)]]]  # fmt: skip
+ONE = [[(0.53, 0.15), (0.47, 0.85)]]
+FOUR = [[(0.34, 0.14), (0.25, 0.58), (0.76, 0.58)], [(0.62, 0.30), (0.62, 0.88)]]
+SEVEN = [[(0.25, 0.20), (0.75, 0.20), (0.45, 0.85)]]
+
+
+# ---------------------------------------------------------------- helpers
+def watch(page: Page) -> list[str]:
+    """Collect console errors and page errors; abort (and report) off-host requests."""
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith("data:") or urlparse(url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            errors.append(f"off-host request: {url}")
+            route.abort()
+
+    page.context.route("**/*", guard)
+    return errors
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(metric_value(page)).to_have_text("–", timeout=60_000)
+
+
+def metric_value(page: Page):
+    return page.locator('[data-testid="stMetric"]', has_text="Prediction").locator(
+        '[data-testid="stMetricValue"]'
+    )
+
+
+def canvas_box(page: Page) -> dict:
+    upper = page.locator("canvas.upper-canvas").first  # in the component's shadow root
+    expect(upper).to_be_visible()
+    return upper.bounding_box()
+
+
+def stroke(page: Page, points, steps: int = 6) -> None:
+    """One stroke with the mouse; ``points`` in unit coordinates of the canvas."""
+    box = canvas_box(page)
+    xy = [(box["x"] + u * box["width"], box["y"] + v * box["height"]) for u, v in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=steps)
+    page.mouse.up()
+
+
+def draw(page: Page, strokes, already: int = 0) -> str:
+    """Draw ``strokes``; wait for the answer to the last one; return the predicted digit."""
+    for i, points in enumerate(strokes, start=already + 1):
+        stroke(page, points)
+        plural = "s" if i != 1 else ""
+        expect(page.get_by_text(re.compile(rf"^1 · canvas .*, {i} stroke{plural}$"))).to_be_visible(
+            timeout=20_000
+        )
+    return metric_value(page).text_content()
+
+
+def clear(page: Page) -> None:
+    page.locator(".st-key-clear button").click()
+    expect(metric_value(page)).to_have_text("–", timeout=20_000)
+    page.wait_for_timeout(300)  # let the canvas redraw itself empty
+
+
+def shot(page: Page, path, height: int | None = None) -> None:
+    """Screenshot of the whole app: the page scrolls inside stMain, so grow the viewport."""
+    page.mouse.move(2, 2)  # the canvas toolbar shows while the mouse hovers the canvas
+    size = page.viewport_size
+    if height is None:
+        height = page.evaluate(
+            "Math.max(document.querySelector('[data-testid=\"stMain\"]').scrollHeight,"
+            " window.innerHeight)"
+        )
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+def progress(page: Page) -> tuple[int, str]:
+    """(aria-valuenow, text) of the training progress bar; (-1, "") when there is none."""
+    bar = page.locator('[data-testid="stProgress"]')
+    if not bar.count():
+        return -1, ""
+    now = bar.first.locator('[role="progressbar"]').get_attribute("aria-valuenow")
+    return int(float(now or 0)), bar.first.text_content() or ""
+
+
+def percentile(values, q):
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
+
+
+# ---------------------------------------------------------------- tests
+def test_draw_digits_with_the_mouse(page: Page, server, screenshots):
+    """0, 1, 4 and 7 drawn with the mouse are read right; the answer's latency."""
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    page.add_init_script(LATENCY_JS)
+    errors = watch(page)
+    open_app(page, server.url)
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+
+    read = {}
+    for name, strokes in (("0", ZERO), ("1", ONE), ("4", FOUR), ("7", SEVEN)):
+        read[name] = draw(page, strokes).rstrip("?")
+        if name == "7":
+            expect(
+                page.get_by_text(re.compile(r"^Answered by the shipped weights"))
+            ).to_be_visible()
+            expect(page.get_by_text("4 · centred 28×28, centre of mass ✚")).to_be_visible()
+            shot(page, screenshots / "draw.png")
+        clear(page)
+    assert read == {"0": "0", "1": "1", "4": "4", "7": "7"}
+
+    # Latency: mouse-up to the answer, on the browser's clock, one stroke on an empty
+    # canvas each time (after a warm-up stroke).
+    shapes = [ONE, SEVEN, ZERO]
+    latencies = []
+    for i in range(11):
+        n_up, n_metric = page.evaluate("[window.__lat.ups.length, window.__lat.metric.length]")
+        shift = 0.03 * (i % 3)
+        draw(page, [[(u + shift, v) for u, v in shapes[i % 3][0]]])
+        lat = page.evaluate("window.__lat")
+        up = lat["ups"][n_up]
+        answers = [t for t, text in lat["metric"][n_metric:] if t > up and "–" not in text]
+        if i:
+            latencies.append(answers[0] - up)
+        clear(page)
+    median, p90 = statistics.median(latencies), percentile(latencies, 90)
+    print(f"\nanswer latency after mouse-up: median {median:.0f} ms, p90 {p90:.0f} ms, "
+          f"all {[round(x) for x in latencies]}")  # fmt: skip
+    assert median < 1500  # the 300 ms goal is measured by benchmarks/app_check.py
+    assert not errors, errors
+
+
+def test_train_live_stop_resume_and_page_close(page: Page, browser, server, screenshots):
+    """`fast` for 10 epochs: progress and charts move; Stop, Resume; the Draw tab uses
+    the model mid-training; closing the page ends a run."""
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    errors = watch(page)
+    open_app(page, server.url)
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_text("Hyperparameters of").click()
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("10")
+    epochs.press("Enter")
+    page.get_by_text("Hyperparameters of").click()  # closed again, for the screenshots
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(re.compile(r"^run #1 · running"))).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Stop").click()  # at once: it must be enabled
+    page.get_by_role("button", name="Resume").click()
+
+    seen, charts = [], set()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 90:
+        value, text = progress(page)
+        if value >= 0:
+            seen.append(value)
+        chart = page.locator('[data-testid="stVegaLiteChart"]:visible')
+        if chart.count() == 2:
+            with contextlib.suppress(Exception):  # replaced by a refresh mid-screenshot
+                charts.add(hashlib.md5(chart.nth(1).screenshot(timeout=2000)).hexdigest())
+        shown = re.search(r"Epoch (\d+) of 10", text)
+        if shown and int(shown[1]) >= 3:
+            break
+        time.sleep(0.2)
+    assert len(set(seen)) >= 3 and seen == sorted(seen), seen  # the bar moves, forwards
+    assert len(charts) >= 2  # the accuracy chart was redrawn with new epochs
+    expect(page.get_by_text(re.compile(r"^run #1 · running · elapsed"))).to_be_visible()
+    shot(page, screenshots / "train.png")
+
+    # The Draw tab answers with the model as it is now.
+    page.get_by_role("tab", name="Draw").click()
+    draw(page, SEVEN)
+    expect(
+        page.get_by_text(re.compile(r"^Answered by your run #1 \(fast\) after .* \(training\)"))
+    ).to_be_visible()
+    page.get_by_role("tab", name="Train").click()
+
+    # Stop: within a minibatch; the progress freezes; Resume continues to the end.
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
+    frozen = progress(page)
+    page.wait_for_timeout(1500)
+    assert progress(page) == frozen
+    expect(page.get_by_text(re.compile(r"^Stopped after"))).to_be_visible()
+    page.get_by_role("button", name="Resume").click()
+    expect(
+        page.get_by_text(re.compile(r"^Done: .*% of the 10,000 MNIST test digits"))
+    ).to_be_visible(timeout=120_000)
+    assert progress(page)[0] == 100
+    shot(page, screenshots / "train_done.png")
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone's width
+    shot(page, screenshots / "phone_train.png")
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    assert not errors, errors
+
+    # Closing the page mid-run ends the run on the server.
+    if server.log is None:
+        return
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(re.compile(r"^run #2 · running"))).to_be_visible(timeout=30_000)
+    page.context.close()
+    t0 = time.monotonic()
+    while "run=2 reason=session-ended" not in server.log_text():
+        assert time.monotonic() - t0 < 20, server.log_text()[-2000:]
+        time.sleep(0.2)
+
+
+def test_phone_finger_drawing_and_layout(browser, server, screenshots):
+    """At 360 px wide with a touch screen: drawing with a finger doesn't scroll the page,
+    nothing overflows sideways, and the answer shows without scrolling."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    errors = watch(page)
+    try:
+        open_app(page, server.url)
+        box = canvas_box(page)
+        scroll = "[window.scrollY, document.querySelector('[data-testid=\"stMain\"]').scrollTop]"
+        before = page.evaluate(scroll)
+        cdp = context.new_cdp_session(page)
+        xy = [(box["x"] + u * box["width"], box["y"] + v * box["height"]) for u, v in SEVEN[0]]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
+            {"x": xy[0][0], "y": xy[0][1]}]})  # fmt: skip
+        for (x0, y0), (x1, y1) in zip(xy, xy[1:]):
+            for k in range(1, 11):
+                x, y = x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10
+                cdp.send("Input.dispatchTouchEvent",
+                         {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})  # fmt: skip
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(metric_value(page)).to_have_text(re.compile(r"^7\??$"), timeout=20_000)
+        assert page.evaluate(scroll) == before  # the finger drew; the page did not move
+        widths = page.evaluate(
+            "[document.documentElement.scrollWidth,"
+            " document.querySelector('[data-testid=\"stMain\"]').scrollWidth]"
+        )
+        assert max(widths) <= 360, widths
+        answer = metric_value(page).bounding_box()
+        assert answer["y"] + answer["height"] <= 740  # the digit shows while drawing
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(screenshots / "phone_draw.png"))
+        assert not errors, errors
+    finally:
+        context.close()
