@@ -49,7 +49,8 @@ MAX_UNITS = 8_192
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """φ(z) = 1 / (1 + e^(−z)), in place on ``z`` (clipped, as the article, against overflow)."""
     limit = 250.0 if z.dtype == np.float64 else 80.0
-    np.clip(z, -limit, limit, out=z)
+    np.maximum(z, -limit, out=z)  # np.clip(z, -limit, limit), without its overhead
+    np.minimum(z, limit, out=z)
     np.negative(z, out=z)
     np.exp(z, out=z)
     z += 1.0
@@ -557,12 +558,18 @@ class MLP:
         """
         self._check_fitted()
         Xp = self.prepare(X)
-        out = np.empty((len(Xp), N_CLASSES), dtype=self.dtype)
         with self._threads(len(Xp)):
-            for start in range(0, len(Xp), batch_size):
-                out[start : start + batch_size] = self.forward(Xp[start : start + batch_size])[-1]
-        if self.output == "sigmoid":
-            out /= np.maximum(out.sum(axis=1, keepdims=True), np.finfo(out.dtype).tiny)
+            if len(Xp) <= batch_size:
+                out = self.forward(Xp)[-1]
+            else:
+                out = np.concatenate(
+                    [
+                        self.forward(Xp[i : i + batch_size])[-1]
+                        for i in range(0, len(Xp), batch_size)
+                    ]
+                )
+        if self.output == "sigmoid":  # σ(z) > 0 for the clipped z: the sum is never 0
+            out /= out.sum(axis=1, keepdims=True)
         return out
 
     def predict(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
