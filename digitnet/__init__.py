@@ -12,7 +12,9 @@ pass), :mod:`digitnet.optimizers` (update rules), :mod:`digitnet.train` (the
 training loop), :mod:`digitnet.presets`, :mod:`digitnet.data` (MNIST),
 :mod:`digitnet.preprocess` (canvas drawings → MNIST-like images),
 :mod:`digitnet.augment`, :mod:`digitnet.weights` (saving and loading),
-:mod:`digitnet.evaluate`, :mod:`digitnet.cli`. The Streamlit app lives in
+:mod:`digitnet.evaluate`, :mod:`digitnet.explain` (why the network answered;
+gradient check), :mod:`digitnet.finetune` (teaching it new examples),
+:mod:`digitnet.cli`. The Streamlit app lives in
 :mod:`digitnet.app`; nothing else imports Streamlit.
 """
 

@@ -5,8 +5,8 @@ mixed with a *replay* sample of MNIST training images -- so the network keeps
 seeing what it already knows while it learns the new examples -- and the copy of
 the model is trained on that mix for a few epochs with a small learning rate.
 The visitor's examples are repeated so that they make up about a quarter of
-every epoch, and every image is slightly distorted each time it is seen (see
-:mod:`digitnet.augment`), so the network learns the digit, not the exact pixels.
+every epoch; optionally every image is slightly distorted each time it is seen
+(see :mod:`digitnet.augment`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def finetune(
     replay: int = 3000,
     share: float = 0.25,
     epochs: int = 4,
-    eta: float = 3e-4,
-    augment: dict | None = TEACH_AUGMENT,
+    eta: float = 1e-4,
+    augment: dict | None = None,
     seed: int = 0,
 ) -> MLP:
     """Return a copy of ``model`` fine-tuned on ``images`` mixed with MNIST replay.
@@ -58,7 +58,10 @@ def finetune(
     eta : float
         Adam's learning rate: small, to move the weights only a little.
     augment : dict or None
-        Distortions applied to every image as it is seen; ``None`` for none.
+        Distortions applied to every image as it is seen -- the replay digits
+        too -- e.g. :data:`TEACH_AUGMENT`; ``None`` (the default) for none: on the
+        shipped model, distorting the replay cost up to 0.6 points of MNIST test
+        accuracy, more than the 0.5 the app allows.
     seed : int
         Seeds the replay sample, the shuffles and the distortions.
 

@@ -311,7 +311,7 @@ def metric(at):
 
 def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):
     at = apps()
-    assert [t.label for t in at.tabs] == ["Draw", "Train"]
+    assert [t.label for t in at.tabs] == ["Draw", "Explore", "How it works", "Train"]
     assert metric(at).value == "–"
     assert "Draw a digit" in at.info[0].value
     assert len(at.get("bidi_component")) == 1  # the canvas

@@ -8,12 +8,18 @@ page does not rerun):
    MNIST digit (crop, scale to 20 px, centre by the centre of mass);
 2. the network answers: the most probable digit as a metric, "not sure" when
    that probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
-3. the steps of 1 are shown as four small pictures.
+3. the steps of 1 are shown as four small pictures;
+4. under the answer, "Wrong? It's a …" keeps a misread drawing with the right
+   digit, and under the pictures, :mod:`.teach` fine-tunes the network on the
+   drawings kept ("Teach it your handwriting").
 
 The answer is written before anything slower, so that it shows as soon as
 possible after the pen lifts. Below: which network answers (the shipped
-weights, the one trained on the Train tab, or an uploaded file), and its
-weights to download.
+weights, the one trained on the Train tab, an uploaded file, or the one taught
+the visitor's handwriting), and its weights to download.
+
+The drawing as the network sees it is kept in ``st.session_state`` under
+:data:`state.DRAWING_KEY` for the Explore tab and for teaching.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import streamlit as st
 
 from ..errors import WeightsError
 from ..preprocess import preprocess_steps
-from . import charts, models, pictures, state
+from . import charts, models, pictures, state, teach
 
 NOT_SURE_THRESHOLD = 0.6  #: below this probability the answer is "not sure"
 CANVAS_PX = 280
@@ -71,17 +77,25 @@ def draw_panel() -> None:
     image = _current_drawing(result)
     t0 = time.perf_counter()
     steps = preprocess_steps(image, background="dark") if image is not None else None
+    drawing = steps.image if steps is not None else None
+    st.session_state[state.DRAWING_KEY] = drawing
     with right:
-        answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
-    if steps is not None and steps.image is not None:
+        read_as = answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
+        teach.correction(drawing, read_as)
+    if drawing is not None:
         pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
         st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150)
+    teach.panel()
 
 
-def answer(steps, preprocess_ms: float = 0.0) -> None:
-    """The metric "Prediction", the bars of the ten probabilities, and who answered."""
+def answer(steps, preprocess_ms: float = 0.0) -> int | None:
+    """The metric "Prediction", the bars of the ten probabilities, and who answered.
+
+    Returns the digit read, or None (nothing drawn, no model).
+    """
     who = state.answering_model()
     timing = ""
+    top = None
     if steps is None or steps.image is None:
         st.metric(
             "Prediction", "–", delta="nothing drawn yet", delta_color="off", delta_arrow="off"
@@ -116,6 +130,7 @@ def answer(steps, preprocess_ms: float = 0.0) -> None:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:
         st.caption(f"Answered by {who.description}.{timing}")
+    return top
 
 
 def _current_drawing(result):
@@ -175,7 +190,8 @@ def model_panel() -> None:
         args=(picker,),
         horizontal=True,
         help="The shipped weights, the network trained on the Train tab (as it is right "
-        "now, even mid-training), or a weights file you upload.",
+        "now, even mid-training), a weights file you upload, or the network taught your "
+        "handwriting (correct a wrong answer, then Teach).",
     )
     with st.expander("Weights files: upload or download"):
         st.file_uploader(

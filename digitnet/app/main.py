@@ -1,9 +1,10 @@
-"""The page: a title and two tabs, Draw (:mod:`.draw`) and Train (:mod:`.train_view`).
+"""The page: a title and four tabs, Draw (:mod:`.draw`), Explore (:mod:`.explore`),
+How it works (:mod:`.howitworks`) and Train (:mod:`.train_view`).
 
-The tabs are *lazy* for training: the Train tab's content, and its live view
-that refreshes twice a second during a run, only run while that tab is
-open (``st.tabs(..., on_change="rerun")`` and ``tab.open``). The Draw tab
-always runs: a canvas left out of a run would lose its drawing. While a run
+The tabs are *lazy*: the content of Explore, How it works and Train (and the
+Train tab's live view, that refreshes twice a second during a run) only runs
+while that tab is open (``st.tabs(..., on_change="rerun")`` and ``tab.open``).
+The Draw tab always runs: a canvas left out of a run would lose its drawing. While a run
 goes on and the Train tab is closed, :func:`keepalive` tells the run that the
 page is still there.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, state, train_view
+from . import draw, explore, howitworks, state, train_view
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
 
@@ -21,9 +22,17 @@ def main() -> None:
     st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
     st.markdown("### ✍️ digitnet")
     st.caption("A neural network written from scratch in NumPy reads your handwriting.")
-    tab_draw, tab_train = st.tabs(["Draw", "Train"], key="tab", on_change="rerun")
+    tab_draw, tab_explore, tab_how, tab_train = st.tabs(
+        ["Draw", "Explore", "How it works", "Train"], key="tab", on_change="rerun"
+    )
     with tab_draw:
         draw.render()
+    with tab_explore:
+        if tab_explore.open:
+            explore.render()
+    with tab_how:
+        if tab_how.open:
+            howitworks.render()
     with tab_train:
         if tab_train.open:
             train_view.render()

@@ -1,12 +1,14 @@
 """Which network answers on the Draw tab, and the weights files it comes from.
 
-Three sources, chosen on the Draw tab:
+Four sources, chosen on the Draw tab:
 
 - ``shipped``: the weights that come with digitnet (``weights/digitnet.npz``),
   loaded once per server. ``DIGITNET_APP_WEIGHTS`` can point the app at
   another file (for development, or to host your own model).
 - ``trained``: the latest copy of the model trained on the Train tab, even
   while it is still training.
+- ``taught``: a copy of one of the others fine-tuned on the visitor's own
+  corrected drawings (:mod:`digitnet.app.teach`).
 - ``uploaded``: an ``.npz`` weights file the visitor uploads. It is read with
   :func:`digitnet.weights.load_model`, which never unpickles and checks every
   array, after two size checks of its own: the file (:data:`MAX_UPLOAD_MB`)
@@ -26,9 +28,14 @@ from ..errors import WeightsError
 from ..model import MLP
 from ..weights import load_model, model_bytes
 
-SHIPPED, TRAINED, UPLOADED = "shipped", "trained", "uploaded"
-SOURCES = (SHIPPED, TRAINED, UPLOADED)
-SOURCE_LABELS = {SHIPPED: "Shipped", TRAINED: "Trained here", UPLOADED: "Uploaded"}
+SHIPPED, TRAINED, UPLOADED, TAUGHT = "shipped", "trained", "uploaded", "taught"
+SOURCES = (SHIPPED, TRAINED, UPLOADED, TAUGHT)
+SOURCE_LABELS = {
+    SHIPPED: "Shipped",
+    TRAINED: "Trained here",
+    UPLOADED: "Uploaded",
+    TAUGHT: "Taught by you",
+}
 
 WEIGHTS_ENV = "DIGITNET_APP_WEIGHTS"
 MAX_UPLOAD_MB = 20  #: largest .npz accepted (the shipped one is a few MB)

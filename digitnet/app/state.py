@@ -4,29 +4,38 @@ A Streamlit script runs from the top on every click, so anything that must
 outlive a run lives in one of two places:
 
 - **per server** (``st.cache_resource``): built once, shared by every visitor:
-  the training slots, the shipped model, MNIST (uint8, about 55 MB);
+  the training slots, the shipped model, MNIST (uint8, about 55 MB; the test
+  set alone, about 8 MB, for the Explore tab), and the evaluation of each model
+  on the MNIST test set, by the model's :func:`model_key`;
 - **per visitor** (``st.session_state``): their :class:`~digitnet.app.jobs.TrainJob`,
-  their uploaded model, which model answers on the Draw tab.
+  their uploaded model, the model taught their handwriting, which model answers
+  on the Draw tab.
 
 :func:`answering_model` decides which network reads the drawings.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import data as mnist
 from ..errors import WeightsError
+from ..evaluate import evaluate
 from ..model import MLP
 from . import jobs, models
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
 UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
+TAUGHT_KEY = "taught_model"  # (description, MLP): the model taught the visitor's drawings
+DRAWING_KEY = "drawing_input"  # the Draw tab's drawing as the network sees it, or None
+EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
 
 
 # ---------------------------------------------------------------- per server
@@ -49,9 +58,17 @@ def _download_lock() -> threading.Lock:
 
 @st.cache_resource(show_spinner="Loading MNIST…")
 def _mnist() -> jobs.TrainingData:
-    return jobs.TrainingData.from_mnist(
-        mnist.load_mnist("train", download=False), mnist.load_mnist("test", download=False)
-    )
+    return jobs.TrainingData.from_mnist(mnist.load_mnist("train", download=False), _mnist_test())
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test set…")
+def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    return mnist.load_mnist("test", download=False)
+
+
+def _download(progress: Callable[[str, int, int | None], None]) -> None:
+    with _download_lock():  # two first visitors: one downloads, the other waits
+        mnist.download_mnist(progress=progress)  # returns at once if the files are there
 
 
 def training_data(progress: Callable[[str, int, int | None], None]) -> jobs.TrainingData:
@@ -61,9 +78,52 @@ def training_data(progress: Callable[[str, int, int | None], None]) -> jobs.Trai
     Raises :class:`digitnet.DataError` (or its subclass ``DownloadError``, e.g.
     offline) with a message that says what to do.
     """
-    with _download_lock():  # two first visitors: one downloads, the other waits
-        mnist.download_mnist(progress=progress)  # returns at once if the files are there
+    _download(progress)
     return _mnist()
+
+
+def test_data(progress: Callable[[str, int, int | None], None]) -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 MNIST test digits and labels (uint8, read-only), loaded once per server.
+
+    Downloaded first if missing, as :func:`training_data`, which shares them.
+    """
+    _download(progress)
+    return _mnist_test()
+
+
+def model_key(model: MLP) -> str:
+    """A fingerprint of a model: its architecture, input scaling and every weight.
+
+    Two models with the same key compute the same function, whichever object
+    holds them (a new copy of the trained model is published every half second;
+    hashing its few MB takes a few milliseconds).
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(
+        repr((model.layer_sizes, model.activation, model.output, model.input_scaling)).encode()
+    )
+    for array in (*model.weights_, *model.biases_):
+        h.update(str(array.dtype).encode())
+        h.update(np.ascontiguousarray(array).data)
+    return h.hexdigest()
+
+
+@st.cache_resource(
+    show_spinner="Reading the 10,000 MNIST test digits…", max_entries=EVALUATIONS_KEPT
+)
+def _evaluation(key: str, _model: MLP) -> dict:
+    X, y = _mnist_test()
+    return evaluate(_model, X, y)
+
+
+def test_evaluation(model: MLP) -> dict:
+    """:func:`digitnet.evaluate.evaluate` of ``model`` on the MNIST test set, once per model.
+
+    Cached on the server by :func:`model_key` (shared by every visitor: the same
+    weights give the same figures); the arrays in it must not be changed. Call
+    :func:`test_data` first (it downloads MNIST if needed).
+    """
+    return _evaluation(model_key(model), model)
 
 
 # ---------------------------------------------------------------- per visitor
@@ -110,7 +170,7 @@ class Answerer:
     """The network that reads the drawings, and how to describe it."""
 
     model: MLP | None  # None: no model at all (shipped weights missing, nothing else)
-    source: str  # what actually answers: shipped | trained | uploaded
+    source: str  # what actually answers: shipped | trained | uploaded | taught
     description: str  # "the shipped weights (...)", "your run #2 (fast) after ...", ...
     note: str = ""  # why the chosen source is not the one answering, if so
 
@@ -131,6 +191,15 @@ def answering_model() -> Answerer:
                 f"epochs{status}",
             )
         note = "No model trained here yet (start one on the Train tab): the shipped one answers."
+    elif chosen == models.TAUGHT:
+        taught = st.session_state.get(TAUGHT_KEY)
+        if taught is not None:
+            description, model = taught
+            return Answerer(model, models.TAUGHT, description)
+        note = (
+            "Nothing taught yet (correct a wrong answer, then press Teach): "
+            "the shipped weights answer."
+        )
     elif chosen == models.UPLOADED:
         uploaded = st.session_state.get(UPLOADED_KEY)
         if uploaded is not None:
