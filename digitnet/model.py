@@ -365,13 +365,10 @@ class MLP:
             raise ValueError(
                 f"images must be shaped (N, 28, 28) or (N, 784), got {np.asarray(X).shape}"
             )
-        if X.dtype == np.uint8:  # the article's ((x / 255) − 0.5)·2, in place
-            x = X.astype(self.dtype)
-            x /= 255.0
-            if self.input_scaling == "symmetric":
-                x -= 0.5
-                x *= 2.0
-            return x
+        if X.dtype == np.uint8:
+            if len(X) <= 16:  # a few images: one lookup instead of four array operations
+                return np.take(self._pixel_values(), X)
+            return self._scale_pixels(X)
         if X.dtype == bool or not np.issubdtype(X.dtype, np.number):
             raise ValueError(f"images must be uint8 (0-255) or floats in [0, 1], got {X.dtype}")
         X = X.astype(self.dtype)
@@ -386,6 +383,22 @@ class MLP:
                 "pass uint8 0-255 or divide by 255"
             )
         return (X - 0.5) * 2.0 if self.input_scaling == "symmetric" else X
+
+    def _scale_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 pixels → inputs: the article's ((x / 255) − 0.5)·2, or x / 255."""
+        x = pixels.astype(self.dtype)
+        x /= 255.0
+        if self.input_scaling == "symmetric":
+            x -= 0.5
+            x *= 2.0
+        return x
+
+    def _pixel_values(self) -> np.ndarray:
+        """The 256 possible inputs, computed exactly as :meth:`_scale_pixels` does."""
+        key = (self.dtype, self.input_scaling)
+        if getattr(self, "_pixel_table", (None,))[0] != key:
+            self._pixel_table = (key, self._scale_pixels(np.arange(256, dtype=np.uint8)))
+        return self._pixel_table[1]
 
     # ------------------------------------------------------------ weights
     def initialize(self) -> MLP:

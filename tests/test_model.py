@@ -226,3 +226,15 @@ def test_get_and_set_params_round_trip():
     with pytest.raises(ValueError, match="eta must be > 0"):
         model.set_params(eta=0)
     assert repr(MLP(hidden=50)) == "MLP(hidden=50)"
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+@pytest.mark.parametrize("scaling", ["symmetric", "unit"])
+def test_few_and_many_images_are_scaled_bitwise_alike(precision, scaling):
+    """A few images go through a lookup table, many through arithmetic: same bits."""
+    pixels = np.arange(256 * 20, dtype=np.int64).reshape(20, 256) % 256
+    images = np.pad(pixels, ((0, 0), (0, 784 - 256))).astype(np.uint8)
+    model = MLP(precision=precision, input_scaling=scaling)
+    many, few = model.prepare(images), model.prepare(images[:3])
+    np.testing.assert_array_equal(few, many[:3])
+    assert few.dtype == many.dtype == np.dtype(precision)
