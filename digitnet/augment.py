@@ -170,22 +170,23 @@ class Augmenter:
         shear = rng.uniform(-s["shear"], s["shear"], n)
         shift = rng.uniform(-s["shift"], s["shift"], (2, n))
 
-        # The forward map sends a point p (relative to the centre) to
+        # The forward map sends a point p (relative to the centre c) to
         # zoom · R(angle) · Shear · p + shift. Each output pixel q reads the input
-        # at the inverse image of q: Shear⁻¹ · R(−angle) · (q − shift) / zoom.
+        # at the inverse image of q: M · (q − shift) + c, M = Shear⁻¹ · R(−angle) / zoom,
+        # i.e. at src = M·q + t with t = c − M·shift: a 2×3 matrix [M | t] per image.
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
-        a11, a12 = cos + shear * sin, sin - shear * cos  # row 1 of Shear⁻¹ · R(−angle) / zoom
-        a21, a22 = -sin, cos  # row 2 (the shear moves x only)
-        qx = self._x[None, :] - shift[0, :, None].astype(np.float32)
-        qy = self._y[None, :] - shift[1, :, None].astype(np.float32)
-        src_x = a11[:, None].astype(np.float32) * qx + a12[:, None].astype(np.float32) * qy
-        src_y = a21[:, None].astype(np.float32) * qx + a22[:, None].astype(np.float32) * qy
+        m = np.empty((2, n, 3), np.float32)
+        m[0, :, 0], m[0, :, 1] = cos + shear * sin, sin - shear * cos  # row 1 of M
+        m[1, :, 0], m[1, :, 1] = -sin, cos  # row 2 (the shear moves x only)
+        m[:, :, 2] = CENTER - (m[:, :, 0] * shift[0] + m[:, :, 1] * shift[1])
+        src = m[:, :, 0:1] * self._x  # (2, n, 784): x then y of every source position
+        src += m[:, :, 1:2] * self._y
+        src += m[:, :, 2:3]
+        src_x, src_y = src[0], src[1]
         if s["elastic"]:
             dx, dy = self._elastic_field(n)
             src_x += np.float32(s["elastic"]) * dx
             src_y += np.float32(s["elastic"]) * dy
-        src_x += np.float32(CENTER)
-        src_y += np.float32(CENTER)
         return bilinear_sample(x, src_x, src_y).reshape(n, SIDE, SIDE)
 
     def _elastic_field(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +319,9 @@ STYLES = {
     9: "the tail curled to the left",
 }
 _ENLARGE = 10  #: variants are drawn on the digit enlarged 10×, then made MNIST-like again
+LEAD_IN_LENGTH = (0.3, 0.6)  #: a 1's lead-in stroke, as a fraction of the digit's height
+LEAD_IN_ANGLE = (20.0, 50.0)  #: ... and its angle below the horizontal, degrees
+TAIL_BEND = (0.15, 0.4)  #: how far left a 9's tail end moves, fraction of the height
 
 
 def handwriting_styles(
@@ -420,7 +424,8 @@ def _one_with_lead_in(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     height = bottom - top
     y0 = top + pen / 2
     x0 = _ink_x(big, y0, (left + right) / 2)
-    length, angle = rng.uniform(0.3, 0.6) * height, np.deg2rad(rng.uniform(20, 50))
+    length = rng.uniform(*LEAD_IN_LENGTH) * height
+    angle = np.deg2rad(rng.uniform(*LEAD_IN_ANGLE))
     big = _stroke(big, (x0, y0), (x0 - length * np.cos(angle), y0 + length * np.sin(angle)), pen)
     if rng.random() < 1 / 3:  # a foot
         yb = bottom - pen / 2
@@ -446,7 +451,7 @@ def _nine_with_curled_tail(big: np.ndarray, rng: np.random.Generator) -> np.ndar
     top, bottom, _, _, _ = _geometry(big)
     height = bottom - top
     y0 = top + rng.uniform(0.5, 0.7) * height
-    bend = rng.uniform(0.15, 0.4) * height
+    bend = rng.uniform(*TAIL_BEND) * height
     ys, xs = np.mgrid[0 : big.shape[0], 0 : big.shape[1]].astype(np.float32)
     t = np.clip((ys - y0) / max(bottom - y0, 1.0), 0.0, None)
     src_x = (xs + np.float32(bend) * t * t).reshape(1, -1)  # read from the right: moves left

@@ -256,7 +256,7 @@ def preprocess_steps(
 
     # Warnings: the image is still made, but the user should know.
     height, width_px = ink.shape
-    if float(ink.mean()) > NOT_A_DIGIT:
+    if float(crop.sum()) * peak > NOT_A_DIGIT * height * width_px:  # the ink is in the crop
         steps.status = "not_a_digit"
     elif box < max(MIN_INK_PX, TOO_SMALL * min(height, width_px)):
         steps.status = "too_small"
@@ -338,9 +338,10 @@ def ink_bbox(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, in
     """Bounding box ``(x0, y0, x1, y1)`` (``x1``, ``y1`` exclusive) of the pixels
     with ink >= ``threshold``; None when there are none."""
     mask = ink >= threshold
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 

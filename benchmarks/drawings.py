@@ -1,0 +1,390 @@
+"""How well the weights read real pen drawings. Writes the ``drawings`` section of RESULTS.md.
+
+The drawings are the pen-drawn development set (``pendigits-dev``: 1,000 digits
+by 30 writers, rendered as the app's 280×280 canvas renders them; see its
+README). What is measured, all with the same weights:
+
+1. Accuracy on the drawings -- overall, per digit and per writer -- for three
+   ways of turning the canvas into a 28×28 input: (a) resizing the whole
+   canvas, (b) the MNIST paper's procedure (crop, longest side 20 px, centre
+   of mass; ``canvas_to_mnist(normalize_stroke=False)``), (c) the final
+   pipeline (:func:`digitnet.preprocess.canvas_to_mnist`).
+2. The same weights' accuracy on the MNIST test set.
+3. Milliseconds per drawing from canvas to probabilities
+   (``canvas_to_mnist`` + ``predict_proba`` of one image), median.
+4. Robustness: the drawings re-rendered from their pen strokes (the set's own
+   ``render.py``) with other pen widths and digit heights.
+5. Calibration: the expected calibration error on MNIST and on the drawings,
+   and the "not sure" threshold recommended for the app.
+
+Run: ``python benchmarks/drawings.py [--weights FILE] [--data-dir DIR]
+[--pendigits DIR] [--sweep-digits N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import (  # noqa: E402
+    default_data_dir,
+    machine_info_markdown,
+    median,
+    write_section,
+)
+from digitnet import load_mnist, load_model  # noqa: E402
+from digitnet import preprocess as pp  # noqa: E402
+from digitnet.evaluate import expected_calibration_error  # noqa: E402
+from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SWEEP_WIDTHS = (8, 12, 18, 24, 30)  #: pen widths, px on the 280 px canvas
+SWEEP_HEIGHTS = (0.25, 0.45, 0.65, 0.85, 0.95)  #: digit heights, fraction of the canvas
+MNIST_FLAG_BUDGET = 0.01  #: the "not sure" rule: flag at most 1% of clean MNIST test digits
+THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.05), 2)
+
+
+def log(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def default_pendigits_dir() -> Path:
+    """``$DIGITNET_PENDIGITS``, else ``../shared/data/pendigits-dev`` from the repository root."""
+    value = os.environ.get("DIGITNET_PENDIGITS")
+    return Path(value) if value else (ROOT / ".." / "shared" / "data" / "pendigits-dev").resolve()
+
+
+# --------------------------------------------------------------------------
+# The three ways from a canvas to 28×28
+# --------------------------------------------------------------------------
+def naive_resize(canvas: np.ndarray) -> np.ndarray:
+    """(a) The whole canvas shrunk to 28×28 (Pillow's antialiased bilinear), white on black."""
+    gray = Image.fromarray(canvas).convert("L").resize((28, 28), Image.Resampling.BILINEAR)
+    return np.asarray(gray, np.float32) / 255.0
+
+
+def mnist_procedure(canvas: np.ndarray) -> np.ndarray:
+    """(b) The MNIST paper's: crop, longest side 20 px, centre of mass at the centre."""
+    return pp.canvas_to_mnist(canvas, normalize_stroke=False)
+
+
+def final_pipeline(canvas: np.ndarray) -> np.ndarray:
+    """(c) digitnet's: (b) plus stroke-width normalisation."""
+    return pp.canvas_to_mnist(canvas)
+
+
+PIPELINES = {
+    "(a) resize the canvas": naive_resize,
+    "(b) MNIST procedure": mnist_procedure,
+    "(c) final pipeline": final_pipeline,
+}
+
+
+# --------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------
+def scores(predictions: np.ndarray, labels: np.ndarray, writers: np.ndarray) -> dict:
+    """Overall, per-digit and per-writer accuracy."""
+    correct = predictions == labels
+    ids = np.unique(writers)
+    return {
+        "overall": float(correct.mean()),
+        "per_class": [float(correct[labels == c].mean()) for c in range(10)],
+        "per_writer": {int(w): float(correct[writers == w].mean()) for w in ids},
+    }
+
+
+def time_per_drawing(model, canvases: np.ndarray, repeats: int = 3) -> tuple[float, float]:
+    """Median milliseconds per drawing, one at a time: preprocessing alone, and from
+    canvas to probabilities (preprocessing + ``predict_proba`` of one image)."""
+    prep, total = [], []
+    for _ in range(repeats):
+        for canvas in canvases:
+            t0 = time.perf_counter()
+            image = pp.canvas_to_mnist(canvas)
+            t1 = time.perf_counter()
+            model.predict_proba(image[None])
+            t2 = time.perf_counter()
+            prep.append(t1 - t0)
+            total.append(t2 - t0)
+    return median(prep) * 1e3, median(total) * 1e3
+
+
+def load_render(pendigits: Path):
+    """The set's own renderer (``render.py``) and its strokes (``strokes.json``)."""
+    sys.path.insert(0, str(pendigits))
+    import render  # the pen-drawn set's renderer
+
+    with open(pendigits / "strokes.json", encoding="utf-8") as f:
+        digits = json.load(f)["digits"]
+    return render, digits
+
+
+def sweep(model, pendigits: Path, n_digits: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Accuracy of the final pipeline on the drawings re-rendered at other pen widths
+    and digit heights: (widths × heights) accuracies, the heights actually used."""
+    render, digits = load_render(pendigits)
+    step = max(1, len(digits) // n_digits)
+    chosen = digits[::step][:n_digits]
+    canvas, margin = render.CANVAS, 2
+    acc = np.zeros((len(SWEEP_WIDTHS), len(SWEEP_HEIGHTS)))
+    used = np.zeros_like(acc)
+    for i, width in enumerate(SWEEP_WIDTHS):
+        for j, height in enumerate(SWEEP_HEIGHTS):
+            # The digit must fit with its pen: cap the height at what the canvas holds.
+            frac = min(height, (canvas - width - 2 * margin - 1) / canvas)
+            inputs, labels = [], []
+            for d in chosen:
+                strokes = [np.array([[x, 500 - y] for x, y in s], float) for s in d["strokes"]]
+                rng = _SafeUniform([*d["render_seed"], width, round(height * 100)])
+                placed, _ = render.place(
+                    strokes, rng, line_width=width, height_frac=(frac, frac), margin=margin
+                )
+                inputs.append(pp.canvas_to_mnist(render.draw(placed, line_width=width)))
+                labels.append(d["label"])
+            acc[i, j] = float((model.predict(np.stack(inputs)) == np.array(labels)).mean())
+            used[i, j] = frac
+            log(f"sweep: pen {width} px, height {height:.0%}: {acc[i, j]:.1%}")
+    return acc, used, len(chosen)
+
+
+class _SafeUniform:
+    """A seeded generator for ``render.place``, whose ``uniform(low, high)`` tolerates
+    ``high`` a rounding error below ``low``: for a digit as wide as the canvas allows,
+    ``place`` asks for a position in an empty range."""
+
+    def __init__(self, seed) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def uniform(self, low, high, size=None):
+        return self.rng.uniform(low, max(low, high), size)
+
+
+def threshold_table(probs: np.ndarray, labels: np.ndarray) -> list[dict]:
+    """For each threshold t: share of answers below t ("not sure"), their accuracy, and
+    the accuracy of the answers at or above t."""
+    conf, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    rows = []
+    for t in THRESHOLDS:
+        low = conf < t
+        rows.append(
+            {
+                "t": float(t),
+                "flagged": float(low.mean()),
+                "acc_flagged": float(correct[low].mean()) if low.any() else float("nan"),
+                "acc_sure": float(correct[~low].mean()) if (~low).any() else float("nan"),
+                "errors": int((~correct).sum()),
+                "errors_flagged": int((~correct & low).sum()),
+            }
+        )
+    return rows
+
+
+def recommend_threshold(mnist_rows: list[dict]) -> float:
+    """The largest threshold that flags at most MNIST_FLAG_BUDGET of the MNIST test digits.
+
+    Clean, MNIST-like digits should almost never get "not sure"; within that
+    budget, the higher the threshold, the more of the doubtful drawings it catches.
+    """
+    within = [r["t"] for r in mnist_rows if r["flagged"] <= MNIST_FLAG_BUDGET]
+    return max(within) if within else mnist_rows[0]["t"]
+
+
+def stroke_widths(canvases: list[np.ndarray]) -> np.ndarray:
+    """:func:`digitnet.preprocess.digit_stroke_width` of each canvas (px at 28×28)."""
+    widths = [pp.digit_stroke_width(c) for c in canvases]
+    return np.array([w for w in widths if w is not None])
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+def pct(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.1f}%"
+
+
+def report(r: dict) -> str:
+    """The Markdown section, from the measurements gathered by :func:`main`."""
+    results, n = r["results"], r["n"]
+    lines = [
+        "## Drawings: reading real pen-drawn digits",
+        "",
+        machine_info_markdown(),
+        f"Weights: `{r['weights']}`. Drawings: pendigits-dev, {n} digits by "
+        f"{len(results['(c) final pipeline']['per_writer'])} writers, 280×280 canvases "
+        "(18 px pen, digit height 45-85% of the canvas, random position); never used "
+        "for training.",
+        "",
+        "### Accuracy",
+        "",
+        f"- MNIST test set (10,000 digits), same weights: **{pct(r['mnist_acc'])}**",
+        f"- Canvas → probabilities: **{r['ms_total']:.2f} ms** per drawing (median over "
+        f"3 × {n} drawings, one at a time: `canvas_to_mnist` {r['ms_prep']:.2f} ms, then "
+        "`predict_proba`)",
+        "",
+        "| canvas → 28×28 | drawings | worst digit | writers: min / median / max "
+        "| worst 5 writers |",
+        "|---|---|---|---|---|",
+    ]
+    for name, res in results.items():
+        pw = res["per_writer"]
+        values = np.array(list(pw.values()))
+        worst = int(np.argmin(res["per_class"]))
+        worst5 = sorted(pw, key=lambda w: (pw[w], w))[:5]
+        lines.append(
+            f"| {name} | **{pct(res['overall'])}** | {worst}: {pct(res['per_class'][worst])} "
+            f"| {pct(values.min())} / {pct(float(np.median(values)))} / {pct(values.max())} "
+            f"| {', '.join(f'#{w} {pct(pw[w])}' for w in worst5)} |"
+        )
+    lines += [
+        "",
+        "Per digit (%):",
+        "",
+        "| canvas → 28×28 | " + " | ".join(map(str, range(10))) + " |",
+    ]
+    lines.append("|---" * 11 + "|")
+    for name, res in results.items():
+        lines.append(f"| {name} | " + " | ".join(f"{100 * a:.0f}" for a in res["per_class"]) + " |")
+    q_mnist, q_draw = r["stroke_quartiles"]["mnist"], r["stroke_quartiles"]["drawings"]
+    lines += [
+        "",
+        "Stroke width once the digit is 20 px tall (`digit_stroke_width`; 25th / 50th / 75th "
+        f"percentile): MNIST training digits (2,000, enlarged 10×) {_q(q_mnist)} px, the "
+        f"drawings {_q(q_draw)} px; the pipeline brings strokes into "
+        f"{pp.STROKE_RANGE[0]:.1f}-{pp.STROKE_RANGE[1]:.1f} px.",
+    ]
+
+    acc, used = r["sweep_acc"], r["sweep_used"]
+    heights = " | ".join(f"{h:.0%}" for h in SWEEP_HEIGHTS)
+    capped = ", ".join(f"{w} px: {used[i, -1]:.0%}" for i, w in enumerate(SWEEP_WIDTHS))
+    lines += [
+        "",
+        "### Robustness: other pens and sizes",
+        "",
+        f"The drawings re-rendered from their strokes with the set's `render.py` "
+        f"({r['n_sweep']} digits from every writer, random positions), through the final "
+        "pipeline. Rows: pen width on the 280 px canvas; columns: digit height. Where the "
+        f"pen would not fit, the digit is drawn as tall as fits ({capped} for 95%).",
+        "",
+        f"| pen \\ height | {heights} |",
+        "|---" * (len(SWEEP_HEIGHTS) + 1) + "|",
+    ]
+    for i, w in enumerate(SWEEP_WIDTHS):
+        lines.append(f"| {w} px | " + " | ".join(pct(a) for a in acc[i]) + " |")
+    lines += [
+        "",
+        f"Range: {pct(acc.min())} to {pct(acc.max())} "
+        f"({100 * (acc.max() - acc.min()):.1f} points).",
+        "",
+        '### Calibration and the "not sure" threshold',
+        "",
+        f"Expected calibration error (15 bins): MNIST test **{r['ece']['mnist']:.4f}**, "
+        f"drawings **{r['ece']['drawings']:.4f}**.",
+        "",
+        "| top probability < t | drawings flagged | flagged read right | the rest read right "
+        "| MNIST flagged | MNIST: the rest read right |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d, m in zip(r["rows"]["drawings"], r["rows"]["mnist"]):
+        lines.append(
+            f"| {d['t']:.2f} | {pct(d['flagged'])} | {pct(d['acc_flagged'])} | "
+            f"{pct(d['acc_sure'])} | {pct(m['flagged'])} | {pct(m['acc_sure'])} |"
+        )
+    t = r["threshold"]
+    chosen = next(d for d in r["rows"]["drawings"] if d["t"] == t)
+    chosen_mnist = next(m for m in r["rows"]["mnist"] if m["t"] == t)
+    lines += [
+        "",
+        f'**Recommended: show "not sure" when the top probability is below {t:.2f}.** '
+        f"Rule: the largest threshold that flags at most {MNIST_FLAG_BUDGET:.0%} of the MNIST "
+        "test digits -- clean digits should almost never be doubted -- as the drawings' own "
+        "errors are mostly confident ones, a threshold set from the drawings alone would flag "
+        f"too much or nothing. At {t:.2f} it flags {pct(chosen_mnist['flagged'])} of MNIST and "
+        f"{pct(chosen['flagged'])} of the drawings; those are read right only "
+        f"{pct(chosen['acc_flagged'])} of the time, the others {pct(chosen['acc_sure'])}. "
+        f"Errors caught: {chosen['errors_flagged']} of {chosen['errors']} on the drawings.",
+        "",
+        "Run: `python benchmarks/drawings.py [--weights FILE] [--data-dir DIR] "
+        "[--pendigits DIR] [--sweep-digits N]`.",
+    ]
+    return "\n".join(lines)
+
+
+def _q(q: np.ndarray) -> str:
+    return " / ".join(f"{v:.2f}" for v in q)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST directory")
+    parser.add_argument("--pendigits", type=Path, default=None, help="pendigits-dev directory")
+    parser.add_argument(
+        "--sweep-digits", type=int, default=500, help="drawings re-rendered per sweep cell"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the RESULTS.md to update")
+    args = parser.parse_args(argv)
+
+    weights = args.weights or SHIPPED_WEIGHTS
+    if not Path(weights).exists():
+        parser.error(f"no weights at {weights}: pass --weights FILE")
+    model = load_model(weights)
+    pendigits = args.pendigits or default_pendigits_dir()
+    with np.load(pendigits / "pendigits_canvas.npz") as d:
+        canvases, labels, writers = d["images"], d["labels"].astype(int), d["writers"]
+    data_dir = args.data_dir or default_data_dir()
+    Xt, yt = load_mnist("test", data_dir)
+
+    r: dict = {"n": len(labels), "weights": args.weights or "weights/digitnet.npz"}
+    log("MNIST test ...")
+    mnist_probs = model.predict_proba(Xt)
+    r["mnist_acc"] = float((mnist_probs.argmax(axis=1) == yt).mean())
+    r["results"] = {}
+    for name, fn in PIPELINES.items():
+        log(f"drawings, {name} ...")
+        probs = model.predict_proba(np.stack([fn(c) for c in canvases]))
+        r["results"][name] = scores(probs.argmax(axis=1), labels, writers)
+    final_probs = probs  # the last pipeline is the final one
+
+    log("stroke widths ...")
+    X, _ = load_mnist("train", data_dir)
+    enlarged = [
+        np.asarray(Image.fromarray(x).resize((280, 280), Image.Resampling.BILINEAR))
+        for x in X[:: len(X) // 2000][:2000]
+    ]
+    quartiles = [25, 50, 75]
+    r["stroke_quartiles"] = {
+        "mnist": np.percentile(stroke_widths(enlarged), quartiles),
+        "drawings": np.percentile(stroke_widths(list(canvases)), quartiles),
+    }
+    log("timing ...")
+    r["ms_prep"], r["ms_total"] = time_per_drawing(model, canvases)
+    log("sweep ...")
+    r["sweep_acc"], r["sweep_used"], r["n_sweep"] = sweep(model, pendigits, args.sweep_digits)
+    r["ece"] = {
+        "mnist": expected_calibration_error(mnist_probs, yt),
+        "drawings": expected_calibration_error(final_probs, labels),
+    }
+    r["rows"] = {
+        "drawings": threshold_table(final_probs, labels),
+        "mnist": threshold_table(mnist_probs, yt),
+    }
+    r["threshold"] = recommend_threshold(r["rows"]["mnist"])
+    text = report(r)
+    write_section(args.results, "drawings", text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
