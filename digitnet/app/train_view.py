@@ -19,7 +19,7 @@ import streamlit as st
 
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
-from ..presets import DESCRIPTIONS, PRESETS, build, preset_params
+from ..presets import DESCRIPTIONS, PRESETS, STYLED_DIGITS, build, preset_params
 from . import charts, jobs, models, state
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
@@ -233,6 +233,8 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
             st.code("\n".join(rest), language=None, wrap_lines=True)
         return
     bar.empty()
+    if STYLED_DIGITS.get(preset):  # as the shipped weights were trained
+        data = state.styled_training_data(STYLED_DIGITS[preset])
     hidden = "-".join(str(u) for u in model.hidden_layers)
     label = f"{preset} {hidden} {model.activation} η={model.eta:g}"
     try:
