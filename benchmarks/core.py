@@ -223,14 +223,19 @@ def inference_section(data_dir: Path) -> tuple[str, dict]:
     except Exception as e:  # the shipped weights may be missing in a fresh checkout
         log(f"no shipped weights: {e}")
     for name, model in models.items():
+        label = _median_us(lambda m=model: m.predict(X_test[0]), 2000)
         one = _median_us(lambda m=model: m.predict_proba(X_test[0]), 2000)
         batch = _median_us(lambda m=model: m.predict_proba(X_test), 3) / len(X_test)
-        summary[name] = one
-        rows.append(f"| {name} | {one:.1f} | {batch:.2f} |")
+        summary[name] = (label, one)
+        rows.append(f"| {name} | {label:.1f} | {one:.1f} | {batch:.2f} |")
     text = (
         "### Inference (median of 5 timings)\n\n"
-        "| model | µs for one image (`predict_proba`, uint8 28×28 in) | µs per image in a batch "
-        "of 10,000 |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+        "| model | µs for one image, `predict` | µs for one image, `predict_proba` | µs per "
+        "image in a batch of 10,000 |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "One image is a uint8 28×28 array; the time covers scaling it, the forward pass and "
+        "(for `predict_proba`) the normalised outputs. On this machine a NumPy call on a "
+        "100-element array costs about 1 µs, and the forward pass of 784-100-10 makes about "
+        "fifteen of them besides the two matrix products.\n"
     )
     return text, summary
 
@@ -250,6 +255,22 @@ def _median_us(fn, n: int) -> float:
 def threads_section(data_dir: Path) -> str:
     X, y, _, _ = _u8(data_dir)
     rows = []
+    ref = _reference_data(data_dir)
+    times = {}
+    for threads in (1, 2):
+        samples = []
+        for _ in range(3):
+            net = NeuralNetMLP(n_hidden=100, l2=0.01, epochs=1, eta=0.0005, minibatch_size=100,
+                               shuffle=True, seed=1)  # fmt: skip
+            with blas_threads(threads, 100, (784, 100, 10)):
+                t0 = time.perf_counter()
+                net.fit(*ref[:4], max_minibatches=550)  # one epoch of SGD, no evaluation
+                samples.append(time.perf_counter() - t0)
+        times[threads] = median(samples)
+    rows.append(
+        f"| the reference (float64, batch 100, hidden 100) | {times[1]:.3f} | {times[2]:.3f} | "
+        f"{times[2] / times[1]:.2f} |"
+    )
     for preset, precision in (("seed", "float64"), ("seed", "float32"), ("fast", "float32")):
         times = {}
         for threads in (1, 2):
@@ -336,8 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     if "inference" in parts:
         text, s = inference_section(data_dir)
         sections.append(text)
-        first = next(iter(s.values()))
-        verdicts.append(f"- batch-1 inference, 784-100-10: {first:.1f} µs (target ≤ 20 µs)")
+        label, proba = next(iter(s.values()))
+        verdicts.append(
+            f"- batch-1 inference, 784-100-10: {label:.1f} µs for the digit, {proba:.1f} µs "
+            "with its probabilities (target ≤ 20 µs)"
+        )
     if "threads" in parts:
         sections.append(threads_section(data_dir))
     sections.insert(2, "### Targets\n\n" + "\n".join(verdicts) + "\n")

@@ -48,13 +48,22 @@ MAX_UNITS = 8_192
 # --------------------------------------------------------------------------
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """φ(z) = 1 / (1 + e^(−z)), in place on ``z`` (clipped, as the article, against overflow)."""
-    limit = 250.0 if z.dtype == np.float64 else 80.0
+    limit, one = _SIGMOID_CONSTANTS[z.dtype.char]  # the article clips z to ±250
     np.maximum(z, -limit, out=z)  # np.clip(z, -limit, limit), without its overhead
     np.minimum(z, limit, out=z)
     np.negative(z, out=z)
     np.exp(z, out=z)
-    z += 1.0
-    return np.divide(1.0, z, out=z)
+    np.add(z, one, out=z)
+    return np.reciprocal(z, out=z)  # 1 / (1 + e^(−z))
+
+
+#: Clip limit and 1, as scalars of each float type (faster than Python floats on
+#: small arrays). e^80 still fits in float32.
+_SIGMOID_CONSTANTS = {
+    "d": (np.float64(250.0), np.float64(1.0)),
+    "f": (np.float32(80.0), np.float32(1.0)),
+    "e": (np.float16(11.0), np.float16(1.0)),
+}
 
 
 def sigmoid_derivative(a: np.ndarray) -> np.ndarray:

@@ -72,12 +72,7 @@ def draw_panel() -> None:
             key=CANVAS_KEY,
             on_change=_on_canvas_change,
         )
-        # Below the canvas: above it is where the canvas's own toolbar pops up on hover.
-        bar = st.container(horizontal=True, gap="small")
-        bar.button("Undo", key="undo", icon=":material/undo:", on_click=_undo)
-        bar.button("Clear", key="clear", icon=":material/delete:", on_click=_clear)
-        with bar.popover("Pen", icon=":material/edit:"):
-            st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key="pen")
+    # The answer first (the right column), then the rest: what is sent first shows first.
     image = _current_drawing(result)
     t0 = time.perf_counter()
     steps = preprocess_steps(image, background="dark") if image is not None else None
@@ -86,6 +81,12 @@ def draw_panel() -> None:
     with right:
         read_as = answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
         teach.correction(drawing, read_as)
+    with left:  # below the canvas: above it is where the canvas's own toolbar pops up on hover
+        bar = st.container(horizontal=True, gap="small")
+        bar.button("Undo", key="undo", icon=":material/undo:", on_click=_undo)
+        bar.button("Clear", key="clear", icon=":material/delete:", on_click=_clear)
+        with bar.popover("Pen", icon=":material/edit:"):
+            st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key="pen")
     if drawing is not None:
         pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
         st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150)

@@ -111,7 +111,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "The sigmoid activation",
         r"\phi(z) = \frac{1}{1 + e^{-z}}",
-        (Source(m.sigmoid, "-limit", "return np.divide(1.0, z"),),
+        (Source(m.sigmoid, "-limit", "return np.reciprocal(z"),),
         "Computed in place, one step at a time: clip (as the article, so that e^−z "
         "cannot overflow), negate, exponentiate, add 1, invert.",
         differs="One formula printed in the article writes the sigmoid as "
