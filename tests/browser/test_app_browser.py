@@ -185,7 +185,7 @@ def test_draw_digits_with_the_mouse(page: Page, server, screenshots):
 
 
 def test_train_live_stop_resume_and_page_close(page: Page, browser, server, screenshots):
-    """`fast` for 10 epochs: progress and charts move; Stop, Resume; the Draw tab uses
+    """`fast` for 20 epochs: progress and charts move; Stop, Resume; the Draw tab uses
     the model mid-training; closing the page ends a run."""
     page.set_viewport_size({"width": 1000, "height": 1000})
     errors = watch(page)
@@ -193,7 +193,7 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
     page.get_by_role("tab", name="Train").click()
     page.get_by_text("Hyperparameters of").click()
     epochs = page.get_by_label("Epochs")
-    epochs.fill("10")
+    epochs.fill("20")  # long enough to watch it run on a busy machine
     epochs.press("Enter")
     page.get_by_text("Hyperparameters of").click()  # closed again, for the screenshots
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
@@ -212,9 +212,9 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
         if chart.count() == 2:
             with contextlib.suppress(Exception):  # replaced by a refresh mid-screenshot
                 charts.add(hashlib.md5(chart.nth(1).screenshot(timeout=2000)).hexdigest())
-        shown = re.search(r"Epoch (\d+) of 10", text)
-        if shown and int(shown[1]) >= 3:
-            break
+        shown = re.search(r"Epoch (\d+) of 20", text)
+        if shown and int(shown[1]) >= 3 and len(charts) >= 2 and len(set(seen)) >= 3:
+            break  # seen moving: enough
         time.sleep(0.2)
     assert len(set(seen)) >= 3 and seen == sorted(seen), seen  # the bar moves, forwards
     assert len(charts) >= 2  # the accuracy chart was redrawn with new epochs
