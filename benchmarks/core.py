@@ -19,6 +19,7 @@ Run: ``python benchmarks/core.py [--repeats 3] [--epochs 100] [--data-dir DIR]``
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -318,6 +319,50 @@ def _reference_data(data_dir: Path):
     return _CACHE["ref"]
 
 
+FIGURES = Path(__file__).with_name("core_figures.json")  # the figures behind the targets
+
+
+def targets_text(f: dict) -> str:
+    """The targets section, from the figures of the latest run of each part."""
+    lines = []
+    if "seed" in f:
+        s = f["seed"]
+        lines.append(
+            f"- seed float64: {s['f64_speedup']:.2f}× the reference per epoch (target ≥ 1.5×), "
+            f"final test accuracy {', '.join(f'{a:.2%}' for a in s['f64_final'])} "
+            "(target 97.16%)"
+        )
+        lines.append(
+            f"- seed float32: {s['f32_speedup']:.2f}× (target ≥ 3×), final "
+            f"{', '.join(f'{a:.2%}' for a in s['f32_final'])} (target ≥ 97.0%)"
+        )
+    if "race" in f:
+        r, ref_hit = f["race"], f.get("seed", {}).get("ref_hit")
+        fast, torch_s = r["fast"], r.get("torch")
+        line = f"- fast: 97.16% in {fast:.2f} s (target ≤ 3 s)" if fast else "- fast: never"
+        if fast and ref_hit:
+            line += f", {ref_hit / fast:.0f}× the reference's time to 97.16% (target ≥ 30×)"
+        if fast and torch_s:
+            line += f", {torch_s / fast:.1f}× faster than PyTorch ({torch_s:.2f} s)"
+        lines.append(line)
+    if "inference" in f:
+        i = f["inference"]
+        line = (
+            f"- batch-1 inference, 784-100-10: {i['label']:.1f} µs for the digit, "
+            f"{i['proba']:.1f} µs with its probabilities (target ≤ 20 µs)"
+        )
+        if i["label"] > 20:
+            line += (
+                f": **missed by {i['label'] / 20:.1f}×**. One image costs about twenty NumPy "
+                "calls on 100-element arrays (scaling, two products, two biases, two clipped "
+                "sigmoids, the argmax), about 1 µs each on this VM, plus the 784×100 product "
+                "(about 7 µs). Below 20 µs would take a compiled kernel, which a from-scratch "
+                "NumPy network does not have; in batches it is 4 µs per image"
+            )
+        lines.append(line)
+    return "## Core: training and inference speed\n\n### Targets\n\n" + "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -327,47 +372,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
     parts = args.only or ["seed", "race", "inference", "threads"]
-    sections = ["## Core: training and inference speed\n", machine_info_markdown()]
-    verdicts = []
-    if "seed" in parts:
-        text, s = seed_section(data_dir, args.epochs, args.repeats)
-        sections.append(text)
-        f64, f32 = s["seed float64"], s["seed float32"]
-        verdicts.append(
-            f"- seed float64: {f64['speedup']:.2f}× the reference per epoch (target ≥ 1.5×), "
-            f"final test accuracy {', '.join(f'{a:.2%}' for a in f64['final'])} (target 97.16%)"
-        )
-        verdicts.append(
-            f"- seed float32: {f32['speedup']:.2f}× (target ≥ 3×), final "
-            f"{', '.join(f'{a:.2%}' for a in f32['final'])} (target ≥ 97.0%)"
-        )
-        ref_hit = s["reference"]["hit_seconds"]
-    else:
-        ref_hit = None
-    if "race" in parts:
-        text, s = race_section(data_dir, args.repeats)
-        sections.append(text)
-        fast, torch_s = s["digitnet fast"], s.get("PyTorch")
-        line = f"- fast: 97.16% in {fast:.2f} s (target ≤ 3 s)" if fast else "- fast: never"
-        if fast and ref_hit:
-            line += f", {ref_hit / fast:.0f}× the reference's time to 97.16% (target ≥ 30×)"
-        if fast and torch_s:
-            line += f", {torch_s / fast:.1f}× faster than PyTorch ({torch_s:.2f} s)"
-        verdicts.append(line)
-    if "inference" in parts:
-        text, s = inference_section(data_dir)
-        sections.append(text)
-        label, proba = next(iter(s.values()))
-        verdicts.append(
-            f"- batch-1 inference, 784-100-10: {label:.1f} µs for the digit, {proba:.1f} µs "
-            "with its probabilities (target ≤ 20 µs)"
-        )
-    if "threads" in parts:
-        sections.append(threads_section(data_dir))
-    sections.insert(2, "### Targets\n\n" + "\n".join(verdicts) + "\n")
-    text = "\n".join(sections)
-    write_section(RESULTS, "core", text)
-    print(text)
+    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    machine = machine_info_markdown()
+    for part in parts:  # each part owns a section of RESULTS.md: rerun one, keep the others
+        if part == "seed":
+            text, s = seed_section(data_dir, args.epochs, args.repeats)
+            figures["seed"] = {
+                "f64_speedup": s["seed float64"]["speedup"],
+                "f64_final": s["seed float64"]["final"],
+                "f32_speedup": s["seed float32"]["speedup"],
+                "f32_final": s["seed float32"]["final"],
+                "ref_hit": s["reference"]["hit_seconds"],
+            }
+        elif part == "race":
+            text, s = race_section(data_dir, args.repeats)
+            figures["race"] = {"fast": s["digitnet fast"], "torch": s.get("PyTorch")}
+        elif part == "inference":
+            text, s = inference_section(data_dir)
+            label, proba = next(iter(s.values()))
+            figures["inference"] = {"label": label, "proba": proba}
+        else:
+            text = threads_section(data_dir)
+        write_section(RESULTS, f"core-{part}", machine + "\n" + text)
+        print(text)
+    FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
+    write_section(RESULTS, "core", targets_text(figures))
     return 0
 
 
