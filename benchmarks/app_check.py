@@ -44,35 +44,10 @@ from playwright.sync_api import expect, sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO_ROOT, RESULTS_MD, machine_info_markdown, write_section
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LATENCY_JS = """
-(() => {
-  const L = window.__lat = {ups: [], metric: []};
-  window.addEventListener('mouseup', () => L.ups.push(performance.now()), true);
-  const read = () => {
-    for (const el of document.querySelectorAll('[data-testid="stMetric"]'))
-      if (el.textContent.startsWith('Prediction')) return el.textContent;
-    return null;
-  };
-  let last = null;
-  const obs = new MutationObserver(() => {
-    const t = performance.now(), m = read();
-    if (m !== last) { L.metric.push([t, m]); last = m; }
-  });
-  const go = () => obs.observe(document.documentElement,
-                               {subtree: true, childList: true, characterData: true});
-  document.documentElement ? go() : document.addEventListener('DOMContentLoaded', go);
-})();
-"""
+sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
+from harness import CHROMIUM_FLAGS as FLAGS
+from harness import LATENCY_JS, chromium_path
+
 SHAPES = [
     [(0.53, 0.15), (0.47, 0.85)],  # 1
     [(0.25, 0.20), (0.75, 0.20), (0.45, 0.85)],  # 7
@@ -271,9 +246,7 @@ def main() -> int:
     )
     parser.add_argument("--no-write", action="store_true", help="don't write RESULTS.md")
     args = parser.parse_args()
-    chromium = os.environ.get("CHROMIUM") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
+    chromium = chromium_path()
     report: dict = {"load_average_at_start": os.getloadavg()}
     errors: list[str] = []
     log = Path(tempfile.mkdtemp(prefix="digitnet-app-check-")) / "streamlit.log"

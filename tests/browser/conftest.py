@@ -19,26 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from harness import CHROMIUM_FLAGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    """``$CHROMIUM``, else the system Chromium, else None (Playwright's own)."""
-    if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"]
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.fixture(scope="session")

@@ -16,30 +16,11 @@ import time
 from urllib.parse import urlparse
 
 import pytest
+from harness import LATENCY_JS
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
-# Browser-side clock: every mouse-up, and every change of the "Prediction" metric.
-LATENCY_JS = """
-(() => {
-  const L = window.__lat = {ups: [], metric: []};
-  window.addEventListener('mouseup', () => L.ups.push(performance.now()), true);
-  const read = () => {
-    for (const el of document.querySelectorAll('[data-testid="stMetric"]'))
-      if (el.textContent.startsWith('Prediction')) return el.textContent;
-    return null;
-  };
-  let last = null;
-  const obs = new MutationObserver(() => {
-    const t = performance.now(), m = read();
-    if (m !== last) { L.metric.push([t, m]); last = m; }
-  });
-  const go = () => obs.observe(document.documentElement,
-                               {subtree: true, childList: true, characterData: true});
-  document.documentElement ? go() : document.addEventListener('DOMContentLoaded', go);
-})();
-"""
 
 # Digits as strokes in unit coordinates of the canvas (x right, y down).
 ZERO = [[(0.5 + 0.2 * math.sin(t), 0.5 - 0.31 * math.cos(t)) for t in
