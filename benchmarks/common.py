@@ -159,7 +159,7 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "blas": blas,
         "platform": platform.platform(),
-        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 

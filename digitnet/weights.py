@@ -50,7 +50,7 @@ def model_metadata(model: MLP, extra: dict | None = None) -> dict:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "digitnet_version": __version__,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "architecture": {
             "layers": list(model.layer_sizes),
             "activation": model.activation,
