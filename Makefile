@@ -44,6 +44,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/core.py
 	$(BIN)/python benchmarks/drawings.py
+	$(BIN)/python benchmarks/teach.py
 	$(BIN)/python benchmarks/app_check.py
 
 clean:

@@ -51,6 +51,24 @@ def mnist():
     return {"X": X, "y": y, "X_test": Xt, "y_test": yt}
 
 
+@pytest.fixture(scope="session")
+def pendigits():
+    """The real pen-drawn digits (pendigits-dev: 280×280 RGBA canvases, never trained on):
+    dict with ``images``, ``labels`` (int) and ``writers``. DIGITNET_PENDIGITS names
+    their directory; by default the one beside this checkout's parent."""
+    value = os.environ.get("DIGITNET_PENDIGITS")
+    d = Path(value) if value else ROOT.parent / "shared" / "data" / "pendigits-dev"
+    data = d / "pendigits_canvas.npz"
+    if not data.exists():
+        pytest.skip(f"pen-drawn digits not found at {data} (set DIGITNET_PENDIGITS)")
+    with np.load(data) as f:
+        return {
+            "images": f["images"],
+            "labels": f["labels"].astype(int),
+            "writers": f["writers"],
+        }
+
+
 @pytest.fixture
 def tiny_data():
     """A small synthetic, learnable digit set: 10 blurry prototypes plus noise, uint8."""
