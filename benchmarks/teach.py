@@ -3,7 +3,8 @@
 The visitors are the writers of the pen-drawn development set (``pendigits-dev``:
 1,000 digits by 30 writers, rendered as the app's canvas renders them). Each
 drawing goes through the app's pipeline (:func:`digitnet.preprocess.canvas_to_mnist`,
-``background="dark"``); for every writer whose drawings the weights misread, this
+``background="dark"``) and is read as the app reads it (:func:`digitnet.tta.predict_proba`);
+for every writer whose drawings the weights misread, this
 does what the app does when that visitor corrects those drawings and presses
 **Teach**: :func:`digitnet.finetune.finetune` of the weights on them, with the
 app's arguments (``TEACH_ARGS`` of :mod:`digitnet.app.teach`) and the app's replay
@@ -47,7 +48,11 @@ from benchmarks.common import (  # noqa: E402
     write_section,
 )
 from benchmarks.drawings import default_pendigits_dir  # noqa: E402
-from digitnet import load_mnist, load_model  # noqa: E402
+from digitnet import (  # noqa: E402
+    load_mnist,
+    load_model,
+    tta,
+)
 from digitnet import preprocess as pp  # noqa: E402
 from digitnet.evaluate import evaluate  # noqa: E402
 from digitnet.finetune import finetune  # noqa: E402
@@ -105,7 +110,7 @@ def teach_writer(model, before, inputs, labels, writers, writer, replay, test, t
     t0 = time.perf_counter()
     tuned = finetune(model, images, y, *replay, **teach_args)  # the app's call
     seconds = time.perf_counter() - t0
-    after = tuned.predict_proba(inputs)
+    after = tta.predict_proba(tuned, inputs)  # as the app reads them
     read_after = after.argmax(axis=1)
     right_after = read_after == labels
     newly_wrong = right_before & ~right_after
@@ -169,7 +174,8 @@ def report(r: dict) -> str:
         "",
         f"Weights: `{r['weights']}`: {pct(acc0, 2)} on the MNIST test set, "
         f"{pct(r['drawings_acc'])} on the {r['n']} pen-drawn digits (pendigits-dev, "
-        f'{r["n_writers"]} writers, the app\'s `canvas_to_mnist(background="dark")`), '
+        f'{r["n_writers"]} writers, the app\'s `canvas_to_mnist(background="dark")` '
+        "and `tta.predict_proba`), "
         f"of which {r['n_wrong']} misread, by {r['n_writers_wrong']} writers.",
         "",
         f"Each writer with misread drawings ({len(rows)} taught"
@@ -280,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log("drawings ...")
     inputs = np.stack([pp.canvas_to_mnist(c, background="dark") for c in canvases])
-    before = model.predict_proba(inputs)
+    before = tta.predict_proba(model, inputs)  # as the app reads them
     wrong = before.argmax(axis=1) != labels
     ids, counts = np.unique(writers[wrong], return_counts=True)
     order = sorted(zip(ids, counts), key=lambda wc: (-wc[1], wc[0]))

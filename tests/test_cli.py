@@ -202,3 +202,52 @@ def test_progress_bar_draws_on_a_terminal():
     bar.update(10, "done", force=True)
     bar.close()
     assert " 50% " in tty.text and "100%" in tty.text and tty.text.endswith("\n")
+
+
+def _digit_file(path, strokes, *, dark_on_light=False, size=(400, 300), width=22):
+    """A photo-like picture of a digit: strokes in unit coordinates, any canvas size."""
+    from PIL import Image, ImageDraw
+
+    ink, paper = (30, 255) if dark_on_light else (255, 0)
+    im = Image.new("L", size, paper)
+    w, h = size
+    if strokes:
+        ImageDraw.Draw(im).line(
+            [(x * w, y * h) for x, y in strokes], fill=ink, width=width, joint="curve"
+        )
+    im.convert("RGB").save(path)
+    return str(path)
+
+
+def test_predict_reads_image_files(tmp_path):
+    seven = _digit_file(tmp_path / "seven.png", [(0.35, 0.2), (0.65, 0.2), (0.45, 0.85)])
+    zero = _digit_file(
+        tmp_path / "zero.jpg",
+        [(0.5 + 0.12 * np.sin(t), 0.5 - 0.3 * np.cos(t)) for t in np.linspace(0, 6.3, 40)],
+        dark_on_light=True,  # pencil on paper
+    )
+    blank = _digit_file(tmp_path / "blank.png", [])
+    proc = run("predict", seven, zero, blank, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])["predictions"]
+    assert [p["image"] for p in out] == [seven, zero, blank]
+    assert [p["prediction"] for p in out] == [7, 0, None]
+    assert "message" in out[2]
+    for p in out[:2]:
+        assert abs(sum(p["probabilities"]) - 1) < 1e-4
+        assert p["probability"] == pytest.approx(max(p["probabilities"]), abs=1e-6)
+        assert p["probability"] > 0.5
+    # The drawing alone (no averaged copies) reads the same digits, with other figures.
+    alone = json.loads(run("predict", seven, zero, "--json", "--no-tta").stdout.splitlines()[-1])
+    assert [p["prediction"] for p in alone["predictions"]] == [7, 0]
+    assert alone["predictions"][0]["probabilities"] != out[0]["probabilities"]
+    text = run("predict", seven, blank)
+    assert text.returncode == 0 and f"{seven}: 7 (" in text.stdout and "no digit" in text.stdout
+
+
+def test_predict_refuses_what_is_not_an_image(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    proc = run("predict", str(bad))
+    assert proc.returncode == cli.EXIT_ERROR
+    assert_one_line_error(proc, "notes.png")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitnet import MLP, presets
+from digitnet import MLP, presets, tta
 from digitnet import preprocess as pp
 from digitnet.finetune import finetune
 
@@ -105,7 +105,7 @@ def misread_drawings(model, pendigits, want: int = 4, max_writers: int = 2):
     for writer in HARD_WRITERS:
         rows = np.flatnonzero(writers == writer)
         inputs = np.stack([pp.canvas_to_mnist(canvases[i], background="dark") for i in rows])
-        wrong = model.predict(inputs) != labels[rows]
+        wrong = tta.predict(model, inputs) != labels[rows]  # as the app reads them
         if wrong.any():
             images.append(inputs[wrong])
             digits.append(labels[rows][wrong])
@@ -142,4 +142,4 @@ def test_teach_reads_misread_pen_drawings_and_keeps_mnist(mnist, pendigits):
     assert (report.read_after == labels).all(), (writers, labels, report.read_after)
     assert report.drop <= teach.MAX_DROP == 0.005, (report.acc_before, report.acc_after)
     assert report.accepted
-    np.testing.assert_array_equal(tuned.predict(images), labels)  # the returned model
+    np.testing.assert_array_equal(tta.predict(tuned, images), labels)  # the returned model

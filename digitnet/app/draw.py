@@ -6,8 +6,10 @@ page does not rerun):
 
 1. :func:`digitnet.preprocess.preprocess_steps` makes the drawing look like an
    MNIST digit (crop, scale to 20 px, centre by the centre of mass);
-2. the network answers: the most probable digit as a metric, "not sure" when
-   that probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
+2. the network answers (:func:`digitnet.tta.predict_proba`: the drawing as it
+   is and six slightly turned, scaled and sheared copies, their probabilities
+   averaged): the most probable digit as a metric, "not sure" when that
+   probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
 3. the steps of 1 are shown as four small pictures;
 4. under the answer, "Wrong? It's a …" keeps a misread drawing with the right
    digit, and under the pictures, :mod:`.teach` fine-tunes the network on the
@@ -28,6 +30,7 @@ import time
 
 import streamlit as st
 
+from .. import tta
 from ..errors import WeightsError
 from ..preprocess import preprocess_steps
 from . import charts, models, pictures, state, teach
@@ -110,10 +113,11 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         st.metric("Prediction", "–", delta="no model", delta_color="off", delta_arrow="off")
     else:
         t0 = time.perf_counter()
-        probs = who.model.predict_proba(steps.image)[0]
+        probs = tta.predict_proba(who.model, steps.image)[0]
         timing = (
             f" Preprocessing took {preprocess_ms:.1f} ms, the network "
-            f"{(time.perf_counter() - t0) * 1000:.1f} ms."
+            f"{(time.perf_counter() - t0) * 1000:.1f} ms (the drawing and six slightly "
+            "turned, scaled and sheared copies, averaged)."
         )
         order = probs.argsort()[::-1]
         top, p = int(order[0]), float(probs[order[0]])

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from .. import tta
 from ..errors import DataError
 from ..explain import hidden_contributions, incoming_weights
 from ..model import MLP
@@ -104,6 +105,12 @@ def why_section(model: MLP) -> None:
     left.image(big(image, 5), caption="your drawing, as the network sees it", width=140)
     with right:
         asked = "" if target is None or target == answer else f" Why not a {target}?"
+        drawn = tta.predict_proba(model, image)[0]
+        if int(drawn.argmax()) != answer:  # the Draw tab averages seven views of it
+            asked += (
+                f" (The Draw tab says {int(drawn.argmax())}: it also reads the drawing "
+                "slightly turned, scaled and sheared, and averages.)"
+            )
         st.markdown(
             f"The network read **{answer}** ({c.probabilities[answer]:.0%}).{asked} "
             f"Output unit {c.target} adds up the {units} hidden units' activations, each "

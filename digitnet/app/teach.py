@@ -29,6 +29,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from .. import tta
 from ..errors import DataError
 from ..finetune import finetune
 from ..model import MLP
@@ -131,12 +132,12 @@ def teach(
     images = np.stack([ex.image for ex in kept])
     labels = np.array([ex.label for ex in kept])
     rows = np.arange(len(kept))
-    before = base.predict_proba(images)
+    before = tta.predict_proba(base, images)  # as the Draw tab reads them
     t0 = time.perf_counter()
     tuned = finetune(base, images, labels, replay_images, replay_labels,
                      **{**TEACH_ARGS, **overrides})  # fmt: skip
     seconds = time.perf_counter() - t0
-    after = tuned.predict_proba(images)
+    after = tta.predict_proba(tuned, images)
     acc_before, acc_after = accuracy(base), accuracy(tuned)
     tuned.metadata_["metrics"] = {"mnist_test_accuracy": acc_after}
     report = Report(
