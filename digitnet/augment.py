@@ -316,12 +316,15 @@ def _field_std(m: np.ndarray) -> float:
 STYLES = {
     1: "a lead-in stroke from the top, down to the left (and, one time in 3, a foot)",
     7: "a crossbar through the middle of the stem",
-    9: "the tail curled to the left",
+    9: "the tail curled to the left, or ending in a hook to the left",
 }
 _ENLARGE = 10  #: variants are drawn on the digit enlarged 10×, then made MNIST-like again
-LEAD_IN_LENGTH = (0.3, 0.6)  #: a 1's lead-in stroke, as a fraction of the digit's height
-LEAD_IN_ANGLE = (20.0, 50.0)  #: ... and its angle below the horizontal, degrees
-TAIL_BEND = (0.15, 0.4)  #: how far left a 9's tail end moves, fraction of the height
+LEAD_IN_LENGTH = (0.3, 0.8)  #: a 1's lead-in stroke, as a fraction of the digit's height
+LEAD_IN_ANGLE = (20.0, 65.0)  #: ... and its angle below the horizontal, degrees
+TAIL_BEND = (0.15, 0.55)  #: how far left a 9's curled tail end moves, fraction of the height
+HOOK_SHARE = 0.5  #: the share of styled 9s that end in a hook rather than a curled tail
+HOOK_RADIUS = (0.12, 0.28)  #: the hook's radius, fraction of the 9's height
+HOOK_TURN = (0.7, 1.15)  #: how far the hook turns, in half turns (1.0: it ends pointing up)
 
 
 def handwriting_styles(
@@ -333,10 +336,11 @@ def handwriting_styles(
     students: their 1 is a bare stick, their 7 has no crossbar, their 9 a
     straight stem. Much of Europe (and elsewhere) writes a 1 with a long
     lead-in stroke, crosses the 7 so that it is not read as that 1, and curls
-    the tail of the 9 -- and a network that never saw these reads the 1 as a 7
-    and the 9 as a 3. For a random ``fraction`` of the 1s, 7s and 9s this draws
-    a new digit in that style (:data:`STYLES`): the digit is enlarged 10×, the
-    stroke is added with the digit's own pen width (or the tail is bent), and
+    the tail of the 9 or ends it in a hook -- and a network that never saw these
+    reads the 1 as a 7 and the 9 as a 3. For a random ``fraction`` of the 1s, 7s
+    and 9s this draws a new digit in that style (:data:`STYLES`): the digit is
+    enlarged 10×, the stroke is added with the digit's own pen width (or the tail
+    is bent), and
     :func:`digitnet.preprocess.canvas_to_mnist` (without stroke normalisation)
     makes it an MNIST image again. Lengths, angles and positions are random.
 
@@ -460,4 +464,32 @@ def _nine_with_curled_tail(big: np.ndarray, rng: np.random.Generator) -> np.ndar
     return np.round(bent * 255).astype(np.uint8)
 
 
-_STYLERS = {1: _one_with_lead_in, 7: _crossed_seven, 9: _nine_with_curled_tail}
+def _nine_with_hook(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Go on down from the stem's end and turn left (and up): a circular arc drawn with
+    the digit's pen. The digit grows taller and its loop, once rescaled, smaller."""
+    top, bottom, left, right, pen = _geometry(big)
+    pen *= rng.uniform(0.85, 1.1)
+    height = bottom - top
+    pad = int(height)  # room below and to the left for the hook
+    y_end = bottom - pen / 2
+    x_end = _ink_x(big, y_end, (left + right) / 2)
+    radius = rng.uniform(*HOOK_RADIUS) * height
+    turn = np.pi * rng.uniform(*HOOK_TURN)
+    cx, cy = x_end + pad - radius, y_end + pad  # the arc starts at the stem's end, heading down
+    points = [(cx + radius * np.cos(t), cy + radius * np.sin(t)) for t in np.linspace(0, turn, 24)]
+    canvas = Image.fromarray(np.pad(big, pad))
+    draw = ImageDraw.Draw(canvas)
+    draw.line(points, fill=255, width=max(1, round(pen)), joint="curve")
+    r = pen / 2
+    for x, y in (points[0], points[-1]):  # round ends
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return np.asarray(canvas)
+
+
+def _styled_nine(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < HOOK_SHARE:
+        return _nine_with_hook(big, rng)
+    return _nine_with_curled_tail(big, rng)
+
+
+_STYLERS = {1: _one_with_lead_in, 7: _crossed_seven, 9: _styled_nine}

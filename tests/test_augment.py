@@ -282,3 +282,41 @@ def test_handwriting_styles_rejects_bad_input(kwargs, message):
     args = {"images": images, "labels": labels, **kwargs}
     with pytest.raises(ValueError, match=message):
         augment.handwriting_styles(**args)
+
+
+def test_nine_with_hook_ends_in_a_hook_to_the_left():
+    images, _ = _stick_digits()
+    nine = augment._enlarge(images[2])
+    hooked = augment._nine_with_hook(nine, np.random.default_rng(0))
+    pad = (hooked.shape[0] - nine.shape[0]) // 2
+
+    def extent(a):
+        rows = np.flatnonzero((a >= 128).any(axis=1))
+        return rows[0], rows[-1]
+
+    top, bottom = extent(nine)
+    stem = np.flatnonzero(nine[bottom - 5] >= 128).mean() + pad  # the stem's end, x
+    new_top, new_bottom = extent(hooked)
+    assert new_top == top + pad  # the loop is untouched,
+    assert new_bottom - new_top > 1.1 * (bottom - top)  # the digit grew taller
+    ink = hooked >= 128
+    # The lowest ink is left of the stem: the stroke turned left at the bottom,
+    assert np.flatnonzero(ink[new_bottom - 3]).mean() < stem - 10
+    # and went back up: ink well left of the stem, above the bottom, below the old end.
+    left_of_stem = ink[bottom + pad + 1 :, : int(stem) - 25]
+    rows = np.flatnonzero(left_of_stem.any(axis=1)) + bottom + pad + 1
+    assert rows.size and rows[0] < new_bottom - 10
+
+
+def test_styled_nines_take_either_form(monkeypatch):
+    images, _ = _stick_digits()
+    calls = []
+    for name in ("_nine_with_hook", "_nine_with_curled_tail"):
+        real = getattr(augment, name)
+        monkeypatch.setattr(
+            augment, name, lambda big, rng, _f=real, _n=name: calls.append(_n) or _f(big, rng)
+        )
+    nines = np.stack([images[2]] * 40)
+    augment.handwriting_styles(nines, np.full(40, 9), fraction=1.0, seed=0)
+    assert len(calls) == 40
+    assert 10 <= calls.count("_nine_with_hook") <= 30  # HOOK_SHARE = 0.5 of them
