@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitnet import preprocess as pp
+from digitnet import tta
 from digitnet.errors import DigitnetError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -355,6 +356,8 @@ def test_shipped_model_reads_the_pen_drawings(pendigits):
     model = digitnet.load_model(SHIPPED)
     images, labels = pendigits["images"], pendigits["labels"]
     inputs = np.stack([pp.canvas_to_mnist(im) for im in images])
-    # The goal is 97%; the shipped weights read 96.4% (benchmarks/RESULTS.md, "drawings").
-    # This guards what is reached against regressions in the preprocessing or the weights.
-    assert model.score(inputs, labels) >= 0.96
+    # As the app reads them (the drawing and six distorted copies, averaged): 97.8% of
+    # them, 96.5% from each drawing alone (benchmarks/RESULTS.md, "drawings"). The goal
+    # is 97%; this guards it against regressions in the preprocessing or the weights.
+    assert (tta.predict(model, inputs) == labels).mean() >= 0.97
+    assert model.score(inputs, labels) >= 0.955
