@@ -8,8 +8,11 @@
 ``fast``
     The live-demo default: reaches the article's 97.16% in a few seconds.
 ``best``
-    Trains the shipped weights: wider, augmented with random distortions so that
-    it reads drawings as well as MNIST.
+    Trains the shipped weights: two hidden layers (512 and 256 ReLU units),
+    trained on randomly distorted digits and on styled ones so that it reads
+    drawings as well as MNIST. A wider 1024-512-256 network read the pen-drawn
+    digits no better (97.2-97.8% against 97.2-97.5% over seeds, with test-time
+    augmentation) at 2.7× the cost per drawing.
 
 All three train on the first 55,000 MNIST training images and validate on the
 last 5,000, as the article does; ``best`` adds styled digits made from its
@@ -57,7 +60,7 @@ PRESETS: dict[str, dict] = {
         "train_metrics": "running",
     },
     "best": {
-        "hidden": [1024, 512, 256],
+        "hidden": [512, 256],
         "activation": "relu",
         "output": "softmax",
         "l2": 0.0,
