@@ -220,6 +220,9 @@ class Augmenter:
         return thicker.reshape(n, h + 2, w + 2)[:, 1:-1, 1:-1]
 
 
+FLOAT32_EXACT = 2**24  #: integers up to this are exact in float32
+
+
 def bilinear_sample(images: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) -> np.ndarray:
     """Read ``images`` (B, H, W) at fractional positions, by bilinear interpolation.
 
@@ -229,6 +232,14 @@ def bilinear_sample(images: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) ->
     """
     n, h, w = images.shape
     hp, wp = h + 2 * PAD, w + 2 * PAD
+    most = FLOAT32_EXACT // (hp * wp)  # images whose flat indices float32 holds exactly
+    if n > most:
+        return np.concatenate(
+            [
+                bilinear_sample(images[i : i + most], src_x[i : i + most], src_y[i : i + most])
+                for i in range(0, n, most)
+            ]
+        )
     padded = np.zeros((n, hp, wp), np.float32)
     padded[:, PAD:-PAD, PAD:-PAD] = images
     flat = padded.ravel()
@@ -239,7 +250,7 @@ def bilinear_sample(images: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) ->
     px -= x0  # now the weight of the right neighbour
     py -= y0  # and of the lower neighbour
     # The flat index of each upper-left neighbour: image · hp·wp + row · wp + column
-    # (exact in float32: below 2²⁴ for batches of up to 16,000 images). The other
+    # (exact in float32 below 2²⁴: larger batches are cut above). The other
     # three neighbours are 1, wp and wp + 1 further: read through shifted views.
     y0 *= np.float32(wp)
     y0 += x0

@@ -119,16 +119,12 @@ def variants(
     k = len(distortions)
     out = np.empty((n, 1 + k, SIDE * SIDE), np.float32)
     out[:, 0] = x
-    grid_x, grid_y = _grid(tuple(distortions)) if k else (None, None)
-    step = max(1, 8192 // max(k, 1))  # bilinear_sample indexes in float32: < 16,000 images
-    for start in range(0, n if k else 0, step):
-        part = x[start : start + step]
-        b = len(part)
-        repeated = np.repeat(part.reshape(b, SIDE, SIDE), k, axis=0)
-        src_x = np.tile(grid_x, (b, 1))  # bilinear_sample overwrites them: fresh copies
-        src_y = np.tile(grid_y, (b, 1))
-        sampled = bilinear_sample(repeated, src_x, src_y)
-        out[start : start + b, 1:] = sampled.reshape(b, k, SIDE * SIDE)
+    if k and n:
+        grid_x, grid_y = _grid(tuple(distortions))
+        repeated = np.repeat(x.reshape(n, SIDE, SIDE), k, axis=0)
+        src_x = np.tile(grid_x, (n, 1))  # bilinear_sample overwrites them: fresh copies
+        src_y = np.tile(grid_y, (n, 1))
+        out[:, 1:] = bilinear_sample(repeated, src_x, src_y).reshape(n, k, SIDE * SIDE)
     return out
 
 

@@ -320,3 +320,21 @@ def test_styled_nines_take_either_form(monkeypatch):
     augment.handwriting_styles(nines, np.full(40, 9), fraction=1.0, seed=0)
     assert len(calls) == 40
     assert 10 <= calls.count("_nine_with_hook") <= 30  # HOOK_SHARE = 0.5 of them
+
+
+def test_bilinear_sample_is_exact_for_batches_beyond_float32_indexing():
+    """Flat indices are computed in float32, exact up to 2**24: a larger batch is cut,
+    so its last images read what its first ones do."""
+    n = augment.FLOAT32_EXACT // (32 * 32) + 50  # just past the cut (28 + 2·2 padding)
+    rng = np.random.default_rng(0)
+    image = rng.random((1, 28, 28), dtype=np.float32)
+    ys, xs = np.mgrid[0:28, 0:28].astype(np.float32)
+    src_x = np.broadcast_to(xs.ravel() + 0.25, (n, 784)).copy()
+    src_y = np.broadcast_to(ys.ravel() - 0.5, (n, 784)).copy()
+    out = augment.bilinear_sample(np.broadcast_to(image, (n, 28, 28)), src_x, src_y)
+    assert out.shape == (n, 784)
+    np.testing.assert_array_equal(out[-1], out[0])
+    one = augment.bilinear_sample(
+        image, (xs.ravel() + 0.25)[None].copy(), (ys.ravel() - 0.5)[None].copy()
+    )
+    np.testing.assert_array_equal(out[0], one[0])
