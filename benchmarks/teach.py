@@ -30,7 +30,6 @@ Run: ``python benchmarks/teach.py [--weights FILE] [--data-dir DIR] [--pendigits
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 import time
 from collections import Counter
@@ -54,41 +53,17 @@ from digitnet import (  # noqa: E402
     tta,
 )
 from digitnet import preprocess as pp  # noqa: E402
+from digitnet.app.teach import MAX_DROP, TEACH_ARGS  # noqa: E402 (the app's settings)
 from digitnet.evaluate import evaluate  # noqa: E402
 from digitnet.finetune import finetune  # noqa: E402
 from digitnet.presets import split  # noqa: E402
 from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-APP_TEACH = ROOT / "digitnet" / "app" / "teach.py"
 
 
 def log(*args) -> None:
     print(*args, file=sys.stderr, flush=True)
-
-
-def app_constants(path: Path = APP_TEACH, names=("TEACH_ARGS", "MAX_DROP")) -> dict:
-    """The app's literal settings (``TEACH_ARGS``, ``MAX_DROP``), read from its source.
-
-    ``digitnet.app.teach`` imports Streamlit, which a benchmark should not need;
-    its settings are plain literals, so they are taken from the module's syntax tree.
-    """
-    found = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        targets = (
-            [node.target]
-            if isinstance(node, ast.AnnAssign)
-            else node.targets
-            if isinstance(node, ast.Assign)
-            else []
-        )
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in names and node.value is not None:
-                found[target.id] = ast.literal_eval(node.value)
-    missing = set(names) - set(found)
-    if missing:
-        raise RuntimeError(f"{path}: no literal {', '.join(sorted(missing))}")
-    return found
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
@@ -272,8 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = args.weights or SHIPPED_WEIGHTS
     if not Path(weights).exists():
         parser.error(f"no weights at {weights}: pass --weights FILE")
-    app = app_constants()
-    teach_args, max_drop = app["TEACH_ARGS"], app["MAX_DROP"]
+    teach_args, max_drop = TEACH_ARGS, MAX_DROP
     model = load_model(weights)
     pendigits = args.pendigits or default_pendigits_dir()
     with np.load(pendigits / "pendigits_canvas.npz") as d:
