@@ -251,10 +251,8 @@ def cmd_predict(args) -> dict:
             if not args.json:
                 print(f"{name}: no digit ({e})")
             continue
-        if args.no_tta:
-            probs = model.predict_proba(digit_image[None])[0]
-        else:
-            probs = tta.predict_proba(model, digit_image)[0]
+        distortions = () if args.no_tta else tta.DISTORTIONS  # (): the image alone
+        probs = tta.predict_proba(model, digit_image, distortions)[0]
         k = int(probs.argmax())
         results.append(
             {
