@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -97,6 +98,16 @@ def load_mnist_u8(
         test_images.reshape(len(test_images), -1),
         test_labels,
     )
+
+
+def log(*args) -> None:
+    """Progress for the person running a benchmark: on stderr, so stdout stays the report."""
+    print(*args, file=sys.stderr, flush=True)
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """A fraction as a percentage, "–" for NaN (nothing to measure)."""
+    return "–" if x != x else f"{100 * x:.{digits}f}%"
 
 
 def median(xs: Iterable[float]) -> float:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import peers  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     default_data_dir,
+    log,
     machine_info_markdown,
     median,
     write_section,
@@ -42,10 +43,6 @@ from digitnet.train import blas_threads  # noqa: E402
 
 TARGET = ARTICLE_TEST_ACCURACY
 RESULTS = Path(__file__).with_name("RESULTS.md")
-
-
-def log(*args) -> None:
-    print(*args, file=sys.stderr, flush=True)
 
 
 def first_at(accuracies: list[float], times: list[float], target: float = TARGET):

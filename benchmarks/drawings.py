@@ -41,8 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
     default_data_dir,
+    log,
     machine_info_markdown,
     median,
+    pct,
     write_section,
 )
 from digitnet import load_mnist, load_model, tta  # noqa: E402
@@ -55,10 +57,6 @@ SWEEP_WIDTHS = (8, 12, 18, 24, 30)  #: pen widths, px on the 280 px canvas
 SWEEP_HEIGHTS = (0.25, 0.45, 0.65, 0.85, 0.95)  #: digit heights, fraction of the canvas
 MNIST_FLAG_BUDGET = 0.01  #: the "not sure" rule: flag at most 1% of clean MNIST test digits
 THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.05), 2)
-
-
-def log(*args) -> None:
-    print(*args, file=sys.stderr, flush=True)
 
 
 def default_pendigits_dir() -> Path:
@@ -230,10 +228,6 @@ def stroke_widths(canvases: list[np.ndarray]) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
-def pct(x: float, digits: int = 1) -> str:
-    return "–" if x != x else f"{100 * x:.{digits}f}%"
-
-
 def report(r: dict) -> str:
     """The Markdown section, from the measurements gathered by :func:`main`."""
     results, n = r["results"], r["n"]

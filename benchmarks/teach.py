@@ -42,8 +42,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
     default_data_dir,
+    log,
     machine_info_markdown,
     median,
+    pct,
     write_section,
 )
 from benchmarks.drawings import default_pendigits_dir  # noqa: E402
@@ -60,10 +62,6 @@ from digitnet.presets import split  # noqa: E402
 from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-
-
-def log(*args) -> None:
-    print(*args, file=sys.stderr, flush=True)
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
@@ -123,10 +121,6 @@ def teach_writer(model, before, inputs, labels, writers, writer, replay, test, t
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
-def pct(x: float, digits: int = 1) -> str:
-    return f"{100 * x:.{digits}f}%"
-
-
 def _counts(n: int, before: int, after: int) -> str:
     """Accuracy on ``n`` drawings, ``before`` → ``after`` of them right."""
     if n == 0:
