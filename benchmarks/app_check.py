@@ -46,7 +46,7 @@ from common import REPO_ROOT, RESULTS_MD, machine_info_markdown, write_section
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
 from harness import CHROMIUM_FLAGS as FLAGS
-from harness import LATENCY_JS, chromium_path
+from harness import LATENCY_JS, answer_timing, chromium_path
 
 SHAPES = [
     [(0.53, 0.15), (0.47, 0.85)],  # 1
@@ -196,8 +196,13 @@ class Visitor:
         self.page.wait_for_timeout(300)
 
     def latency(self, n: int) -> list[float]:
-        """``n`` strokes (after one warm-up), each on an empty canvas: ms to the answer."""
+        """``n`` strokes (after one warm-up), each on an empty canvas: ms to the answer.
+
+        Also keeps, in ``self.stages``, when after the mouse-up the page sent the drawing,
+        when the answer reached it, and when it showed.
+        """
         out = []
+        self.stages = []
         for i in range(n + 1):
             n_up, n_m = self.page.evaluate("[window.__lat.ups.length, window.__lat.metric.length]")
             shift = 0.03 * (i % 3)
@@ -208,11 +213,11 @@ class Visitor:
                 arg=[n_up, n_m],
                 timeout=20_000,
             )
-            lat = self.page.evaluate("window.__lat")
-            up = lat["ups"][n_up]
-            t = next(t for t, m in lat["metric"][n_m:] if t > up and "–" not in m)
+            shown, stages = answer_timing(self.page.evaluate("window.__lat"), n_up, n_m)
             if i:
-                out.append(t - up)
+                out.append(shown)
+                if stages is not None:
+                    self.stages.append((*stages, shown))
             self.clear()
         return out
 
@@ -269,6 +274,7 @@ def main() -> int:
             b.ctx.close()
             report["rss_one_visitor_loaded_mb"] = rss_mb(pid)
             report["latency_idle"] = summary(a.latency(args.strokes))
+            report["latency_idle_stages_ms"] = [round(statistics.median(c)) for c in zip(*a.stages)]
             report["rss_one_visitor_drawing_mb"] = rss_mb(pid)
             print("idle latency", report["latency_idle"], flush=True)
 
@@ -364,6 +370,8 @@ def markdown(r: dict, args) -> str:
         ("a page load on a warm server", f"{r['warm_page_load_s']} s"),
         (f"**answer latency**, mouse-up to digit shown, idle server (n={li['n']})",
          f"**{latency(li)}**"),
+        ("... its stages (medians): the canvas sends the drawing / the answer reaches the "
+         "page / it shows", " / ".join(f"{x} ms" for x in r["latency_idle_stages_ms"])),
         (f"answer latency while two other visitors train and watch it (n={lt['n']})",
          latency(lt)),
         (f"... while they train with their pages on the Draw tab (n={lu['n']})",
@@ -405,11 +413,17 @@ cores; on Community Cloud, on their own devices) take CPU from the server and it
 training threads: compare the CPU rows. The server's own share of the live views (the
 "rest of the server" row, which also serves the drawing visitor) stays small.
 
-The latency floor is the canvas component: streamlit-drawable-canvas 0.13 sends a drawing
-200 ms after the mouse-up (a fixed debounce in its frontend). The server's share (PNG
-decode, preprocessing, the forward pass) is a few milliseconds, and the answer is written
-before the probability chart and the pictures of the preprocessing steps. MNIST for
-training (uint8, about 55 MB) is loaded once per server, on the first Start.
+Where the answer's time goes (the "stages" row, timed in the page): streamlit-drawable-canvas
+0.13 sends a drawing 200 ms after the mouse-up (a fixed debounce in its frontend), and PNG
+encoding adds a few ms. The server writes the answer about 15 ms after it gets the drawing
+(PNG decode, preprocessing, the network on seven views: under 10 ms of that). The rest is
+the browser: it redraws the page for every element it receives, here on two cores it
+shares with the server. The answer is written first and gets a 30 ms head start
+(`digitnet.app.draw.ANSWER_HEADSTART_S`) before the probability chart and the pictures of
+the preprocessing steps, so that the browser draws it before them (median 320 → 283 ms in
+a side-by-side run).
+
+MNIST for training (uint8, about 55 MB) is loaded once per server, on the first Start.
 """
 
 
