@@ -49,6 +49,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from digitnet import load_mnist, load_model, tta  # noqa: E402
 from digitnet import preprocess as pp  # noqa: E402
+from digitnet.data import load_pendigits  # noqa: E402
 from digitnet.evaluate import expected_calibration_error  # noqa: E402
 from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
 
@@ -367,8 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no weights at {weights}: pass --weights FILE")
     model = load_model(weights)
     pendigits = args.pendigits or default_pendigits_dir()
-    with np.load(pendigits / "pendigits_canvas.npz") as d:
-        canvases, labels, writers = d["images"], d["labels"].astype(int), d["writers"]
+    canvases, labels, writers = load_pendigits(pendigits)
     data_dir = args.data_dir or default_data_dir()
     Xt, yt = load_mnist("test", data_dir)
 

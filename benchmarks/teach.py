@@ -56,6 +56,7 @@ from digitnet import (  # noqa: E402
 )
 from digitnet import preprocess as pp  # noqa: E402
 from digitnet.app.teach import MAX_DROP, TEACH_ARGS  # noqa: E402 (the app's settings)
+from digitnet.data import load_pendigits  # noqa: E402
 from digitnet.evaluate import evaluate  # noqa: E402
 from digitnet.finetune import finetune  # noqa: E402
 from digitnet.presets import split  # noqa: E402
@@ -244,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     teach_args, max_drop = TEACH_ARGS, MAX_DROP
     model = load_model(weights)
     pendigits = args.pendigits or default_pendigits_dir()
-    with np.load(pendigits / "pendigits_canvas.npz") as d:
-        canvases, labels, writers = d["images"], d["labels"].astype(int), d["writers"]
+    canvases, labels, writers = load_pendigits(pendigits)
     data_dir = args.data_dir or default_data_dir()
     log("MNIST ...")
     (X_train, y_train), _ = split(*load_mnist("train", data_dir))  # the app's replay data

@@ -126,6 +126,11 @@ def cmd_train(args) -> dict:
         out = Path(args.out)
         if not out.parent.is_dir():
             raise DigitnetError(f"cannot write {out}: directory {out.parent} does not exist")
+    drawings = None
+    if args.pendigits:  # read (and checked) before training, not after
+        from .data import load_pendigits
+
+        drawings = load_pendigits(args.pendigits)[:2]
     X, y = _load(args, "train")
     X_test, y_test = _load(args, "test")
     if presets.STYLED_DIGITS.get(args.preset):
@@ -163,24 +168,20 @@ def cmd_train(args) -> dict:
         f"test accuracy {report_['accuracy']:.2%} after {model.epochs_trained_} epochs "
         f"in {fit_seconds:.1f} s",
     )
+    metrics = {"mnist_test_accuracy": report_["accuracy"], "mnist_test_ece": report_["ece"]}
+    if drawings is not None:
+        app_read, one_view = drawings_accuracy(model, *drawings)
+        metrics |= {"drawings_accuracy": app_read, "drawings_accuracy_one_view": one_view}
+        result |= {"drawings_accuracy": app_read, "drawings_accuracy_one_view": one_view}
+        _log(
+            args,
+            f"accuracy on the pen-drawn digits in {args.pendigits}: {app_read:.2%} "
+            f"as the app reads them, {one_view:.2%} from the drawing alone",
+        )
     if args.out:
         from .data import mnist_checksums
 
-        model.metadata_["metrics"] = {
-            "mnist_test_accuracy": report_["accuracy"],
-            "mnist_test_ece": report_["ece"],
-        }
-        if args.pendigits:
-            drawings, one_view = drawings_accuracy(model, args.pendigits)
-            model.metadata_["metrics"]["drawings_accuracy"] = drawings
-            model.metadata_["metrics"]["drawings_accuracy_one_view"] = one_view
-            result["drawings_accuracy"] = drawings
-            result["drawings_accuracy_one_view"] = one_view
-            _log(
-                args,
-                f"accuracy on the pen-drawn digits in {args.pendigits}: {drawings:.2%} "
-                f"as the app reads them, {one_view:.2%} from the drawing alone",
-            )
+        model.metadata_["metrics"] = metrics
         model.metadata_["data"] = {"mnist_sha256": mnist_checksums()}
         model.metadata_["train_seconds"] = result["train_seconds"]
         model.metadata_["command"] = "python -m digitnet " + " ".join(sys.argv[1:])
@@ -191,20 +192,14 @@ def cmd_train(args) -> dict:
     return result
 
 
-def drawings_accuracy(model, directory: str) -> tuple[float, float]:
-    """Accuracy on pen-drawn canvases (``pendigits_canvas.npz``: ``images``, ``labels``),
-    through the same preprocessing as the app's canvas, read as the app reads them
+def drawings_accuracy(model, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Accuracy on pen-drawn canvases (:func:`digitnet.data.load_pendigits`), through the
+    same preprocessing as the app's canvas, read as the app reads them
     (:func:`digitnet.tta.predict`), and from the drawing alone. For measuring only."""
     from . import tta
     from .preprocess import canvas_to_mnist
 
-    path = Path(directory) / "pendigits_canvas.npz"
-    if not path.is_file():
-        raise DigitnetError(f"--pendigits: no pendigits_canvas.npz in {directory}")
-    with np.load(path, allow_pickle=False) as npz:
-        canvases, labels = npz["images"], npz["labels"]
     images = np.stack([canvas_to_mnist(c, background="dark") for c in canvases])
-    labels = np.asarray(labels)
     return float(np.mean(tta.predict(model, images) == labels)), model.score(images, labels)
 
 
@@ -367,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--pendigits",
         metavar="DIR",
         help="also measure (never train) on the pen-drawn digits in DIR "
-        "(pendigits_canvas.npz) and record the figure in the weights' metadata",
+        "(pendigits_canvas.npz, checked before training) and record the figures in the "
+        "weights' metadata",
     )
     t.add_argument(
         "--store-dtype",

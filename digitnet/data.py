@@ -33,6 +33,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -448,3 +449,63 @@ def _download_failed_message(name: str, directory: Path, failures: list[str]) ->
         f"and put them in {directory}, or point {ENV_VAR} or --data-dir at a directory "
         "that has them."
     )
+
+
+# --------------------------------------------------------------------------- #
+# Pen-drawn digits (for measuring how the app reads drawings; never trained on)
+# --------------------------------------------------------------------------- #
+
+#: The file of pen-drawn digits rendered like the app's canvas.
+PENDIGITS_FILE = "pendigits_canvas.npz"
+
+
+def load_pendigits(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pen-drawn digits, rendered exactly like the app's canvas.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        A directory holding :data:`PENDIGITS_FILE`, an ``.npz`` with ``images`` (N
+        canvases, N×H×W×4 uint8 RGBA, white ink on black), ``labels`` (N digits 0-9)
+        and ``writers`` (N writer ids).
+
+    Returns
+    -------
+    canvases : numpy.ndarray
+        uint8, shape (N, H, W, 4).
+    labels : numpy.ndarray
+        int64, shape (N,).
+    writers : numpy.ndarray
+        int64, shape (N,).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, is not an ``.npz`` of plain arrays (nothing is
+        unpickled), or its arrays do not have these shapes and values.
+    """
+    path = Path(directory) / PENDIGITS_FILE
+    if not path.is_file():
+        raise DataError(f"no {PENDIGITS_FILE} in {Path(directory).absolute()}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = {"images", "labels", "writers"} - set(npz.files)
+            if missing:
+                raise DataError(f"{path}: no {', '.join(sorted(missing))} in it")
+            canvases, labels, writers = npz["images"], npz["labels"], npz["writers"]
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz of plain arrays ({exc})") from None
+    n = len(canvases)
+    if canvases.dtype != np.uint8 or canvases.ndim != 4 or canvases.shape[-1] != 4:
+        raise DataError(
+            f"{path}: images are {canvases.dtype} {canvases.shape}, expected uint8 (N, H, W, 4)"
+        )
+    if labels.shape != (n,) or writers.shape != (n,):
+        raise DataError(f"{path}: {n} images but labels {labels.shape} and writers {writers.shape}")
+    if (
+        not np.issubdtype(labels.dtype, np.integer)
+        or labels.min(initial=0) < 0
+        or labels.max(initial=0) > 9
+    ):
+        raise DataError(f"{path}: labels must be digits 0-9")
+    return canvases, labels.astype(np.int64), writers.astype(np.int64)

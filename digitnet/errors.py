@@ -7,7 +7,8 @@ class DigitnetError(Exception):
 
 
 class DataError(DigitnetError):
-    """An MNIST file is missing, truncated, corrupt or fails its checksum."""
+    """A data file (MNIST, the pen-drawn digits) is missing, truncated, corrupt or fails
+    its checksum."""
 
 
 class DownloadError(DataError):

@@ -58,15 +58,12 @@ def pendigits():
     their directory; by default the one beside this checkout's parent."""
     value = os.environ.get("DIGITNET_PENDIGITS")
     d = Path(value) if value else ROOT.parent / "shared" / "data" / "pendigits-dev"
-    data = d / "pendigits_canvas.npz"
-    if not data.exists():
-        pytest.skip(f"pen-drawn digits not found at {data} (set DIGITNET_PENDIGITS)")
-    with np.load(data) as f:
-        return {
-            "images": f["images"],
-            "labels": f["labels"].astype(int),
-            "writers": f["writers"],
-        }
+    from digitnet.data import PENDIGITS_FILE, load_pendigits
+
+    if not (d / PENDIGITS_FILE).exists():
+        pytest.skip(f"pen-drawn digits not found at {d / PENDIGITS_FILE} (set DIGITNET_PENDIGITS)")
+    images, labels, writers = load_pendigits(d)
+    return {"images": images, "labels": labels, "writers": writers}
 
 
 @pytest.fixture

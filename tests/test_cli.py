@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT
 
 from digitnet import cli, data
+from digitnet.weights import load_model
 
 
 def run(*args, env=None, **kw):
@@ -152,6 +153,33 @@ def test_train_then_evaluate_json(tiny_mnist, tmp_path, capsys):
     assert cli.main(["info", "--weights", str(out), "--json"]) == 0
     info = last_json(capsys)
     assert info["architecture"] == "784-32-10" and info["preset"] == "fast"
+
+
+def test_train_measures_pen_drawings(tiny_mnist, tmp_path, capsys):
+    """--pendigits is checked before training, and its figures reach the result and the
+    weights' metadata."""
+    missing = tmp_path / "nowhere"
+    proc = run("train", "--data-dir", str(tiny_mnist), "--pendigits", str(missing))
+    assert_one_line_error(proc, "no pendigits_canvas.npz in", str(missing))
+    assert "training" not in proc.stderr  # it stopped before loading MNIST
+
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    X, y = data.load_mnist("test", tiny_mnist, download=False)
+    canvases = np.zeros((20, 280, 280, 4), np.uint8)  # tiny-MNIST digits drawn 10x larger
+    canvases[..., :3] = np.kron(X[:20], np.ones((10, 10), np.uint8))[..., None]
+    canvases[..., 3] = 255
+    np.savez(drawn / data.PENDIGITS_FILE, images=canvases, labels=y[:20], writers=np.zeros(20))
+    out = tmp_path / "m.npz"
+    args = ["train", "--preset", "fast", "--epochs", "2", "--hidden", "16"]
+    args += ["--data-dir", str(tiny_mnist), "--pendigits", str(drawn), "--out", str(out)]
+    assert cli.main([*args, "--json"]) == 0
+    result = last_json(capsys)
+    assert 0 <= result["drawings_accuracy"] <= 1
+    assert 0 <= result["drawings_accuracy_one_view"] <= 1
+    metrics = load_model(out).metadata_["metrics"]
+    assert metrics["drawings_accuracy"] == pytest.approx(result["drawings_accuracy"])
+    assert metrics["mnist_test_accuracy"] == pytest.approx(result["test_accuracy"])
 
 
 def test_piped_output_has_no_progress_bar(tiny_mnist, tmp_path):

@@ -11,6 +11,7 @@ import hashlib
 import http.server
 import itertools
 import os
+import re
 import sys
 import threading
 import time
@@ -484,6 +485,61 @@ def test_download_interrupted_leaves_nothing(tmp_path, fake, server, monkeypatch
 # --------------------------------------------------------------------------- #
 # The real MNIST (only where DIGITNET_DATA has it)
 # --------------------------------------------------------------------------- #
+
+
+# --------------------------------------------------------------------------- #
+# The pen-drawn digits
+# --------------------------------------------------------------------------- #
+def write_pendigits(directory: Path, n: int = 6, **override) -> Path:
+    """A small pendigits_canvas.npz: ``n`` 40x40 canvases with a white bar on black."""
+    canvases = np.zeros((n, 40, 40, 4), np.uint8)
+    canvases[..., 3] = 255
+    canvases[:, 10:30, 18:22, :3] = 255
+    arrays = {
+        "images": canvases,
+        "labels": np.arange(n, dtype=np.uint8) % 10,
+        "writers": np.arange(n, dtype=np.int16) // 2,
+        **override,
+    }
+    path = directory / data.PENDIGITS_FILE
+    np.savez_compressed(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+def test_load_pendigits_round_trip(tmp_path):
+    write_pendigits(tmp_path, n=6)
+    canvases, labels, writers = data.load_pendigits(tmp_path)
+    assert canvases.shape == (6, 40, 40, 4) and canvases.dtype == np.uint8
+    assert canvases[0, 20, 20].tolist() == [255, 255, 255, 255]
+    assert labels.tolist() == [0, 1, 2, 3, 4, 5] and labels.dtype == np.int64
+    assert writers.tolist() == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"writers": None}, "no writers in it"),
+        ({"images": np.zeros((6, 40, 40), np.uint8)}, "expected uint8 (N, H, W, 4)"),
+        ({"images": np.zeros((6, 40, 40, 4), np.float32)}, "expected uint8 (N, H, W, 4)"),
+        ({"labels": np.zeros(5, np.uint8)}, "6 images but labels (5,)"),
+        ({"labels": np.full(6, 10)}, "labels must be digits 0-9"),
+        ({"labels": np.full(6, 0.5)}, "labels must be digits 0-9"),
+        ({"labels": np.array([{"a": 1}] * 6, dtype=object)}, "not a readable .npz"),
+    ],
+)
+def test_load_pendigits_rejects_bad_files(tmp_path, override, message):
+    write_pendigits(tmp_path, n=6, **override)
+    with pytest.raises(DataError, match=re.escape(message)):
+        data.load_pendigits(tmp_path)
+
+
+def test_load_pendigits_missing_or_truncated(tmp_path):
+    with pytest.raises(DataError, match=r"no pendigits_canvas\.npz in"):
+        data.load_pendigits(tmp_path)
+    path = write_pendigits(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(DataError, match=r"not a readable \.npz"):
+        data.load_pendigits(tmp_path)
 
 
 def _has_full_mnist() -> bool:
