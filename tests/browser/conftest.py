@@ -117,3 +117,20 @@ def server(tmp_path_factory):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+#: What the browser tests measured (e.g. the answer's latency), shown at the end of the run.
+_MEASURED: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def measured():
+    """``measured(line)`` reports a figure in the summary at the end of the test run."""
+    return _MEASURED.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _MEASURED:
+        terminalreporter.section("measured in the browser")
+        for line in _MEASURED:
+            terminalreporter.write_line(line)
