@@ -126,9 +126,17 @@ def training_set(name: str, images: np.ndarray, labels: np.ndarray, seed: int = 
     (X, y), valid = split(images, labels)
     fraction = STYLED_DIGITS.get(name, 0.0)
     if fraction:
-        from .augment import handwriting_styles
-
-        X_styled, y_styled = handwriting_styles(X, y, fraction=fraction, seed=seed)
-        X = np.concatenate([np.asarray(X).reshape(len(X), -1), X_styled.reshape(len(X_styled), -1)])
-        y = np.concatenate([y, y_styled.astype(y.dtype)])
+        X, y = with_styled_digits(X, y, fraction, seed=seed)
     return (X, y), valid
+
+
+def with_styled_digits(images: np.ndarray, labels: np.ndarray, fraction: float, seed: int = 1):
+    """``images`` (as (N, 784) rows) and ``labels`` with styled twins of a ``fraction`` of
+    their 1s, 7s and 9s appended (:func:`digitnet.augment.handwriting_styles`)."""
+    from .augment import handwriting_styles
+
+    X_styled, y_styled = handwriting_styles(images, labels, fraction=fraction, seed=seed)
+    X = np.concatenate(
+        [np.asarray(images).reshape(len(images), -1), X_styled.reshape(len(X_styled), -1)]
+    )
+    return X, np.concatenate([labels, y_styled.astype(labels.dtype)])

@@ -30,6 +30,7 @@ from .. import data as mnist
 from ..errors import WeightsError
 from ..evaluate import evaluate
 from ..model import MLP
+from ..presets import with_styled_digits
 from . import jobs, models
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
@@ -89,12 +90,8 @@ def training_data(progress: Callable[[str, int, int | None], None]) -> jobs.Trai
 def styled_training_data(fraction: float) -> jobs.TrainingData:
     """The training data with styled digits appended, as the shipped weights were trained
     (:func:`digitnet.presets.training_set`): made once per server, shared by every run."""
-    from ..augment import handwriting_styles
-
     data = _mnist()
-    X_styled, y_styled = handwriting_styles(data.X_train, data.y_train, fraction=fraction, seed=1)
-    X = np.concatenate([data.X_train.reshape(len(data.X_train), -1), X_styled.reshape(-1, 784)])
-    y = np.concatenate([data.y_train, y_styled.astype(data.y_train.dtype)])
+    X, y = with_styled_digits(data.X_train, data.y_train, fraction)
     X.flags.writeable = y.flags.writeable = False
     return dataclasses.replace(data, X_train=X, y_train=y)
 
