@@ -45,7 +45,8 @@ NOT_SURE_THRESHOLD = 0.65
 #: the page for every element it receives: sent right behind the answer, the chart and the
 #: pictures make the answer wait for their drawing too. With the pause (it costs the server
 #: nothing: the script thread sleeps) the answer showed after a median 283 ms from the
-#: mouse-up instead of 320 (benchmarks/app_check.py; 15 ms gave 286, 60 ms 276).
+#: mouse-up instead of 320, side by side in one run of 3 × 12 strokes each (15 ms gave
+#: 286, 60 ms 276); benchmarks/app_check.py measures the app as it is.
 ANSWER_HEADSTART_S = 0.03
 CANVAS_PX = 280
 DEFAULT_PEN = 18
