@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import socket
@@ -46,14 +45,17 @@ from common import REPO_ROOT, RESULTS_MD, machine_info_markdown, write_section
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
 from harness import CHROMIUM_FLAGS as FLAGS
-from harness import LATENCY_JS, answer_timing, chromium_path
+from harness import (
+    LATENCY_JS,
+    ONE,
+    SEVEN,
+    ZERO,
+    answer_timing,
+    chromium_path,
+    percentile,
+)
 
-SHAPES = [
-    [(0.53, 0.15), (0.47, 0.85)],  # 1
-    [(0.25, 0.20), (0.75, 0.20), (0.45, 0.85)],  # 7
-    [(0.5 + 0.2 * math.sin(t), 0.5 - 0.31 * math.cos(t))  # 0
-     for t in [2 * math.pi * i / 24 for i in range(25)]],
-]  # fmt: skip
+SHAPES = [ONE[0], SEVEN[0], ZERO[0]]  # one-stroke digits
 
 
 def rss_mb(pid: int) -> float:
@@ -111,11 +113,6 @@ def browser_cpu(server_pid: int) -> float:
         return False
 
     return sum(c for pid, c in cpu.items() if pid != os.getpid() and mine(pid))
-
-
-def pct(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
 
 
 class Server:
@@ -236,7 +233,7 @@ def summary(values) -> dict:
     return {
         "n": len(values),
         "median_ms": round(statistics.median(values)),
-        "p90_ms": round(pct(values, 90)),
+        "p90_ms": round(percentile(values, 90)),
         "min_ms": round(min(values)),
         "max_ms": round(max(values)),
         "all_ms": [round(v) for v in values],

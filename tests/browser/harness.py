@@ -3,8 +3,16 @@ and started, and the in-page clock that times an answer after the mouse is lifte
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
+
+# Digits as strokes (lists of points) in unit coordinates of the canvas (x right, y down).
+ZERO = [[(0.5 + 0.2 * math.sin(t), 0.5 - 0.31 * math.cos(t)) for t in
+         [2 * math.pi * i / 24 for i in range(25)]]]  # fmt: skip
+ONE = [[(0.53, 0.15), (0.47, 0.85)]]
+FOUR = [[(0.34, 0.14), (0.25, 0.58), (0.76, 0.58)], [(0.62, 0.30), (0.62, 0.88)]]
+SEVEN = [[(0.25, 0.20), (0.75, 0.20), (0.45, 0.85)]]
 
 #: Headless Chromium on a machine with no outside network (see the project's recipe).
 CHROMIUM_FLAGS = [
@@ -76,3 +84,9 @@ def answer_timing(lat: dict, n_up: int, n_metric: int) -> tuple[float, tuple | N
     arrived = next((t for t in lat["answers"] if sent is not None and sent < t <= shown), None)
     stages = None if arrived is None else (sent - up, arrived - up)
     return shown - up, stages
+
+
+def percentile(values, q: float) -> float:
+    """The ``q``-th percentile of ``values`` by the nearest-rank method (one of them)."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]

@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import re
 import statistics
 import time
 from urllib.parse import urlparse
 
 import pytest
-from harness import LATENCY_JS, answer_timing
+from harness import FOUR, LATENCY_JS, ONE, SEVEN, ZERO, answer_timing, percentile
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
-
-
-# Digits as strokes in unit coordinates of the canvas (x right, y down).
-ZERO = [[(0.5 + 0.2 * math.sin(t), 0.5 - 0.31 * math.cos(t)) for t in
-         [2 * math.pi * i / 24 for i in range(25)]]]  # fmt: skip
-ONE = [[(0.53, 0.15), (0.47, 0.85)]]
-FOUR = [[(0.34, 0.14), (0.25, 0.58), (0.76, 0.58)], [(0.62, 0.30), (0.62, 0.88)]]
-SEVEN = [[(0.25, 0.20), (0.75, 0.20), (0.45, 0.85)]]
 
 
 # ---------------------------------------------------------------- helpers
@@ -116,11 +107,6 @@ def progress(page: Page) -> tuple[int, str]:
         return -1, ""
     now = bar.first.locator('[role="progressbar"]').get_attribute("aria-valuenow")
     return int(float(now or 0)), bar.first.text_content() or ""
-
-
-def percentile(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
 
 
 # ---------------------------------------------------------------- tests
