@@ -66,6 +66,26 @@ def default_pendigits_dir() -> Path:
     return Path(value) if value else (ROOT / ".." / "shared" / "data" / "pendigits-dev").resolve()
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options this benchmark and benchmarks/teach.py share: what they read."""
+    parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST directory")
+    parser.add_argument("--pendigits", type=Path, default=None, help="pendigits-dev directory")
+
+
+def resolve_inputs(parser: argparse.ArgumentParser, args) -> tuple:
+    """From those options: the model, the pen-drawings directory and the MNIST directory,
+    defaults filled in (a usage error if the weights file is missing)."""
+    weights = args.weights or SHIPPED_WEIGHTS
+    if not Path(weights).exists():
+        parser.error(f"no weights at {weights}: pass --weights FILE")
+    return (
+        load_model(weights),
+        args.pendigits or default_pendigits_dir(),
+        args.data_dir or default_data_dir(),
+    )
+
+
 # --------------------------------------------------------------------------
 # The three ways from a canvas to 28×28
 # --------------------------------------------------------------------------
@@ -354,22 +374,15 @@ def _q(q: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
-    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST directory")
-    parser.add_argument("--pendigits", type=Path, default=None, help="pendigits-dev directory")
+    add_input_arguments(parser)
     parser.add_argument(
         "--sweep-digits", type=int, default=500, help="drawings re-rendered per sweep cell"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="the RESULTS.md to update")
     args = parser.parse_args(argv)
 
-    weights = args.weights or SHIPPED_WEIGHTS
-    if not Path(weights).exists():
-        parser.error(f"no weights at {weights}: pass --weights FILE")
-    model = load_model(weights)
-    pendigits = args.pendigits or default_pendigits_dir()
+    model, pendigits, data_dir = resolve_inputs(parser, args)
     canvases, labels, writers = load_pendigits(pendigits)
-    data_dir = args.data_dir or default_data_dir()
     Xt, yt = load_mnist("test", data_dir)
 
     r: dict = {"n": len(labels), "weights": args.weights or "weights/digitnet.npz"}

@@ -41,17 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
-    default_data_dir,
     log,
     machine_info_markdown,
     median,
     pct,
     write_section,
 )
-from benchmarks.drawings import default_pendigits_dir  # noqa: E402
+from benchmarks.drawings import add_input_arguments, resolve_inputs  # noqa: E402
 from digitnet import (  # noqa: E402
     load_mnist,
-    load_model,
     tta,
 )
 from digitnet import preprocess as pp  # noqa: E402
@@ -60,7 +58,6 @@ from digitnet.data import load_pendigits  # noqa: E402
 from digitnet.evaluate import evaluate  # noqa: E402
 from digitnet.finetune import finetune  # noqa: E402
 from digitnet.presets import split  # noqa: E402
-from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -227,9 +224,7 @@ def report(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
-    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST directory")
-    parser.add_argument("--pendigits", type=Path, default=None, help="pendigits-dev directory")
+    add_input_arguments(parser)
     parser.add_argument(
         "--max-writers",
         type=int,
@@ -239,14 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="the RESULTS.md to update")
     args = parser.parse_args(argv)
 
-    weights = args.weights or SHIPPED_WEIGHTS
-    if not Path(weights).exists():
-        parser.error(f"no weights at {weights}: pass --weights FILE")
     teach_args, max_drop = TEACH_ARGS, MAX_DROP
-    model = load_model(weights)
-    pendigits = args.pendigits or default_pendigits_dir()
+    model, pendigits, data_dir = resolve_inputs(parser, args)
     canvases, labels, writers = load_pendigits(pendigits)
-    data_dir = args.data_dir or default_data_dir()
     log("MNIST ...")
     (X_train, y_train), _ = split(*load_mnist("train", data_dir))  # the app's replay data
     test = load_mnist("test", data_dir)
