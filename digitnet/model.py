@@ -41,6 +41,7 @@ INPUT_SCALINGS = ("symmetric", "unit")
 PRECISIONS = ("float32", "float64")
 MAX_EPOCHS = 10_000
 MAX_UNITS = 8_192
+MAX_HIDDEN_LAYERS = 8  #: deeper networks are refused (memory and time grow with each layer)
 
 
 # --------------------------------------------------------------------------
@@ -322,6 +323,8 @@ class MLP:
         sizes = self.hidden_layers
         if not sizes:
             raise ValueError("hidden must name at least one hidden layer, e.g. hidden=100")
+        if len(sizes) > MAX_HIDDEN_LAYERS:
+            raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(sizes):,}")
         for units in sizes:
             if units < 1 or units > MAX_UNITS:
                 raise ValueError(
