@@ -35,6 +35,7 @@ from .model import (
     N_INPUTS,
     OUTPUTS,
 )
+from .version import __version__
 
 FORMAT = "digitnet-weights"
 FORMAT_VERSION = 1
@@ -44,8 +45,6 @@ STORED_DTYPES = ("float16", "float32", "float64")
 
 def model_metadata(model: MLP, extra: dict | None = None) -> dict:
     """The metadata saved with a model: its own, the model's ``metadata_``, then ``extra``."""
-    from . import __version__
-
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -306,7 +305,8 @@ def _build_model(arrays: dict, name: str) -> MLP:
                 raise WeightsError(f"{name}: {key} contains NaN or infinite values")
     hyper = dict(meta.get("hyperparameters") or {})
     known = set(MLP().get_params())
-    params = {k: v for k, v in hyper.items() if k in known}
+    # never a thread count from a file: BLAS threads are the process's, not the model's
+    params = {k: v for k, v in hyper.items() if k in known and k != "threads"}
     params.update(
         hidden=layers[1:-1],
         activation=arch["activation"],
