@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from .errors import DigitnetError
+from .version import __version__
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
