@@ -92,9 +92,13 @@ def apps(app_weights):
 
     made = []
 
-    def make(tab: str = "Draw"):
+    def make(tab: str | None = "Draw", *, locale: str | None = None, query: dict | None = None):
         at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state["tab"] = tab  # lazy tabs: choose the open one
+        if tab is not None:
+            at.session_state["tab"] = tab  # lazy tabs: choose the open one (its label)
+        if locale:
+            at.context = {"locale": locale}  # the browser's language (st.context.locale)
+        at.query_params.update(query or {})
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         made.append(at)

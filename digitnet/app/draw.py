@@ -189,6 +189,13 @@ def _redraw(objects: list) -> None:
     st.session_state.canvas_pending = True
 
 
+def keep_drawing() -> None:
+    """Have the canvas draw its strokes again: it may be built anew (the language switched)."""
+    objects = st.session_state.get("canvas_objects")
+    if objects:
+        _redraw(objects)
+
+
 def _on_canvas_change() -> None:
     st.session_state.canvas_pending = False
 

@@ -1,6 +1,10 @@
 """The page: a title and four tabs, Draw (:mod:`.draw`), Explore (:mod:`.explore`),
 How it works (:mod:`.howitworks`) and Train (:mod:`.train_view`).
 
+The page's words come from :mod:`.i18n` (English or Japanese: the browser's
+language, the switch at the top, or ``?lang=``). Switching keeps the open tab, the
+drawing, the runs and the taught model: only the words change.
+
 The tabs are *lazy*: the content of Explore, How it works and Train (and the
 Train tab's live view, that refreshes twice a second during a run) only runs
 while that tab is open (``st.tabs(..., on_change="rerun")`` and ``tab.open``).
@@ -13,17 +17,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, state, train_view
+from . import draw, explore, howitworks, i18n, state, train_view
+from .i18n import t
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
+TABS = ("draw", "explore", "how", "train")  #: the tabs' text keys (tab.draw, ...), in order
+TAB_KEY = "tab"  #: the tabs' widget key: its value is the open tab's label
 
 
 def main() -> None:
-    st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
-    st.markdown("### ✍️ digitnet")
-    st.caption("A neural network written from scratch in NumPy reads your handwriting.")
+    i18n.setup()
+    st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
+    head = st.container(horizontal=True, vertical_alignment="center")
+    head.markdown("### ✍️ digitnet", width="stretch")
+    with head:
+        i18n.switch(on_switch=_carry_over)
+    st.caption(t("app.tagline"))
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(
-        ["Draw", "Explore", "How it works", "Train"], key="tab", on_change="rerun"
+        [t(f"tab.{name}") for name in TABS], key=TAB_KEY, on_change="rerun"
     )
     with tab_draw:
         draw.render()
@@ -38,6 +49,19 @@ def main() -> None:
             train_view.render()
     if not tab_train.open and state.job().snapshot().active:
         keepalive()
+
+
+def _carry_over(old: str, new: str) -> None:
+    """The language switched (a callback): keep the open tab, and the drawing on the canvas.
+
+    The tabs' value is the open tab's label, which the new language renames. The tab
+    bar is built anew under the new labels (its identity includes them), and so may be
+    the canvas inside it: :func:`draw.keep_drawing` has it drawn again from its strokes.
+    """
+    labels = {i18n.translate(old, f"tab.{name}"): name for name in TABS}
+    name = labels.get(st.session_state.get(TAB_KEY), TABS[0])
+    st.session_state[TAB_KEY] = i18n.translate(new, f"tab.{name}")
+    draw.keep_drawing()
 
 
 @st.fragment(run_every=KEEPALIVE_S)

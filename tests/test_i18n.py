@@ -1,0 +1,223 @@
+"""The app in English and Japanese: the catalogues, the choice of language, the switch.
+
+The catalogues (``digitnet/app/locales/*.py``) must be complete in every language,
+with the same fields in each text, and the Japanese texts must hold no English
+(``prose.english_words``). The page in AppTest: the browser's language chooses,
+``?lang=`` wins, and the switch changes the words but keeps the open tab, the
+drawing, the runs and every other query parameter.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import test_app
+from prose import english_on_page, english_words
+from test_app import SEVEN, canvas_value
+
+from digitnet.app import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_DIR = ROOT / "digitnet" / "app"
+EN = i18n.LANGUAGES["en"]
+JA = i18n.LANGUAGES["ja"]
+
+# test_app.py's fixtures: the app's weights, AppTests of the app.
+app_weights, apps = test_app.app_weights, test_app.apps
+
+
+def forms(text) -> dict[str, str]:
+    return {"other": text} if isinstance(text, str) else dict(text)
+
+
+# ---------------------------------------------------------------- the catalogues
+def test_languages_are_found_by_themselves():
+    assert list(i18n.LANGUAGES)[:1] == ["en"]
+    assert {"en", "ja"} <= set(i18n.LANGUAGES)
+    assert JA.name == "日本語" and EN.name == "English"
+
+
+@pytest.mark.parametrize("code", [c for c in i18n.LANGUAGES if c != "en"])
+def test_every_language_has_every_key_with_the_same_fields(code):
+    lang = i18n.LANGUAGES[code]
+    missing = sorted(set(EN.texts) - set(lang.texts))
+    extra = sorted(set(lang.texts) - set(EN.texts))
+    assert not missing, f"{code} lacks {missing}"
+    assert not extra, f"{code} has keys English does not: {extra}"
+    for key, text in EN.texts.items():
+        en, other = forms(text), forms(lang.texts[key])
+        assert "other" in other, f"{code}:{key} has no 'other' form"
+        want = i18n.fields_of(en["other"])
+        for form, template in other.items():
+            got = i18n.fields_of(template)
+            if form == "other":
+                assert got == want, f"{code}:{key} has fields {got}, English {want}"
+            else:  # e.g. English "one" may leave out {count}
+                assert got <= want, f"{code}:{key} ({form}) has fields {got - want} of its own"
+        if not isinstance(text, str) or not isinstance(lang.texts[key], str):
+            assert "count" in want, f"{key}: plural forms are chosen by a {{count}} field"
+
+
+def test_every_text_is_a_valid_template():
+    for code, lang in i18n.LANGUAGES.items():
+        for key, text in lang.texts.items():
+            for form, template in forms(text).items():
+                fields = {name: 1 for name in i18n.fields_of(template)}
+                try:
+                    template.format(**fields)
+                except (ValueError, KeyError, IndexError) as e:
+                    pytest.fail(f"{code}:{key} ({form}) is not a valid template: {e}")
+
+
+def test_japanese_texts_hold_no_english():
+    found = {}
+    for key, text in JA.texts.items():
+        for template in forms(text).values():
+            words = english_words(template, template=True, latex=key.endswith(".latex"))
+            if words:
+                found[key] = words
+    assert not found, f"English left in the Japanese catalogue: {found}"
+
+
+def test_the_english_check_finds_english_and_lets_names_and_code_be():
+    assert english_words("The network read **7**.") == ["The", "network", "read"]
+    assert english_words("エポック数: epochs") == ["epochs"]
+    assert english_words("停止 Stop") == ["Stop"]
+    assert english_words("MNIST のテスト 10,000 枚で 97.16%、NumPy で ReLU と Adam") == []
+    assert english_words("`python -m digitnet train --out FILE` で保存したファイル") == []
+    assert english_words("重みは `digitnet.finetune.finetune` で、float32、784-100-10、L2") == []
+    assert english_words(r"$z = a W + b$ と $$J(W) = \text{cost}$$") == ["cost"]
+    assert english_words(r"\underbrace{x}_{\text{交差エントロピー}}", latex=True) == []
+    assert english_words(r"\underbrace{x}_{\text{cross-entropy}}", latex=True) == ["cross-entropy"]
+    assert english_words("確率 {p:.1%}、{label} と読みました", template=True) == []
+
+
+def _keys_in_code() -> tuple[set[str], set[str]]:
+    """Keys the app's code names: literal ones, and the fixed starts of f-string keys."""
+    literal, prefixes = set(), set()
+    for path in APP_DIR.rglob("*.py"):
+        if "locales" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in ("t", "translate") or not node.args:
+                continue
+            arg = node.args[0] if name == "t" else node.args[-1]
+            if name == "translate" and len(node.args) >= 2:
+                arg = node.args[1]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                literal.add(arg.value)
+            elif isinstance(arg, ast.JoinedStr) and arg.values:
+                first = arg.values[0]
+                if isinstance(first, ast.Constant) and first.value:
+                    prefixes.add(first.value)
+    return literal, prefixes
+
+
+def test_every_key_the_code_names_exists_and_every_text_is_used():
+    literal, prefixes = _keys_in_code()
+    unknown = sorted(k for k in literal if k not in EN.texts)
+    assert not unknown, f"the code asks for texts English does not have: {unknown}"
+    unused = sorted(
+        k for k in EN.texts if k not in literal and not any(k.startswith(p) for p in prefixes)
+    )
+    assert not unused, f"texts no code asks for (left over?): {unused}"
+
+
+def test_translate_fills_fields_chooses_plurals_and_falls_back():
+    assert i18n.translate("en", "tab.train") == "Train"
+    assert i18n.translate("ja", "tab.train") == JA.texts["tab.train"]
+    assert i18n.translate("xx", "tab.train") == "Train"  # unknown language: English
+    with pytest.raises(KeyError):
+        i18n.translate("en", "no.such.key")
+    assert i18n.t("tab.draw") == "Draw"  # outside a Streamlit run: English
+
+
+# ---------------------------------------------------------------- choosing the language
+@pytest.mark.parametrize(
+    ("query", "picked", "locale", "want"),
+    [
+        (None, None, None, "en"),
+        (None, None, "ja", "ja"),
+        (None, None, "ja-JP", "ja"),
+        (None, None, "en-US", "en"),
+        (None, None, "fr-FR", "en"),  # no French: English
+        (None, "ja", "en-US", "ja"),  # the visitor's pick beats the browser
+        ("en", "ja", "ja-JP", "en"),  # ?lang= beats both
+        ("ja", None, "en-GB", "ja"),
+        ("xx", None, "ja-JP", "ja"),  # a ?lang= that names no language is ignored
+        ("", "en", "ja-JP", "en"),
+    ],
+)
+def test_choose(query, picked, locale, want):
+    assert i18n.choose(query, picked, locale) == want
+
+
+# ---------------------------------------------------------------- the page
+def _page(apps, *, locale=None, query=None, tab=None):
+    return apps(tab, locale=locale, query=query)
+
+
+def _switch(at):
+    return next(w for w in at.get("button_group") if w.id.endswith(i18n.SWITCH_KEY))
+
+
+def _tab_labels(at):
+    return [tab.label for tab in at.tabs]
+
+
+def test_the_browser_language_chooses_and_the_query_parameter_wins(apps):
+    ja = [JA.texts[f"tab.{n}"] for n in ("draw", "explore", "how", "train")]
+    en = ["Draw", "Explore", "How it works", "Train"]
+    assert _tab_labels(_page(apps, locale="ja-JP")) == ja
+    assert _tab_labels(_page(apps, locale="en-US")) == en
+    assert _tab_labels(_page(apps)) == en  # no locale sent: English
+    assert _tab_labels(_page(apps, locale="ja-JP", query={"lang": "en"})) == en
+    assert _tab_labels(_page(apps, locale="en-US", query={"lang": "ja"})) == ja
+    at = _page(apps, locale="ja")
+    assert _switch(at).value == "ja"
+    assert at.caption[0].value == JA.texts["app.tagline"]
+
+
+def test_the_switch_changes_the_words_and_keeps_the_tab_and_other_parameters(apps):
+    at = _page(apps, locale="en-US", query={"preset": "seed", "eta": "0.01"})
+    at.session_state["tab"] = "How it works"
+    at.run()
+    _switch(at).set_value("ja").run()
+    assert not at.exception
+    assert _tab_labels(at)[2] == at.session_state["tab"] == JA.texts["tab.how"]
+    assert at.query_params == {"preset": "seed", "eta": "0.01", "lang": "ja"}
+    _switch(at).set_value("en").run()
+    assert at.session_state["tab"] == "How it works"
+    assert at.query_params["lang"] == "en" and at.query_params["preset"] == "seed"
+
+
+def test_switching_keeps_the_drawing_the_runs_and_the_taught_model(apps):
+    at = _page(apps, locale="en-US")
+    at.session_state["canvas"] = canvas_value(SEVEN)
+    at.run()
+    read = at.metric[0].value
+    objects = at.session_state["canvas_objects"]
+    job = at.session_state.get("job")
+    at.session_state["taught_model"] = ("a stand-in", object())
+    _switch(at).set_value("ja").run()
+    assert not at.exception
+    assert at.metric[0].value == read  # the same drawing, read the same
+    # the canvas is told to draw the same strokes (it may be rebuilt under new labels)
+    assert at.session_state["canvas_initial"]["objects"] == objects
+    assert at.session_state["taught_model"][0] == "a stand-in"
+    if job is not None:
+        assert at.session_state["job"] is job
+
+
+def test_the_japanese_page_has_no_english_outside_the_tabs(apps):
+    at = _page(apps, locale="ja-JP")
+    left = [(where, text, words) for where, text, words in english_on_page(at) if not where]
+    assert not left, left
+    labels = set(_tab_labels(at))
+    assert not any(re.search("[A-Za-z]{2,}", label) for label in labels)
