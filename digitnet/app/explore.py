@@ -32,7 +32,7 @@ from .. import tta
 from ..errors import DataError
 from ..explain import hidden_contributions, incoming_weights
 from ..model import MLP
-from . import state
+from . import charts, state
 
 PER_PAGE = 25  #: digits and units per page (the article's 5×5 figure)
 TOP_UNITS = 5  #: units shown with their pictures, each way
@@ -188,7 +188,9 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
             "y": {"field": "unit", "type": "nominal", "sort": None, "title": None,
                   "axis": {"labelOverlap": False}},
             "x": {"field": "push", "type": "quantitative",
-                  "title": f"activation × weight to output {c.target}"},
+                  "title": f"activation × weight to output {c.target}",
+                  # a set domain: no extent computed from the empty data Vega starts with
+                  "scale": {"domain": charts.nice_domain([0.0, *data["push"]])}},
             "color": {"field": "way", "type": "nominal", "legend": None,
                       "scale": {"domain": ["towards", "away"],
                                 "range": [_hex(POSITIVE), _hex(NEGATIVE)]}},
@@ -297,7 +299,8 @@ def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
         "encoding": {
             "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
             "y": {"field": "accuracy", "type": "quantitative", "title": None,
-                  "scale": {"zero": False, "nice": False, "padding": 24},
+                  "scale": {"domain": charts.nice_domain(data["accuracy"], lowest=0, highest=1),
+                            "nice": False, "padding": 24},
                   "axis": {"format": ".1%", "tickCount": 5}},
             "tooltip": [{"field": "digit"}, {"field": "accuracy", "format": ".2%"}],
         },

@@ -29,7 +29,7 @@ def test_teach_explore_and_how_it_works(page: Page, server, screenshots):
     read = draw(page, LEAD_IN_ONE).rstrip("?")
     label = "1" if read != "1" else "7"
 
-    # "Wrong? It's a …": the drawing is kept with the right digit.
+    # "Not a 7? It's a …": the drawing is kept with the right digit.
     page.locator(".st-key-correct button", has_text=re.compile(rf"^{label}$")).click()
     expect(
         page.get_by_text(re.compile(rf"^Kept as a {label} \(1 drawing to teach\)"))
