@@ -384,8 +384,10 @@ def test_draw_tab_predicts_an_injected_drawing(apps):
     assert m.value == "1" and m.delta.endswith("% sure")
     (chart,) = at.get("vega_lite_chart")
     assert "probability" in chart.proto.spec
+    assert any(c.value.startswith("The bars: 1 at ") for c in at.caption)  # in words too
     (imgs,) = at.get("image")  # the four preprocessing steps, in one list
     assert [i.caption.split(" · ")[0] for i in imgs.proto.imgs] == ["1", "2", "3", "4"]
+    assert [i.alt for i in imgs.proto.imgs] == list(pictures.STEP_ALTS)  # for screen readers
 
 
 def test_draw_tab_not_sure_below_the_threshold(apps, monkeypatch):

@@ -21,14 +21,18 @@ import pandas as pd
 #: theme and one for the dark), by position in the colour scale's domain. These are the
 #: positions: the main series (the answer, training, the cost), the second one (an
 #: answer not sure, validation), what is less important (the other digits), and guides
-#: (the "not sure" line, "now"). No colour is written in a spec, so every chart follows
+#: (the "not sure" line, "now"), two more, then :data:`EXCITE` and :data:`INHIBIT`. No
+#: colour is written in a spec, so every chart follows
 #: the visitor's theme, and a test checks the palettes' contrast against the background.
 MAIN, SECOND, MUTED, GUIDE = range(4)
+#: ... and for the Explore tab: red where ink pushes towards an answer (excites a unit),
+#: blue where it pushes away (inhibits), as in the pictures of the weights.
+EXCITE, INHIBIT = 6, 7
 SURE, UNSURE, OTHER = "answer", "answer (not sure)", "other digits"
 THRESHOLD = "not sure below this"
 
 
-def _palette(names: dict[int, str]) -> list[str]:
+def palette_domain(names: dict[int, str]) -> list[str]:
     """A colour scale's domain that puts each of ``names`` at its palette position.
 
     Unused positions get placeholders (never in the data, never in a legend).
@@ -49,7 +53,7 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
         }
     )
     colors = {"field": "kind", "type": "nominal", "legend": None,
-              "scale": {"domain": _palette({MAIN: SURE, SECOND: UNSURE, MUTED: OTHER,
+              "scale": {"domain": palette_domain({MAIN: SURE, SECOND: UNSURE, MUTED: OTHER,
                                             GUIDE: THRESHOLD})}}  # fmt: skip
     spec = {
         "height": 170,
@@ -91,6 +95,16 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
         ],
     }
     return data, spec
+
+
+def probabilities_summary(probs: np.ndarray, threshold: float) -> str:
+    """The bars in one line of words, for whoever cannot see them."""
+    order = np.argsort(probs)[::-1]
+    first, second, third = (int(d) for d in order[:3])
+    return (
+        f"The bars: {first} at {probs[first]:.1%}, then {second} at {probs[second]:.1%} and "
+        f"{third} at {probs[third]:.1%}; not sure below the dashed line, {threshold:.0%}."
+    )
 
 
 # ---------------------------------------------------------------- Train tab
@@ -152,7 +166,7 @@ def curves(
         domain = nice_domain(values, lowest=0.0, highest=1.0)
         y_axis = {"title": "accuracy", "format": ".1~%"}
     names = [name for _, name in series]
-    colors = _palette({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
+    colors = palette_domain({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
                        GUIDE: "now"})  # fmt: skip
     # one legend for the colours of both layers (Vega-Lite merges them)
     legend = {"orient": "bottom", "title": None, "values": names} if len(names) > 1 else None
@@ -215,6 +229,29 @@ def curves(
             }
         )
     return data, {"height": height, "layer": layers}
+
+
+def curves_summary(history: Sequence[dict]) -> str:
+    """The curves of one run in one line of words, for whoever cannot see them."""
+    if not history:
+        return ""
+    first, last = history[0], history[-1]
+    n = len(history)
+    text = (
+        f"Over {n} epoch{'s' if n != 1 else ''}, the cost went from {_number(first['cost'])} "
+        f"to {_number(last['cost'])}"
+    )
+    valid = [(h["valid_acc"], h["epoch"]) for h in history if h.get("valid_acc") is not None]
+    text += f" and the training accuracy from {first['train_acc']:.2%} to {last['train_acc']:.2%}"
+    if valid:
+        best, when = max(valid)
+        text += f"; validation accuracy {valid[-1][0]:.2%} (best {best:.2%}, epoch {when:g})"
+    return text + "."
+
+
+def _number(x: float) -> str:
+    """12456.663 -> "12,457"; 0.51234 -> "0.512"."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def nice_domain(

@@ -105,7 +105,8 @@ def draw_panel() -> None:
             pad.attach(CANVAS_KEY, "undo")
     if drawing is not None:
         pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
-        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150)
+        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150,
+                 alt=list(pictures.STEP_ALTS))  # fmt: skip
     teach.panel()
 
 
@@ -149,6 +150,7 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         if steps.status != "ok":
             st.warning(steps.message)
         st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
+        st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:

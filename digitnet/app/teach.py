@@ -202,6 +202,7 @@ def panel() -> None:
                 f"{ex.label}" + (f" (read {ex.read_as})" if ex.read_as is not None else "")
                 for ex in kept
             ],
+            alt=[f"Your drawing of a {ex.label}, as the network sees it" for ex in kept],
             width=64,
         )
         bar = st.container(horizontal=True, gap="small")

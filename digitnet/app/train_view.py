@@ -295,6 +295,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
             "set and on the 5,000 validation digits."
             + (" Earlier runs are dashed." if earlier else "")
             + (" The dotted line is where the run is now." if now is not None else "")
+            + (" " + charts.curves_summary(snap.history) if snap.history else "")
         )
     elif snap.active:
         st.caption("The curves start at the end of the first epoch.")

@@ -114,6 +114,14 @@ FOCUSED_JS = """() => {
 }"""
 
 
+def assert_pictures_described(page: Page) -> None:
+    """Every picture on the page has an alt text (a screen reader says what it shows)."""
+    alts = page.evaluate(
+        "[...document.querySelectorAll('[data-testid=\"stMain\"] img')].map((i) => i.alt)"
+    )
+    assert alts and all(a.strip() for a in alts), alts
+
+
 def tab_until(page: Page, found, limit: int = 40) -> list[dict]:
     """Press Tab until ``found(focused)``; returns the elements focused on the way."""
     path = []
@@ -332,6 +340,12 @@ def test_the_page_follows_the_systems_light_or_dark_theme(browser, server, scree
         assert background == "rgb({}, {}, {})".format(*rgb(theme["backgroundColor"]))
         assert draw(page, SEVEN).rstrip("?") == "7"
         expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1)
+        # The chart's words in the theme's text colour (Streamlit's grey is too faint on
+        # white), its message in words below it, and every picture described.
+        label = page.locator('[data-testid="stVegaLiteChart"] .role-axis-label text').first
+        expect(label).to_have_css("fill", "rgb({}, {}, {})".format(*rgb(theme["textColor"])))
+        expect(page.get_by_text(re.compile(r"^The bars: 7 at \d"))).to_be_visible()
+        assert_pictures_described(page)
         page.wait_for_timeout(300)
         shot(page, screenshots / f"draw_{scheme}.png")
         assert not errors, errors
