@@ -24,13 +24,24 @@ KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is
 TABS = ("draw", "explore", "how", "train")  #: the tabs' text keys (tab.draw, ...), in order
 TAB_KEY = "tab"  #: the tabs' widget key: its value is the open tab's label
 
+#: The charts' words (axes, legends, titles) in the theme's text colour. Streamlit's chart
+#: theme writes them in a fixed grey, #808495 in the light theme: 3.6:1 on white, under
+#: the 4.5:1 that text needs (tests/test_theme.py). The marks' colours are the theme's
+#: palette (digitnet/app/charts.py).
+PAGE_CSS = """
+[data-testid="stVegaLiteChart"] :is(.role-axis-label, .role-axis-title, .role-legend-label,
+  .role-legend-title, .role-title-text) text { fill: currentColor; }
+"""
+
 
 def main() -> None:
     i18n.setup()
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
-    head = st.container(horizontal=True, vertical_alignment="center")
-    head.markdown("### ✍️ digitnet", width="stretch")
+    st.html(f"<style>{PAGE_CSS}</style>")  # style only: takes no room on the page
+    head = st.container(horizontal=True, horizontal_alignment="distribute",
+                        vertical_alignment="center")  # fmt: skip
     with head:
+        st.subheader("✍️ digitnet", anchor=False)  # no link icon: one keyboard stop less
         i18n.switch(on_switch=_carry_over)
     st.caption(t("app.tagline"))
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(
