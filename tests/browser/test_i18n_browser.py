@@ -1,0 +1,120 @@
+"""The app in Japanese in a real browser: chosen by the browser's language, read the same.
+
+A Chromium context with ``locale="ja-JP"`` (``navigator.language`` "ja-JP") gets the
+Japanese page without any ``?lang=``; the same strokes drawn there and in an English
+page are read the same (the same digit, the same probability); the language switch
+changes the words but keeps the drawing on the canvas and its answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from harness import ONE, SEVEN, ZERO
+from playwright.sync_api import Page, expect
+from test_app_browser import stroke, watch
+
+from digitnet.app import i18n
+
+pytestmark = pytest.mark.browser
+
+JA = i18n.LANGUAGES["ja"].texts
+TABS_JA = [JA[f"tab.{n}"] for n in ("draw", "explore", "how", "train")]
+TABS_EN = ["Draw", "Explore", "How it works", "Train"]
+
+#: Counts the ink on the canvas's drawing layer (fabric's lower canvas: white strokes on
+#: black), in device pixels.
+INK_JS = """(c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
+  return n;
+}"""
+
+
+def answer(page: Page):
+    """The answer's metric: its value ("7", "7?", "–") and its delta (the probability)."""
+    metric = page.locator('[data-testid="stMetric"]').first
+    return metric.locator('[data-testid="stMetricValue"]'), metric.locator(
+        '[data-testid="stMetricDelta"]'
+    )
+
+
+def read(page: Page, points) -> tuple[str, str]:
+    """Draw one stroke on an empty canvas; the digit read and its probability ("99.6%")."""
+    value, delta = answer(page)
+    expect(value).to_have_text("–", timeout=20_000)
+    stroke(page, points)
+    expect(value).not_to_have_text("–", timeout=20_000)
+    probability = re.search(r"\d+(\.\d)?%", delta.text_content() or "")
+    assert probability, delta.text_content()
+    return value.text_content(), probability.group()
+
+
+def clear(page: Page) -> None:
+    page.locator(".st-key-clear button").click()
+    expect(answer(page)[0]).to_have_text("–", timeout=20_000)
+    page.wait_for_timeout(300)  # let the canvas redraw itself empty
+
+
+def ink(page: Page) -> int:
+    return page.locator("canvas.dc-canvas.lower-canvas").first.evaluate(INK_JS)
+
+
+def tab_labels(page: Page) -> list[str]:
+    return [t.strip() for t in page.get_by_role("tab").all_text_contents()]
+
+
+def open_page(browser, server, locale: str):
+    context = browser.new_context(locale=locale, viewport={"width": 1000, "height": 1000})
+    page = context.new_page()
+    errors = watch(page)
+    page.goto(server.url)
+    expect(answer(page)[0]).to_have_text("–", timeout=60_000)
+    return context, page, errors
+
+
+def test_a_japanese_browser_gets_japanese_and_digits_are_read_the_same(browser, server):
+    readings = {}
+    for locale, tabs in (("en-US", TABS_EN), ("ja-JP", TABS_JA)):
+        context, page, errors = open_page(browser, server, locale)
+        try:
+            assert tab_labels(page) == tabs
+            assert "lang=" not in page.url  # the browser's language chose, no parameter
+            readings[locale] = []
+            for points in (SEVEN, ZERO, ONE):
+                readings[locale].append(read(page, points[0]))
+                clear(page)
+            assert not errors, errors
+        finally:
+            context.close()
+    assert readings["ja-JP"] == readings["en-US"]
+    assert [digit.rstrip("?") for digit, _ in readings["en-US"]] == ["7", "0", "1"]
+
+
+def test_the_switch_keeps_the_drawing_and_its_answer(browser, server):
+    context, page, errors = open_page(browser, server, "ja-JP")
+    try:
+        before = read(page, SEVEN[0])
+        drawn = ink(page)
+        assert drawn > 1000
+        page.locator(".st-key-lang_switch button", has_text="English").click()
+        expect(page.get_by_role("tab", name="How it works")).to_be_visible(timeout=20_000)
+        assert tab_labels(page) == TABS_EN
+        assert "lang=en" in page.url  # the address now says which language it shows
+        value, delta = answer(page)
+        expect(value).to_have_text(before[0])
+        expect(delta).to_contain_text(before[1])
+        page.wait_for_timeout(500)  # the canvas, if it was rebuilt, draws the strokes again
+        assert abs(ink(page) - drawn) <= 0.02 * drawn  # the same strokes are on the canvas
+        # and the canvas still draws and answers
+        clear(page)
+        assert read(page, ONE[0])[0].rstrip("?") == "1"
+        page.locator(".st-key-lang_switch button", has_text=i18n.LANGUAGES["ja"].name).click()
+        expect(page.get_by_role("tab", name=TABS_JA[0])).to_be_visible(timeout=20_000)
+        assert "lang=ja" in page.url
+        expect(answer(page)[0]).to_have_text(re.compile(r"^1\??$"))
+        assert not errors, errors
+    finally:
+        context.close()
