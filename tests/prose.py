@@ -29,6 +29,7 @@ ALLOWED = frozenset(
         *("He", "tanh", "sigmoid", "softmax", "relu", "BCE", "Raschka", "UCI", "digitnet"),
         *("Streamlit", "KaTeX", "CLI", "CPU", "BLAS", "JSON", "ID", "px", "MB", "kB", "ms"),
         *("GB", "seed", "fast", "best", "English"),
+        *("one-hot", "softplus", "exp"),  # written so in Japanese textbooks too
     )
 )
 
@@ -228,9 +229,10 @@ def page_texts(at) -> list[tuple[str, str, str]]:
                 for text in _chart_texts(spec, _chart_data(proto, spec)):
                     found.append((where, "chart", text))
             elif kind == "Dataframe":
-                for column, cells in _arrow_table(proto.data).items():
+                frame = node.value
+                for column in frame.columns:
                     found.append((where, "text", str(column)))
-                    found.extend((where, "text", c) for c in cells if isinstance(c, str))
+                    found.extend((where, "text", c) for c in frame[column] if isinstance(c, str))
             else:
                 for _, text in _strings(proto):
                     found.append((where, "text", text))

@@ -95,36 +95,36 @@ def test_the_english_check_finds_english_and_lets_names_and_code_be():
     assert english_words("確率 {p:.1%}、{label} と読みました", template=True) == []
 
 
-def _keys_in_code() -> tuple[set[str], set[str]]:
-    """Keys the app's code names: literal ones, and the fixed starts of f-string keys."""
-    literal, prefixes = set(), set()
+def _keys_in_code() -> tuple[set[str], set[str], set[str]]:
+    """What the app's code says of the texts: the keys it passes to ``t()`` (literally),
+    every string constant in it (a key kept in a table, like a formula's title), and the
+    fixed starts of keys it builds (``t(f"tab.{name}")``)."""
+    asked, constants, prefixes = set(), set(), set()
     for path in APP_DIR.rglob("*.py"):
         if "locales" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("t", "translate") or not node.args:
-                continue
-            arg = node.args[0] if name == "t" else node.args[-1]
-            if name == "translate" and len(node.args) >= 2:
-                arg = node.args[1]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                literal.add(arg.value)
-            elif isinstance(arg, ast.JoinedStr) and arg.values:
-                first = arg.values[0]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.add(node.value)
+            elif isinstance(node, ast.JoinedStr) and node.values:
+                first = node.values[0]
                 if isinstance(first, ast.Constant) and first.value:
                     prefixes.add(first.value)
-    return literal, prefixes
+            if isinstance(node, ast.Call) and node.args:
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                arg = {"t": node.args[0], "translate": node.args[1:2]}.get(name)
+                arg = arg[0] if isinstance(arg, list) and arg else arg
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    asked.add(arg.value)
+    return asked, constants, prefixes
 
 
 def test_every_key_the_code_names_exists_and_every_text_is_used():
-    literal, prefixes = _keys_in_code()
-    unknown = sorted(k for k in literal if k not in EN.texts)
+    asked, constants, prefixes = _keys_in_code()
+    unknown = sorted(k for k in asked if k not in EN.texts)
     assert not unknown, f"the code asks for texts English does not have: {unknown}"
     unused = sorted(
-        k for k in EN.texts if k not in literal and not any(k.startswith(p) for p in prefixes)
+        k for k in EN.texts if k not in constants and not any(k.startswith(p) for p in prefixes)
     )
     assert not unused, f"texts no code asks for (left over?): {unused}"
 
@@ -204,13 +204,14 @@ def test_switching_keeps_the_drawing_the_runs_and_the_taught_model(apps):
     read = at.metric[0].value
     objects = at.session_state["canvas_objects"]
     job = at.session_state.get("job")
-    at.session_state["taught_model"] = ("a stand-in", object())
+    taught = ({"base": "shipped", "count": 1, "accuracy": 0.99}, object())
+    at.session_state["taught_model"] = taught
     _switch(at).set_value("ja").run()
     assert not at.exception
     assert at.metric[0].value == read  # the same drawing, read the same
     # the canvas is told to draw the same strokes (it may be rebuilt under new labels)
     assert at.session_state["canvas_initial"]["objects"] == objects
-    assert at.session_state["taught_model"][0] == "a stand-in"
+    assert at.session_state["taught_model"] == taught
     if job is not None:
         assert at.session_state["job"] is job
 
@@ -221,3 +222,23 @@ def test_the_japanese_page_has_no_english_outside_the_tabs(apps):
     assert not left, left
     labels = set(_tab_labels(at))
     assert not any(re.search("[A-Za-z]{2,}", label) for label in labels)
+
+
+# ---------------------------------------------------------------- every tab, in Japanese
+def _no_english(at, tab: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    left = [(text, words) for where, text, words in english_on_page(at) if where == tab]
+    assert not left, "\n".join(f"{words}: {text!r}" for text, words in left)
+
+
+def test_how_it_works_in_japanese(apps, mnist):
+    tab = JA.texts["tab.how"]
+    at = _page(apps, locale="ja-JP", tab=tab)
+    assert len(at.latex) >= 9 and at.dataframe and at.success
+    _no_english(at, tab)
+    # the formula's words are Japanese, inside \text{} (KaTeX sets them as text)
+    assert any(r"\text{" + JA.texts["how.label.cross_entropy"] + "}" in x.value for x in at.latex)
+    at.toggle(key="check_article_cost").set_value(True).run()  # the failing check
+    assert at.error
+    _no_english(at, tab)
+    assert at.dataframe[0].value.columns[0] == JA.texts["how.check.parameter"]

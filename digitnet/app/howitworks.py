@@ -16,6 +16,7 @@ differences of the cost, in float64, on a few weights of every layer.
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from ..explain import gradient_check
 from ..model import MLP
 from ..optimizers import SGD
 from . import state
+from .i18n import t
 
 ROOT = Path(model_module.__file__).resolve().parent.parent
 ARTICLE_L2 = 0.01  #: the article's λ, for the check of a model trained without L2
@@ -59,8 +61,10 @@ class Snippet:
 
 @dataclass(frozen=True)
 class Formula:
+    """A formula; its words are keys of the app's texts (:mod:`.i18n`)."""
+
     title: str
-    latex: str
+    latex: str  # ``\text{@name}`` is the text ``how.label.<name>``, in the page's language
     sources: tuple[Source, ...]
     text: str = ""  # what it means, under the formula
     differs: str = ""  # where the article's text and code disagree, if they do
@@ -101,94 +105,78 @@ def find_lines(source: Source) -> Snippet:
 m = model_module
 FORMULAS: tuple[Formula, ...] = (
     Formula(
-        "The forward pass",
+        "how.forward.title",
         r"\begin{gathered} z^{(l+1)} = a^{(l)}\, W^{(l)} + b^{(l)} \\ "
         r"a^{(l+1)} = \phi\big(z^{(l+1)}\big), \qquad a^{(0)} = x \end{gathered}",
         (Source(m.MLP.forward, "# z = a W + b", "# a = φ(z)"),),
-        "Each layer multiplies the previous layer's activations by its weights, adds its "
-        "biases and applies the activation φ. A minibatch is a matrix with one image per "
-        "row, so one matrix product serves every image at once.",
+        "how.forward.text",
     ),
     Formula(
-        "The sigmoid activation",
+        "how.sigmoid.title",
         r"\phi(z) = \frac{1}{1 + e^{-z}}",
         (Source(functions.sigmoid, "-limit", "return np.reciprocal(z"),),
-        "Computed in place, one step at a time: clip (as the article, so that e^−z "
-        "cannot overflow), negate, exponentiate, add 1, invert.",
-        differs="One formula printed in the article writes the sigmoid as "
-        "1 / (1 + e^z), without the minus sign. The sigmoid is 1 / (1 + e^−z), which "
-        "is what the article's code and digitnet compute (`np.negative` before `np.exp`).",
+        "how.sigmoid.text",
+        differs="how.sigmoid.differs",
         uses="sigmoid",
     ),
     Formula(
-        "The sigmoid's derivative",
+        "how.sigmoid_derivative.title",
         r"\phi'(z) = \phi(z)\,\big(1 - \phi(z)\big) = a\,(1 - a)",
         (Source(functions.sigmoid_derivative, "return a * (1.0 - a)"),),
-        "Written through the activation a = φ(z), which the forward pass has already "
-        "computed: backpropagation needs no z.",
+        "how.sigmoid_derivative.text",
         uses="sigmoid",
     ),
     Formula(
-        "The cost J(W)",
-        r"\begin{aligned} J(W) = &-\sum_{i=1}^{n} \sum_{k=1}^{10} \Big[ y_k^{(i)} "
-        r"\log a_k^{(i)} \\ &+ \big(1 - y_k^{(i)}\big) \log\big(1 - a_k^{(i)}\big) \Big] "
-        r"\\ &+ \frac{\lambda}{2} \sum_{l} \big\lVert W^{(l)} \big\rVert^2 \end{aligned}",
+        "how.cost.title",
+        r"\begin{aligned} J(W) = &\underbrace{-\sum_{i=1}^{n} \sum_{k=1}^{10} \Big[ y_k^{(i)} "
+        r"\log a_k^{(i)} + \big(1 - y_k^{(i)}\big) \log\big(1 - a_k^{(i)}\big) \Big]}"
+        r"_{\text{@cross_entropy}} \\ &+ \underbrace{\frac{\lambda}{2} \sum_{l} "
+        r"\big\lVert W^{(l)} \big\rVert^2}_{\text{@penalty}} \end{aligned}",
         (
             Source(m.MLP.cost, "return data_loss(self.logits(X), y, self.output)"),
             Source(functions.data_loss, "softplus = np.logaddexp", "return float(softplus.sum()"),
             Source(m.MLP.l2_term, "return 0.5 * self.l2"),
         ),
-        "The binary cross-entropy of the ten sigmoid outputs against the one-hot label, "
-        "summed over the images, plus the L2 penalty on the weights (not the biases). "
-        "digitnet computes the cross-entropy from z, as softplus(z) − y·z, which is the "
-        "same number but stays finite when a unit saturates.",
-        differs="The article's text has λ/2 in the cost; its code computes the penalty "
-        "without the ½, yet updates the weights with λW, the gradient of λ/2·‖W‖². "
-        "digitnet keeps the ½, so that the cost and its gradient agree: the gradient "
-        "check below shows what happens with the code's λ.",
+        "how.cost.text",
+        differs="how.cost.differs",
     ),
     Formula(
-        "The output layer's error",
+        "how.output_error.title",
         r"\delta^{(\mathrm{out})} = a^{(\mathrm{out})} - y",
         (Source(m.MLP.backward, "# δ_out = a_out − y"),),
-        "With sigmoid outputs and this cost (or softmax outputs and cross-entropy) the "
-        "derivative of J with respect to the output's z is simply the output minus the "
-        "one-hot label.",
+        "how.output_error.text",
     ),
     Formula(
-        "A hidden layer's error",
+        "how.hidden_error.title",
         r"\delta^{(l)} = \Big(\delta^{(l+1)}\, {W^{(l)}}^{\top}\Big) \odot \phi'\big(z^{(l)}\big)",
         (Source(m.MLP.backward, "# δ⁽ˡ⁾ = ", extra=1),),
-        "The error flows back through the same weights, transposed, and is scaled by the "
-        "slope of each hidden unit's activation (⊙: element by element).",
+        "how.hidden_error.text",
     ),
     Formula(
-        "The gradient of the weights",
+        "how.weight_gradient.title",
         r"\frac{\partial J}{\partial W^{(l)}} = {a^{(l)}}^{\top} \delta^{(l+1)} + \lambda W^{(l)}",
         (Source(m.MLP.backward, "# aᵀ δ", "# + λW"),),
-        "Summed over the minibatch by the matrix product, as in the article, plus the L2 "
-        "term's gradient.",
+        "how.weight_gradient.text",
     ),
     Formula(
-        "The gradient of the biases",
+        "how.bias_gradient.title",
         r"\frac{\partial J}{\partial b^{(l)}} = \sum_{i} \delta^{(l+1)}_{i}",
         (Source(m.MLP.backward, "# Σᵢ δ (biases: no L2)"),),
-        "The biases are not penalised.",
+        "how.bias_gradient.text",
     ),
     Formula(
-        "The update",
+        "how.update.title",
         r"\begin{gathered} W^{(l)} := W^{(l)} - \eta\, \frac{\partial J}{\partial W^{(l)}} "
         r"\\ b^{(l)} := b^{(l)} - \eta\, \frac{\partial J}{\partial b^{(l)}} \end{gathered}",
         (Source(SGD._update, "p -= eta * g"),),
-        "Plain gradient descent with learning rate η, in place, for every weight matrix "
-        "and bias vector (`digitnet.optimizers` also has momentum, Nesterov and Adam).",
+        "how.update.text",
     ),
 )
 
 #: The other activations digitnet offers (the shipped network uses ReLU and softmax).
 OTHER_FORMULAS: tuple[Formula, ...] = (
     Formula(
-        "ReLU and its derivative",
+        "how.relu.title",
         r"\begin{gathered} \phi(z) = \max(0, z) \\ \phi'(z) = \begin{cases} 1 & z > 0 \\ "
         r"0 & z \le 0 \end{cases} \end{gathered}",
         (
@@ -198,7 +186,7 @@ OTHER_FORMULAS: tuple[Formula, ...] = (
         uses="relu",
     ),
     Formula(
-        "Softmax outputs",
+        "how.softmax.title",
         r"\begin{gathered} a_k = \frac{e^{z_k}}{\sum_{j} e^{z_j}} \\ "
         r"J(W) = -\sum_i \log a^{(i)}_{y^{(i)}} + \frac{\lambda}{2} \sum_l "
         r"\big\lVert W^{(l)} \big\rVert^2 \end{gathered}",
@@ -210,8 +198,7 @@ OTHER_FORMULAS: tuple[Formula, ...] = (
                 "return float((logsumexp",
             ),
         ),
-        "Shifted by the largest z so that exp never overflows. With cross-entropy, the "
-        "output error is again a − y: the same backward pass serves both.",
+        "how.softmax.text",
         uses="softmax",
     ),
 )
@@ -220,22 +207,15 @@ OTHER_FORMULAS: tuple[Formula, ...] = (
 def render() -> None:
     """The whole tab (only run while it is the open tab)."""
     who = state.answering_model()
-    st.markdown("#### The article's formulas, and the code that computes them")
-    st.caption(
-        "Each formula is shown with the lines of digitnet that compute it, read from the "
-        "code running this page, with their file and line numbers. Notation: a layer's "
-        "weights W have one row per input and one column per unit; a minibatch has one "
-        "image per row."
-    )
+    st.markdown("#### " + t("how.heading"))
+    st.caption(t("how.intro"))
     # A long formula scrolls sideways in its own box on a phone, not the page.
     st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; }</style>")
     used = _used(who.model)
     for number, formula in enumerate(FORMULAS, start=1):
         show_formula(formula, number, used)
     others = {f.uses for f in OTHER_FORMULAS}
-    with st.expander(
-        "Other activations digitnet offers: ReLU, softmax", expanded=bool(used & others)
-    ):
+    with st.expander(t("how.others"), expanded=bool(used & others)):
         for formula in OTHER_FORMULAS:
             show_formula(formula, None, used)
     if who.model is not None:
@@ -248,42 +228,44 @@ def _used(model: MLP | None) -> set[str]:
 
 def show_formula(formula: Formula, number: int | None, used: set[str]) -> None:
     with st.container(border=True):
-        title = f"**{number}. {formula.title}**" if number else f"**{formula.title}**"
+        title = t(formula.title)
+        title = f"**{number}. {title}**" if number else f"**{title}**"
         if formula.uses and formula.uses in used:
-            title += " · used by the model answering"
+            title += " · " + t("how.used")
         st.markdown(title)
-        st.latex(formula.latex)
+        st.latex(latex(formula.latex))
         if formula.text:
-            st.caption(formula.text)
+            st.caption(t(formula.text))
         for source in formula.sources:
             try:
                 s = find_lines(source)
             except (LookupError, OSError, TypeError) as e:
-                st.warning(f"The code of this formula was not found ({e}).")
+                st.warning(t("how.not_found", error=e))
                 continue
             st.code(s.code, language="python", wrap_lines=True)
-            lines = f"line {s.first}" if s.first == s.last else f"lines {s.first}–{s.last}"
-            st.caption(f"`{s.path}`, {lines}, in `{s.name}`")
+            where = "how.line" if s.first == s.last else "how.lines"
+            st.caption(t(where, path=s.path, first=s.first, last=s.last, name=s.name))
         if formula.differs:
-            st.info(formula.differs, icon=":material/compare_arrows:")
+            st.info(t(formula.differs), icon=":material/compare_arrows:")
+
+
+def latex(formula: str) -> str:
+    """A formula with its words (``\\text{@name}``) in the page's language.
+
+    Words inside a formula go in ``\\text{}``: KaTeX sets them as text (in the page's
+    fonts, Japanese included) instead of warning about letters it has no math font for.
+    """
+    return re.sub(r"\\text\{@(\w+)\}", lambda m: r"\text{" + t(f"how.label.{m[1]}") + "}", formula)
 
 
 # ---------------------------------------------------------------- gradient check
 def check_section(model: MLP, description: str) -> None:
-    st.markdown("#### Is the gradient right? A numerical check")
-    st.caption(
-        "Backpropagation's derivative of J for a few weights and biases of every layer, "
-        "against the slope of J measured directly: J(w + ε) − J(w − ε), divided by 2ε. "
-        f"On {CHECK_BATCH} MNIST test digits, in float64 on a float64 copy of "
-        f"{description} (in float32 the differences of J would be mostly rounding)."
-    )
+    st.markdown("#### " + t("how.check.heading"))
+    st.caption(t("how.check.intro", batch=CHECK_BATCH, model=description))
     article = st.toggle(
-        "Use the cost of the article's code (λ·Σ‖W‖², without the ½)",
-        key="check_article_cost",
-        help="The article's code computes the penalty without the ½ but updates with λW: "
-        "the cost and the update then disagree, and this check shows it.",
+        t("how.check.article"), key="check_article_cost", help=t("how.check.article_help")
     )
-    if st.button("Check other weights", key="check_again", icon=":material/casino:"):
+    if st.button(t("how.check.again"), key="check_again", icon=":material/casino:"):
         st.session_state.check_seed = st.session_state.get("check_seed", 0) + 1
     seed = st.session_state.get("check_seed", 0)
     l2 = (model.l2 or ARTICLE_L2) if article else None
@@ -293,40 +275,24 @@ def check_section(model: MLP, description: str) -> None:
     lam = model.l2 if l2 is None else l2
     table = pd.DataFrame(
         {
-            "parameter": [
+            t("how.check.parameter"): [
                 f"{r.param}{_sup(r.layer)}[{', '.join(map(str, r.index))}]" for r in rows
             ],
-            "backpropagation": [f"{r.analytic:.6e}" for r in rows],
-            "finite differences": [f"{r.numerical:.6e}" for r in rows],
-            "relative error": [f"{r.relative_error:.1e}" for r in rows],
+            t("how.check.backprop"): [f"{r.analytic:.6e}" for r in rows],
+            t("how.check.differences"): [f"{r.numerical:.6e}" for r in rows],
+            t("how.check.relative_error"): [f"{r.relative_error:.1e}" for r in rows],
         }
     )
     st.dataframe(table, hide_index=True, key="check_table")
-    st.caption(
-        f"λ = {lam:g}{' (the article’s: the model has no L2)' if article and not model.l2 else ''}"
-        f"; ε = 1e-4; the batch: {source}. Relative error: |backprop − differences| / the "
-        "larger of the two. Layer 0 connects the pixels to the first hidden layer."
-    )
+    lam = t("how.check.lambda_article" if article and not model.l2 else "how.check.lambda", lam=lam)
+    st.caption(t("how.check.caption", lam=lam, batch=source))
     if worst < 1e-5:
-        st.success(
-            f"Largest relative error {worst:.1e}: backpropagation computes the gradient of J.",
-            icon=":material/check_circle:",
-        )
+        st.success(t("how.check.right", worst=worst), icon=":material/check_circle:")
     elif worst < 1e-3:
-        st.info(
-            f"Largest relative error {worst:.1e}: they agree to rounding. (A ReLU whose "
-            "input is within ε of 0 bends inside the difference, which costs digits.)"
-        )
+        st.info(t("how.check.rounding", worst=worst))
     else:
         st.error(
-            f"Largest relative error {worst:.1e}: the derivative of this cost is not "
-            "what the backward pass computes."
-            + (
-                " The cost has λ·Σ‖W‖², whose gradient is 2λW, but the update uses λW: "
-                "the weights are off, the biases (no penalty) still agree."
-                if article
-                else ""
-            ),
+            t("how.check.wrong_article" if article else "how.check.wrong", worst=worst),
             icon=":material/error:",
         )
 
@@ -338,9 +304,9 @@ def _check_batch(seed: int) -> tuple[np.ndarray, np.ndarray, str]:
         X, y = state.test_data(lambda *_: None)
     except DataError:
         images = rng.integers(0, 256, (CHECK_BATCH, 28, 28), dtype=np.uint8)
-        return images, rng.integers(0, 10, CHECK_BATCH), "random pixels (MNIST is not here)"
+        return images, rng.integers(0, 10, CHECK_BATCH), t("how.check.random_pixels")
     idx = np.sort(rng.choice(len(X), CHECK_BATCH, replace=False))
-    return X[idx], y[idx], f"test digits {', '.join(f'#{i}' for i in idx[:4])}, …"
+    return X[idx], y[idx], t("how.check.test_digits", first=", ".join(f"#{i}" for i in idx[:4]))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

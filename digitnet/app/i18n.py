@@ -34,6 +34,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import string
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -178,7 +179,13 @@ def _switched(on_switch: Callable[[str, str], None] | None) -> None:
 
 
 def _streamlit():
-    """Streamlit, if a script run (or a callback) is going on in this thread; else None."""
+    """Streamlit, if a script run (or a callback) is going on in this thread; else None.
+
+    Never imports Streamlit itself: outside an app (the CLI, a test of a pure
+    function) the texts are English and Streamlit stays unloaded.
+    """
+    if "streamlit" not in sys.modules:
+        return None
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     if get_script_run_ctx(suppress_warning=True) is None:

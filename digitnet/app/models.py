@@ -30,6 +30,7 @@ from .. import budget
 from ..errors import WeightsError
 from ..model import MLP
 from ..weights import load_model, model_bytes
+from .i18n import t
 
 SHIPPED, TRAINED, UPLOADED, TAUGHT = "shipped", "trained", "uploaded", "taught"
 SOURCES = (SHIPPED, TRAINED, UPLOADED, TAUGHT)
@@ -98,11 +99,11 @@ def describe(model: MLP) -> str:
     parts = [
         "-".join(map(str, model.layer_sizes)),
         f"{model.activation}/{model.output}",
-        f"{model.epochs_trained_} epoch{'s' if model.epochs_trained_ != 1 else ''}",
+        t("model.epochs", count=model.epochs_trained_),
     ]
     accuracy = (model.metadata_.get("metrics") or {}).get("mnist_test_accuracy")
     if isinstance(accuracy, (int, float)):
-        parts.append(f"{accuracy:.2%} on the MNIST test set")
+        parts.append(t("model.accuracy", accuracy=accuracy))
     return " · ".join(parts)
 
 

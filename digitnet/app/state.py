@@ -32,10 +32,12 @@ from ..evaluate import evaluate
 from ..model import MLP
 from ..presets import with_pen_strokes, with_styled_digits
 from . import jobs, models
+from .i18n import t
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
 UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
-TAUGHT_KEY = "taught_model"  # (description, MLP): the model taught the visitor's drawings
+TAUGHT_KEY = "taught_model"  # (facts, MLP): the model taught the visitor's drawings; facts
+# = {"base": the source it was taught from, "count": drawings, "accuracy": MNIST test}
 DRAWING_KEY = "drawing_input"  # the Draw tab's drawing as the network sees it, or None
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
 
@@ -215,33 +217,38 @@ def answering_model() -> Answerer:
         pub = job().published()
         if pub is not None:
             s = job().snapshot()
-            status = " (training)" if s.active and s.run == pub.run else ""
+            training = s.active and s.run == pub.run
             return Answerer(
                 pub.model,
                 models.TRAINED,
-                f"your run #{pub.run} ({pub.preset}) after {pub.epoch:.1f} of {pub.epochs} "
-                f"epochs{status}",
-            )
-        note = "No model trained here yet (start one on the Train tab): the shipped one answers."
+                t("model.run_training" if training else "model.run", run=pub.run,
+                  preset=pub.preset, epoch=pub.epoch, epochs=pub.epochs),
+            )  # fmt: skip
+        note = t("model.no_trained")
     elif chosen == models.TAUGHT:
         taught = st.session_state.get(TAUGHT_KEY)
         if taught is not None:
-            description, model = taught
-            return Answerer(model, models.TAUGHT, description)
-        note = (
-            "Nothing taught yet (correct a wrong answer, then press Teach): "
-            "the shipped weights answer."
-        )
+            facts, model = taught
+            return Answerer(model, models.TAUGHT, describe_taught(**facts))
+        note = t("model.no_taught")
     elif chosen == models.UPLOADED:
         uploaded = st.session_state.get(UPLOADED_KEY)
         if uploaded is not None:
             name, model = uploaded
             return Answerer(
-                model, models.UPLOADED, f"the uploaded {name} ({models.describe(model)})"
+                model, models.UPLOADED, t("model.uploaded", name=name, facts=models.describe(model))
             )
-        note = "No usable weights file uploaded: the shipped weights answer."
+        note = t("model.no_uploaded")
     try:
         model = shipped_model()
     except WeightsError as e:
-        return Answerer(None, models.SHIPPED, "", f"{note} {e}".strip())
-    return Answerer(model, models.SHIPPED, f"the shipped weights ({models.describe(model)})", note)
+        failed = t("model.shipped_failed", detail=e)
+        return Answerer(
+            None, models.SHIPPED, "", t("app.two", first=note, second=failed) if note else failed
+        )
+    return Answerer(model, models.SHIPPED, t("model.shipped", facts=models.describe(model)), note)
+
+
+def describe_taught(base: str, count: int, accuracy: float) -> str:
+    """The taught model, in the page's language: what it was taught from, how much."""
+    return t("model.taught", base=t(f"model.base.{base}"), count=count, accuracy=accuracy)

@@ -38,11 +38,6 @@ from . import models, state
 EXAMPLES_KEY = "teach_examples"  # list of Example
 REPORT_KEY = "teach_report"  # the last Report
 BASE_KEY = "teach_base"  # (source, description, MLP): what the taught model was taught from
-BASE_NAMES = {
-    models.SHIPPED: "the shipped weights",
-    models.TRAINED: "the network trained here",
-    models.UPLOADED: "the uploaded weights",
-}
 MAX_EXAMPLES = 50  #: drawings kept per visitor
 MAX_DROP = 0.005  #: the largest MNIST test accuracy drop accepted (0.5 points)
 SLOT_WAIT_S = 30.0  #: how long Teach waits for a free training slot
@@ -283,11 +278,8 @@ def run_teach(kept: list[Example]) -> None:
     if report.accepted:
         st.session_state[BASE_KEY] = base
         n = len(kept)
-        st.session_state[state.TAUGHT_KEY] = (
-            f"{BASE_NAMES.get(base[0], 'the network')}, taught {n} drawing"
-            f"{'s' if n != 1 else ''} of yours ({report.acc_after:.2%} on the MNIST test set)",
-            tuned,
-        )
+        facts = {"base": base[0], "count": n, "accuracy": report.acc_after}
+        st.session_state[state.TAUGHT_KEY] = (facts, tuned)  # described in the page's language
         state.set_source(models.TAUGHT)
     st.rerun()  # the whole page: the answer, and the model picker, use the taught model
 
