@@ -15,7 +15,7 @@ import pytest
 import test_app
 from test_app import ONE, canvas_value
 
-from digitnet.app import explore, howitworks, models, state
+from digitnet.app import explore, howitworks, i18n, models, state
 
 # test_app.py's fixtures: the app's weights, AppTests of the app, a small model.
 app_weights, apps, small_model = test_app.app_weights, test_app.apps, test_app.small_model
@@ -40,7 +40,7 @@ def test_every_formula_finds_its_lines():
 
 
 def test_the_formulas_cover_the_article():
-    titles = [f.title for f in howitworks.FORMULAS]
+    titles = [i18n.translate("en", f.title) for f in howitworks.FORMULAS]
     for needed in ("forward", "sigmoid", "derivative", "cost", "output", "hidden", "weights",
                    "biases", "update"):  # fmt: skip
         assert any(needed in t.lower() for t in titles), needed

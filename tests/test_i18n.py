@@ -13,6 +13,7 @@ import ast
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import test_app
 from prose import english_on_page, english_words
@@ -26,7 +27,7 @@ EN = i18n.LANGUAGES["en"]
 JA = i18n.LANGUAGES["ja"]
 
 # test_app.py's fixtures: the app's weights, AppTests of the app.
-app_weights, apps = test_app.app_weights, test_app.apps
+app_weights, apps, small_model = test_app.app_weights, test_app.apps, test_app.small_model
 
 
 def forms(text) -> dict[str, str]:
@@ -112,6 +113,9 @@ def _keys_in_code() -> tuple[set[str], set[str], set[str]]:
                     prefixes.add(first.value)
             if isinstance(node, ast.Call) and node.args:
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                first = node.args[0]
+                if name == "labeller" and isinstance(first, ast.Constant):
+                    prefixes.add(first.value)  # labeller("explore.units.by_")
                 arg = {"t": node.args[0], "translate": node.args[1:2]}.get(name)
                 arg = arg[0] if isinstance(arg, list) and arg else arg
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -242,3 +246,30 @@ def test_how_it_works_in_japanese(apps, mnist):
     assert at.error
     _no_english(at, tab)
     assert at.dataframe[0].value.columns[0] == JA.texts["how.check.parameter"]
+
+
+def test_explore_in_japanese(apps, mnist, small_model):
+    from digitnet.app import models, state
+
+    tab = JA.texts["tab.explore"]
+    at = _page(apps, locale="ja-JP", tab=tab)
+    _no_english(at, tab)  # no drawing yet: the invitation to draw, the mistakes, the units
+    at.session_state["canvas"] = canvas_value(SEVEN)
+    at.run()
+    _no_english(at, tab)  # the shipped weights: two hidden layers, no pictures for them
+    at.session_state[state.UPLOADED_KEY] = ("mine.npz", small_model)  # one hidden layer
+    at.session_state[state.SOURCE_KEY] = models.UPLOADED
+    at.run()
+    assert at.session_state["drawing_input"] is not None
+    at.segmented_control(key="explain_target").set_value(3).run()  # why not a 3?
+    at.segmented_control(key="units_order").set_value("active").run()
+    at.number_input(key="ex_page").set_value(2).run()
+    _no_english(at, tab)
+    r = state.test_evaluation(small_model)
+    cm = np.asarray(r["confusion"])
+    empty = next((t, p) for t in range(10) for p in range(10) if t != p and cm[t, p] == 0)
+    for true, read in ((5, None), (None, 5), (5, 5), empty):  # None: any digit
+        for key, digit in (("ex_true", true), ("ex_read", read)):
+            at.selectbox(key=key).select_index(0 if digit is None else digit + 1).run()
+        _no_english(at, tab)
+    assert at.info  # the empty cell: "no such digits"

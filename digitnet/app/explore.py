@@ -32,7 +32,8 @@ from .. import tta
 from ..errors import DataError
 from ..explain import hidden_contributions, incoming_weights
 from ..model import MLP
-from . import charts, state
+from . import charts, i18n, state
+from .i18n import t
 
 PER_PAGE = 25  #: digits and units per page (the article's 5×5 figure)
 TOP_UNITS = 5  #: units shown with their pictures, each way
@@ -56,9 +57,9 @@ def render() -> None:
     """The whole Explore tab (only run while it is the open tab)."""
     who = state.answering_model()
     if who.model is None:
-        st.error(who.note or "No model to explore.")
+        st.error(who.note or t("explore.no_model"))
         return
-    st.caption(f"Exploring {who.description}.")
+    st.caption(t("explore.exploring", model=who.description))
     why_section(who.model)
     data = test_data()
     if data is not None:
@@ -69,18 +70,12 @@ def render() -> None:
 def test_data():
     """The MNIST test set (downloaded the first time, with a progress bar), or None."""
     bar = st.empty()
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        bar.progress(min(1.0, done / total) if total else 0.0,
-                     text=f"Downloading MNIST (once per server): {name}")  # fmt: skip
-
     try:
-        data = state.test_data(progress)
+        data = state.test_data(state.download_bar(bar))
     except DataError as e:
         bar.empty()
         st.error(
-            f"The MNIST test set is needed for this section: {str(e).splitlines()[0]}",
-            icon=":material/cloud_off:",
+            t("explore.no_test_set", detail=str(e).splitlines()[0]), icon=":material/cloud_off:"
         )
         return None
     bar.empty()
@@ -89,14 +84,10 @@ def test_data():
 
 # ---------------------------------------------------------------- 1. why this answer
 def why_section(model: MLP) -> None:
-    st.markdown("#### Why this answer?")
+    st.markdown("#### " + t("explore.why.heading"))
     image = st.session_state.get(state.DRAWING_KEY)
     if image is None:
-        st.info(
-            "Draw a digit on the Draw tab: here you will see which hidden units pushed the "
-            "network to its answer.",
-            icon=":material/draw:",
-        )
+        st.info(t("explore.draw_first"), icon=":material/draw:")
         return
     target = st.session_state.get("explain_target")
     c = hidden_contributions(model, image, target)
@@ -109,54 +100,44 @@ def why_section(model: MLP) -> None:
     )
 
     left, right = st.columns([1, 2], gap="medium")
-    left.image(big(image, 5), caption="your drawing, as the network sees it", width=140,
-               alt="Your drawing, centred in 28 by 28 pixels, white on black")  # fmt: skip
+    left.image(big(image, 5), caption=t("explore.your_drawing"), width=140,
+               alt=t("explore.your_drawing_alt"))  # fmt: skip
     with right:
-        asked = "" if target is None or target == answer else f" Why not a {target}?"
+        said = [t("explore.read", answer=answer, p=c.probabilities[answer])]
+        if target is not None and target != answer:
+            said.append(t("explore.why_not", target=target))
         drawn = tta.predict_proba(model, image)[0]
         if int(drawn.argmax()) != answer:  # the Draw tab averages seven views of it
-            asked += (
-                f" (The Draw tab says {int(drawn.argmax())}: it also reads the drawing "
-                "slightly turned, scaled and sheared, and averages.)"
-            )
-        st.markdown(
-            f"The network read **{answer}** ({c.probabilities[answer]:.0%}).{asked} "
-            f"Output unit {c.target} adds up the {units} hidden units' activations, each "
-            f"times its weight to it, plus a bias:"
-        )
+            said.append(t("explore.draw_tab_says", digit=int(drawn.argmax())))
+        said.append(t("explore.sum", target=c.target, units=units))
+        st.markdown(i18n.join(*said))
         st.latex(rf"z_{{{c.target}}} = \sum_j a_j W_{{j,{c.target}}} + b_{{{c.target}}}")
         st.markdown(
-            f"Here: **{pos:+.1f}** from the units pushing towards {c.target}, **{neg:+.1f}** "
-            f"from those pushing away, **{c.bias:+.1f}** of bias: z = **{c.logit:.1f}**."
+            t("explore.sum_here", target=c.target, pos=pos, neg=neg, bias=c.bias, logit=c.logit)
         )
         st.segmented_control(
-            "Explain the output unit of",
+            t("explore.target"),
             list(range(10)),
             key="explain_target",
             wrap=True,
-            help="By default the answer's. Pick another digit to see why the network "
-            "did not answer it.",
+            help=t("explore.target_help"),
         )
     left, right = st.columns(2, gap="medium")
     left.image(
         activation_picture(c.activations),
         caption=activation_caption(model, c.activations, c.layer),
         width="content",
-        alt=f"A grid of {len(c.activations)} squares, one per hidden unit: the brighter "
-        "the amber, the more active the unit for your drawing",
+        alt=t("explore.grid_alt", units=len(c.activations)),
     )
     right.vega_lite_chart(*contributions_chart(c, TOP_BARS), width="stretch")
     if not first_layer:
-        st.caption(
-            "With several hidden layers, the units that feed the output are in the last "
-            "one, which does not look at the pixels directly: no pictures for them."
-        )
+        st.caption(t("explore.deep"))
         return
-    for sign, title in ((1, f"Pushed hardest towards {c.target}"), (-1, "… and away from it")):
+    for sign, title in ((1, t("explore.towards", target=c.target)), (-1, t("explore.away"))):
         top = c.top(TOP_UNITS, sign)
         if not len(top):
             continue
-        st.markdown(f"**{title}**: what each of these units looks for")
+        st.markdown(t("explore.looks_for", title=title))
         st.image(
             [tile(diverging(w)) for w in incoming_weights(model, top)],
             caption=[
@@ -166,17 +147,14 @@ def why_section(model: MLP) -> None:
             alt=[unit_alt(u) for u in top],
             width=TILE,
         )
-    st.caption(
-        "Under each unit: its activation × its weight to the output = its push. Red: ink "
-        "there excites the unit; blue: ink there inhibits it."
-    )
+    st.caption(t("explore.push_caption"))
 
 
 def activation_caption(model: MLP, a: np.ndarray, layer: int) -> str:
-    where = "the hidden layer" if layer == 1 else f"the last hidden layer (layer {layer})"
-    text = f"The {len(a)} units of {where}, in order, row by row: the brighter, the more active."
+    where = t("explore.layer_one") if layer == 1 else t("explore.layer_last", layer=layer)
+    text = t("explore.units_grid", where=where, units=len(a))
     if model.activation == "relu":
-        text += f" {int((a > 0).sum())} of them are active (ReLU output above 0)."
+        text = i18n.join(text, t("explore.relu_active", active=int((a > 0).sum())))
     return text
 
 
@@ -199,14 +177,17 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
             "y": {"field": "unit", "type": "nominal", "sort": None, "title": None,
                   "axis": {"labelOverlap": False}},
             "x": {"field": "push", "type": "quantitative",
-                  "title": f"activation × weight to output {c.target}",
+                  "title": t("explore.chart.push_title", target=c.target),
                   # a set domain: no extent computed from the empty data Vega starts with
                   "scale": {"domain": charts.nice_domain([0.0, *data["push"]])}},
             "color": {"field": "way", "type": "nominal", "legend": None,
                       "scale": {"domain": charts.palette_domain({charts.EXCITE: "towards",
                                                                 charts.INHIBIT: "away"})}},
-            "tooltip": [{"field": "unit"}, {"field": "activation", "format": ".3f"},
-                        {"field": "weight", "format": "+.3f"}, {"field": "push", "format": "+.3f"}],
+            "tooltip": [{"field": "unit", "title": t("explore.chart.unit")},
+                        {"field": "activation", "format": ".3f",
+                         "title": t("explore.chart.activation")},
+                        {"field": "weight", "format": "+.3f", "title": t("explore.chart.weight")},
+                        {"field": "push", "format": "+.3f", "title": t("explore.chart.push")}],
         },
     }  # fmt: skip
     return data, spec
@@ -214,18 +195,14 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
 
 # ---------------------------------------------------------------- 2. mistakes
 def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
-    st.markdown("#### Its mistakes on the MNIST test set")
+    st.markdown("#### " + t("explore.mistakes.heading"))
     r = state.test_evaluation(model)
     cm = np.asarray(r["confusion"])
-    st.caption(
-        f"{r['accuracy']:.2%} of the {r['n']:,} test digits read right: "
-        f"{len(r['errors'])} mistakes{_most_confused(cm)}. Click a cell of the matrix to see "
-        "its digits below (double-click: all mistakes)."
-    )
+    st.caption(mistakes_caption(r, cm))
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.vega_lite_chart(
-            spec=confusion_spec(tuple(map(tuple, cm.tolist())), _filters()),
+            spec=confusion_spec(tuple(map(tuple, cm.tolist())), _filters(), i18n.current()),
             key=f"confusion_{st.session_state.get('confusion_rev', 0)}",
             on_select=_cell_clicked,
             selection_mode="cell",
@@ -238,16 +215,17 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def confusion_spec(cm: tuple, chosen: tuple) -> dict:
-    """:func:`confusion_chart` as a Vega-Lite spec, made once per matrix and choice.
+def confusion_spec(cm: tuple, chosen: tuple, lang: str) -> dict:
+    """:func:`confusion_chart` as a Vega-Lite spec, made once per matrix, choice and language.
 
     Building the Altair chart and validating it takes about 0.25 s, most of a
     rerun of this tab; the spec it gives is drawn by ``st.vega_lite_chart``.
+    ``lang`` is the language of its words (part of the cache's key).
     """
-    return confusion_chart(np.asarray(cm), chosen).to_dict()
+    return confusion_chart(np.asarray(cm), chosen, lang).to_dict()
 
 
-def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
+def confusion_chart(cm: np.ndarray, chosen: tuple, lang: str = i18n.DEFAULT) -> alt.LayerChart:
     """10×10 heat map: rows the true digit, columns what was read; mistakes in red.
 
     Layers: the cells (right answers dark blue, no mistake dark grey), the
@@ -263,9 +241,10 @@ def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
     df = pd.DataFrame(rows)
     df["label"] = [str(c) if c else "" for c in df["count"]]
     worst = max(1, int(cm[~np.eye(10, dtype=bool)].max()))
+    read_as, true_digit = (i18n.translate(lang, k) for k in ("explore.read_as", "explore.true"))
     base = alt.Chart(df).encode(
-        x=alt.X("read:O", title="read as", axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("actual:O", title="true digit"),
+        x=alt.X("read:O", title=read_as, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("actual:O", title=true_digit),
     )
     cells = base.mark_rect().encode(
         color=alt.condition("datum.right", alt.value(CELL_RIGHT), alt.value(CELL_NONE))
@@ -292,9 +271,9 @@ def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
             stroke=alt.condition("datum.chosen", alt.value(CHOSEN), alt.value("transparent")),
             strokeWidth=alt.condition("datum.chosen", alt.value(2.5), alt.value(0)),
             tooltip=[
-                alt.Tooltip("actual:O", title="true digit"),
-                alt.Tooltip("read:O", title="read as"),
-                alt.Tooltip("count:Q", title="test digits"),
+                alt.Tooltip("actual:O", title=true_digit),
+                alt.Tooltip("read:O", title=read_as),
+                alt.Tooltip("count:Q", title=i18n.translate(lang, "explore.test_digits")),
             ],
         )
         .add_params(cell)
@@ -302,23 +281,22 @@ def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
     return (cells + mistakes + text + clicks).properties(height=330)
 
 
-def _most_confused(cm: np.ndarray) -> str:
-    """ ", the most: 4s read as 9 (12)": the matrix's message in words ("" if no mistake)."""
+def mistakes_caption(r: dict, cm: np.ndarray) -> str:
+    """The evaluation and the matrix's message in words: how many mistakes, which the most."""
+    fields = {"accuracy": r["accuracy"], "n": r["n"], "errors": len(r["errors"])}
     off = cm * (1 - np.eye(len(cm), dtype=cm.dtype))
     if not off.any():
-        return ""
+        return t("explore.mistakes.caption_none", **fields)
     true, read = np.unravel_index(int(off.argmax()), off.shape)
-    return f", the most: {true}s read as {read} ({off[true, read]})"
+    most = {"true": int(true), "read": int(read), "count": int(off[true, read])}
+    return t("explore.mistakes.caption", **fields, **most)
 
 
 def per_class_summary(per_class) -> str:
     """The per-digit accuracy chart in one line of words."""
     acc = np.asarray(per_class)
     low, high = int(acc.argmin()), int(acc.argmax())
-    return (
-        f"Accuracy per true digit: from {acc[low]:.1%} for the {low}s to "
-        f"{acc[high]:.1%} for the {high}s."
-    )
+    return t("explore.per_class", low=low, lo=acc[low], high=high, hi=acc[high])
 
 
 def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
@@ -331,14 +309,16 @@ def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
               "legend": None}  # fmt: skip
     spec = {
         "height": 330,
-        "title": {"text": "accuracy per digit", "fontSize": 13, "fontWeight": "normal"},
+        "title": {"text": t("explore.chart.per_digit"), "fontSize": 13, "fontWeight": "normal"},
         "encoding": {
             "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
             "y": {"field": "accuracy", "type": "quantitative", "title": None,
                   "scale": {"domain": charts.nice_domain(data["accuracy"], lowest=0, highest=1),
                             "nice": False, "padding": 24},
                   "axis": {"format": ".1%", "tickCount": 5}},
-            "tooltip": [{"field": "digit"}, {"field": "accuracy", "format": ".2%"}],
+            "tooltip": [{"field": "digit", "title": t("explore.chart.digit")},
+                        {"field": "accuracy", "format": ".2%",
+                         "title": t("explore.chart.accuracy")}],
         },
         "layer": [
             {"mark": {"type": "point", "filled": True, "size": 70},
@@ -399,69 +379,84 @@ def chosen_digits(r: dict, y: np.ndarray, true, read) -> np.ndarray:
 def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     """The misread digits (or those of the chosen cell), PER_PAGE a page."""
     options = [ALL, *range(10)]
+    label = i18n.labeller("explore.digit.")
     bar = st.container(horizontal=True, gap="small")
-    true = bar.selectbox("True digit", options, key="ex_true", on_change=_filters_changed,
-                         format_func=_digit_label, width=140)  # fmt: skip
-    read = bar.selectbox("Read as", options, key="ex_read", on_change=_filters_changed,
-                         format_func=_digit_label, width=140)  # fmt: skip
+    true = bar.selectbox(
+        t("explore.true_digit"),
+        options,
+        key="ex_true",
+        on_change=_filters_changed,
+        format_func=label,
+        width=140,
+    )
+    read = bar.selectbox(
+        t("explore.read_as_digit"),
+        options,
+        key="ex_read",
+        on_change=_filters_changed,
+        format_func=label,
+        width=140,
+    )
     idx = chosen_digits(r, y, true, read)
     pages = max(1, math.ceil(len(idx) / PER_PAGE))
     if st.session_state.get("ex_page", 1) > pages:
         st.session_state.ex_page = 1
     page = 1
     if pages > 1:
-        page = bar.number_input("Page", 1, pages, key="ex_page", width=140)
+        page = bar.number_input(t("explore.page"), 1, pages, key="ex_page", width=140)
     what = describe_choice(true, read)
     if not len(idx):
-        st.info(f"No {what} in the test set.")
+        st.info(t("explore.none", what=what))
         return
     shown = idx[(page - 1) * PER_PAGE : page * PER_PAGE]
-    st.caption(
-        f"{len(idx)} {what}"
-        + (f", page {page} of {pages}" if pages > 1 else "")
-        + ". Under each: the true digit → what the network read (its probability)."
-    )
+    if pages > 1:
+        st.caption(t("explore.gallery_pages", count=len(idx), what=what, page=page, pages=pages))
+    else:
+        st.caption(t("explore.gallery", count=len(idx), what=what))
     probs = r["probabilities"]
     pred = r["predictions"]
     st.image(
         [tile(big(X[i], 4)) for i in shown],
         caption=[f"{y[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in shown],
-        alt=[f"MNIST test digit {i}, a {y[i]}, read as {pred[i]}" for i in shown],
+        alt=[t("explore.gallery_alt", index=i, true=y[i], read=pred[i]) for i in shown],
         width=TILE,
     )
 
 
 def describe_choice(true, read) -> str:
+    """What the gallery shows, as a noun phrase: "4s misread as 9", "mistakes", ..."""
     if true != ALL and true == read:
-        return f"{true}s read right"
+        return t("explore.choice.right", true=true)
     if true == ALL and read == ALL:
-        return "mistakes"
+        return t("explore.choice.mistakes")
     if read == ALL:
-        return f"{true}s misread"
+        return t("explore.choice.true", true=true)
     if true == ALL:
-        return f"digits misread as {read}"
-    return f"{true}s misread as {read}"
-
-
-def _digit_label(v) -> str:
-    return "any" if v == ALL else str(v)
+        return t("explore.choice.read", read=read)
+    return t("explore.choice.both", true=true, read=read)
 
 
 # ---------------------------------------------------------------- 3. the units
 def units_section(model: MLP) -> None:
-    st.markdown("#### What each hidden unit looks for")
+    st.markdown("#### " + t("explore.units.heading"))
     n = model.weights_[0].shape[1]
     pages = max(1, math.ceil(n / PER_PAGE))
     image = st.session_state.get(state.DRAWING_KEY)
-    orders = ["unit number", "most active for your drawing"] if image is not None else []
+    orders = ["number", "active"] if image is not None else []
     bar = st.container(horizontal=True, gap="small")
     order = (
-        bar.segmented_control("Order", orders, default=orders[0], key="units_order", required=True)
+        bar.segmented_control(t("explore.units.order"), orders, default=orders[0],
+                              format_func=i18n.labeller("explore.units.by_"),
+                              key="units_order", required=True)
         if orders
-        else "unit number"
+        else "number"
+    )  # fmt: skip
+    page = (
+        bar.number_input(t("explore.page"), 1, pages, key="units_page", width=140)
+        if pages > 1
+        else 1
     )
-    page = bar.number_input("Page", 1, pages, key="units_page", width=140) if pages > 1 else 1
-    if order == "unit number":
+    if order == "number":
         units = np.arange(n)
     else:
         a = model.forward(model.prepare(np.asarray(image).reshape(1, -1)))[1][0]
@@ -473,18 +468,9 @@ def units_section(model: MLP) -> None:
         alt=[unit_alt(u) for u in shown],
         width=TILE,
     )
-    text = (
-        f"The incoming weights of {len(shown)} of the first hidden layer's {n} units, one "
-        "per pixel: red where ink excites the unit (positive weight), blue where ink "
-        "inhibits it (negative), black where the pixel hardly matters. Each picture has "
-        "its own scale, its largest weight."
-    )
+    text = t("explore.units.caption", shown=len(shown), units=n)
     if model.input_scaling == "unit":
-        text += (
-            " The speckle, mostly near the edges, is where no training digit ever had "
-            "ink: a blank pixel is a 0 input, so its weights never moved from their "
-            "random start."
-        )
+        text = i18n.join(text, t("explore.units.speckle"))
     st.caption(text)
 
 
@@ -522,10 +508,7 @@ def diverging(w: np.ndarray, k: int = 4) -> np.ndarray:
 
 def unit_alt(unit: int) -> str:
     """The alt text of a hidden unit's picture (:func:`diverging` of its weights)."""
-    return (
-        f"What hidden unit {unit} looks for: its weight per pixel, red where ink excites "
-        "it, blue where ink inhibits it"
-    )
+    return t("explore.unit_alt", unit=unit)
 
 
 def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:

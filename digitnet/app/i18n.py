@@ -100,6 +100,25 @@ def t(key: str, /, **fields: object) -> str:
     return translate(current(), key, **fields)
 
 
+def labeller(prefix: str) -> Callable[[object], str]:
+    """A widget's ``format_func``: ``value`` -> the text ``<prefix><value>``, in this page's
+    language (taken now: Streamlit may call it from another thread). A value with no text
+    shows as itself (a choice the catalogue does not know yet, say)."""
+    lang = current()
+
+    def label(value: object) -> str:
+        key = f"{prefix}{value}"
+        return translate(lang, key) if key in LANGUAGES[DEFAULT].texts else str(value)
+
+    return label
+
+
+def join(*sentences: str) -> str:
+    """Sentences one after another, as the page's language writes them: with a space in
+    English, without one in Japanese (``app.join``)."""
+    return t("app.join").join(s for s in sentences if s)
+
+
 def current() -> str:
     """The language of the page being drawn (English outside a Streamlit run)."""
     st = _streamlit()

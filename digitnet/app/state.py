@@ -32,7 +32,7 @@ from ..evaluate import evaluate
 from ..model import MLP
 from ..presets import with_pen_strokes, with_styled_digits
 from . import jobs, models
-from .i18n import t
+from .i18n import join, t
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
 UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
@@ -60,12 +60,14 @@ def _download_lock() -> threading.Lock:
     return threading.Lock()
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
+# The cached loaders show no spinner of their own (its words would be fixed at import, in
+# English): the functions that call them show one in the page's language instead.
+@st.cache_resource(show_spinner=False)
 def _mnist() -> jobs.TrainingData:
     return jobs.TrainingData.from_mnist(mnist.load_mnist("train", download=False), _mnist_test())
 
 
-@st.cache_resource(show_spinner="Loading the MNIST test set…")
+@st.cache_resource(show_spinner=False)
 def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
     return mnist.load_mnist("test", download=False)
 
@@ -83,7 +85,20 @@ def training_data(progress: Callable[[str, int, int | None], None]) -> jobs.Trai
     offline) with a message that says what to do.
     """
     _download(progress)
-    return _mnist()
+    with st.spinner(t("data.loading")):
+        return _mnist()
+
+
+def download_bar(bar) -> Callable[[str, int, int | None], None]:
+    """A ``progress`` for :func:`training_data` and :func:`test_data` that fills ``bar``
+    (an ``st.empty()``) while MNIST downloads."""
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        bar.progress(
+            min(1.0, done / total) if total else 0.0, text=t("data.downloading", name=name)
+        )
+
+    return progress
 
 
 @st.cache_resource(show_spinner=False)
@@ -100,14 +115,16 @@ def pen_strokes(progress: Callable[[str, int, int | None], None]):
     return _pen_strokes()
 
 
-@st.cache_resource(
-    show_spinner="Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best "
-    "preset (once per server, about a minute)…"
-)
 def styled_training_data(fraction: float, pen_copies: int = 0) -> jobs.TrainingData:
     """The training data with styled digits appended, and ``pen_copies`` renders of each
     pen-drawn digit (call :func:`pen_strokes` first), as the shipped weights were trained
     (:func:`digitnet.presets.training_set`): made once per server, shared by every run."""
+    with st.spinner(t("data.styling")):
+        return _styled_training_data(fraction, pen_copies)
+
+
+@st.cache_resource(show_spinner=False)
+def _styled_training_data(fraction: float, pen_copies: int) -> jobs.TrainingData:
     data = _mnist()
     X, y = with_styled_digits(data.X_train, data.y_train, fraction)
     if pen_copies:
@@ -122,7 +139,8 @@ def test_data(progress: Callable[[str, int, int | None], None]) -> tuple[np.ndar
     Downloaded first if missing, as :func:`training_data`, which shares them.
     """
     _download(progress)
-    return _mnist_test()
+    with st.spinner(t("data.loading_test")):
+        return _mnist_test()
 
 
 def model_key(model: MLP) -> str:
@@ -142,9 +160,7 @@ def model_key(model: MLP) -> str:
     return h.hexdigest()
 
 
-@st.cache_resource(
-    show_spinner="Reading the 10,000 MNIST test digits…", max_entries=EVALUATIONS_KEPT
-)
+@st.cache_resource(show_spinner=False, max_entries=EVALUATIONS_KEPT)
 def _evaluation(key: str, _model: MLP) -> dict:
     X, y = _mnist_test()
     return evaluate(_model, X, y)
@@ -157,7 +173,8 @@ def test_evaluation(model: MLP) -> dict:
     weights give the same figures); the arrays in it must not be changed. Call
     :func:`test_data` first (it downloads MNIST if needed).
     """
-    return _evaluation(model_key(model), model)
+    with st.spinner(t("data.evaluating")):
+        return _evaluation(model_key(model), model)
 
 
 # ---------------------------------------------------------------- per visitor
@@ -242,10 +259,7 @@ def answering_model() -> Answerer:
     try:
         model = shipped_model()
     except WeightsError as e:
-        failed = t("model.shipped_failed", detail=e)
-        return Answerer(
-            None, models.SHIPPED, "", t("app.two", first=note, second=failed) if note else failed
-        )
+        return Answerer(None, models.SHIPPED, "", join(note, t("model.shipped_failed", detail=e)))
     return Answerer(model, models.SHIPPED, t("model.shipped", facts=models.describe(model)), note)
 
 
