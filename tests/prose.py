@@ -27,9 +27,9 @@ ALLOWED = frozenset(
     (
         *("MNIST", "NumPy", "Python", "ReLU", "Adam", "SGD", "Nesterov", "RMSprop", "Xavier"),
         *("He", "tanh", "sigmoid", "softmax", "relu", "BCE", "Raschka", "UCI", "digitnet"),
-        *("Streamlit", "KaTeX", "CLI", "CPU", "BLAS", "JSON", "ID", "px", "MB", "kB", "ms"),
+        *("Streamlit", "KaTeX", "CLI", "CPU", "BLAS", "JSON", "ID", "px", "MB", "kB", "ms", "Ctrl"),
         *("GB", "seed", "fast", "best", "English"),
-        *("one-hot", "softplus", "exp"),  # written so in Japanese textbooks too
+        *("one-hot", "softplus", "exp", "NaN"),  # written so in Japanese textbooks too
     )
 )
 
@@ -140,30 +140,27 @@ def _chart_texts(spec: dict, data: dict[str, list]) -> list[str]:
         field = d.get("field")
         if isinstance(field, dict):  # {"repeat": ...}
             field = None
-        shown_title = "title" in d
         title(d.get("title"))
         if name == "tooltip":
-            if field and not shown_title:
-                out.append(field)
+            if field and "title" not in d:
+                out.append(field)  # a tooltip names its field when it has no title
             if field:
                 values(field)
-        elif name in ("x", "y", "x2", "y2", "theta", "radius", "row", "column"):
-            axis = d.get("axis", {})
-            if field and axis is not None:
-                if not shown_title:
-                    out.append(field)
-                if d.get("type") in ("nominal", "ordinal"):
-                    values(field)
-            if isinstance(axis, dict):
-                title(axis.get("title"))
-        elif name in ("color", "fill", "stroke", "strokeDash", "shape", "size", "opacity"):
-            legend = d.get("legend", {})
-            if field and legend is not None:
-                if not shown_title:
-                    out.append(field)
+            return
+        guide_name = "axis" if name in ("x", "y", "x2", "y2", "row", "column") else "legend"
+        if name in ("x", "y", "x2", "y2", "row", "column", "color", "fill", "stroke",
+                    "strokeDash", "shape", "size", "opacity"):  # fmt: skip
+            guide = d.get(guide_name, {})
+            if guide is None:  # no axis, no legend: nothing of it is written
+                return
+            guide = guide if isinstance(guide, dict) else {}
+            title(guide.get("title"))
+            if field and "title" not in d and "title" not in guide:
+                out.append(field)  # the guide's title: the field's name
+            if "values" in guide:  # only these are written
+                out.extend(v for v in guide["values"] if isinstance(v, str))
+            elif field and (guide_name == "legend" or d.get("type") in ("nominal", "ordinal")):
                 values(field)
-            if isinstance(legend, dict):
-                title(legend.get("title"))
         elif name == "text":
             if field:
                 values(field)

@@ -25,7 +25,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitnet import presets
-from digitnet.app import charts, jobs, models, pad, pictures
+from digitnet.app import charts, i18n, jobs, models, pictures
 from digitnet.errors import DownloadError, WeightsError
 from digitnet.preprocess import preprocess_steps
 from digitnet.weights import SHIPPED_WEIGHTS, model_bytes, save_model
@@ -375,7 +375,8 @@ def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):
     canvas, glue = at.get("bidi_component")  # the canvas, and the pad's script (pad.py)
     assert canvas.key == "canvas" and glue.key == "pad"
     assert json.loads(glue.proto.json) == {
-        "canvasKey": "canvas", "undoKey": "undo", "label": pad.LABEL, "sendOnPenUp": True,
+        "canvasKey": "canvas", "undoKey": "undo", "sendOnPenUp": True,
+        "label": i18n.translate("en", "draw.pad_label"),
     }  # fmt: skip
     assert not at.get("vega_lite_chart") and not at.get("image")
     (picker,) = at.radio
@@ -395,7 +396,7 @@ def test_draw_tab_predicts_an_injected_drawing(apps):
     assert any(c.value.startswith("The bars: 1 at ") for c in at.caption)  # in words too
     (imgs,) = at.get("image")  # the four preprocessing steps, in one list
     assert [i.caption.split(" · ")[0] for i in imgs.proto.imgs] == ["1", "2", "3", "4"]
-    assert [i.alt for i in imgs.proto.imgs] == list(pictures.STEP_ALTS)  # for screen readers
+    assert [i.alt for i in imgs.proto.imgs] == pictures.step_alts()  # for screen readers
 
 
 def test_draw_tab_not_sure_below_the_threshold(apps, monkeypatch):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import test_app
+import test_app_teach
 from prose import english_on_page, english_words
 from test_app import SEVEN, canvas_value
 
@@ -28,6 +29,7 @@ JA = i18n.LANGUAGES["ja"]
 
 # test_app.py's fixtures: the app's weights, AppTests of the app.
 app_weights, apps, small_model = test_app.app_weights, test_app.apps, test_app.small_model
+quick_teach = test_app_teach.quick_teach
 
 
 def forms(text) -> dict[str, str]:
@@ -248,8 +250,13 @@ def test_how_it_works_in_japanese(apps, mnist):
     assert at.dataframe[0].value.columns[0] == JA.texts["how.check.parameter"]
 
 
-def test_explore_in_japanese(apps, mnist, small_model):
+def test_explore_in_japanese(apps, mnist, tiny_data):
+    from digitnet import presets
     from digitnet.app import models, state
+
+    # a model of its own (one hidden layer: its units have pictures), so that its MNIST
+    # evaluation, cached per server, is not another test's
+    small_model = presets.build("fast", epochs=1, hidden=12, seed=12).fit(*tiny_data)
 
     tab = JA.texts["tab.explore"]
     at = _page(apps, locale="ja-JP", tab=tab)
@@ -273,3 +280,91 @@ def test_explore_in_japanese(apps, mnist, small_model):
             at.selectbox(key=key).select_index(0 if digit is None else digit + 1).run()
         _no_english(at, tab)
     assert at.info  # the empty cell: "no such digits"
+
+
+def test_train_in_japanese(apps, mnist):
+    from test_app import wait
+
+    tab = JA.texts["tab.train"]
+    at = _page(apps, locale="ja-JP", tab=tab)
+    _no_english(at, tab)  # idle: the presets, the hyperparameters, the invitation
+    for preset in ("seed", "best"):
+        at.segmented_control(key="preset").set_value(preset).run()
+        _no_english(at, tab)
+    at.segmented_control(key="preset").set_value("fast").run()
+    for key, value in (("hp_fast_hidden", "128, abc"), ("hp_fast_hidden", "8000, 8000")):
+        at.text_input(key=key).set_value(value).run()
+        assert at.error
+        _no_english(at, tab)  # the app's own messages
+    at.text_input(key="hp_fast_hidden").set_value("32").run()
+    at.number_input(key="hp_fast_eta").set_value(0.0).run()
+    assert at.error
+    _no_english(at, tab)  # the library's message, in code, after a Japanese lead
+    at.number_input(key="hp_fast_eta").set_value(0.002).run()
+    at.number_input(key="hp_fast_epochs").set_value(30).run()
+    at.button(key="start").click().run()
+    job = at.session_state["job"]
+    wait(lambda: job.snapshot().epoch >= 1)
+    at.run()  # live: progress, elapsed, ETA, the curves and their summary
+    assert at.get("progress") and len(at.get("vega_lite_chart")) == 2
+    _no_english(at, tab)
+    at.button(key="stop").click().run()
+    _no_english(at, tab)  # stopped: Resume
+    at.number_input(key="hp_fast_epochs").set_value(1).run()
+    at.button(key="start").click().run()
+    wait(lambda: job.snapshot().state == "done")
+    at.run()  # done; two runs: the table, and the earlier run to compare
+    at.multiselect(key="compare").set_value([job.runs()[0].label]).run()
+    assert at.success and len(at.get("vega_lite_chart")) == 2
+    _no_english(at, tab)
+
+
+def test_draw_and_teach_in_japanese(apps, mnist, quick_teach, small_model, monkeypatch):
+    from test_app import ONE
+    from test_app_teach import LEAD_IN_ONE, runner_up
+
+    from digitnet.app import draw, models, teach
+    from digitnet.weights import model_bytes
+
+    tab = JA.texts["tab.draw"]
+    at = _page(apps, locale="ja-JP", tab=tab)
+    _no_english(at, tab)  # nothing drawn: the invitation, the model picker, the files
+    at.session_state["canvas"] = canvas_value(LEAD_IN_ONE)
+    at.run()
+    _no_english(at, tab)  # the answer, its bars, the four steps, "Not a 7? It's a…"
+    monkeypatch.setattr(draw, "NOT_SURE_THRESHOLD", 1.01)  # every answer is "not sure"
+    at.session_state["canvas"] = canvas_value([[(139, 139), (141, 141)]])  # a dot: too small
+    at.run()
+    assert at.warning and any(m.value.endswith("?") for m in at.metric)
+    _no_english(at, tab)
+    monkeypatch.setattr(draw, "NOT_SURE_THRESHOLD", 0.65)
+    at.session_state["canvas"] = canvas_value(LEAD_IN_ONE)
+    at.run()
+    _, label = runner_up(at)
+    at.segmented_control(key="correct").set_value(label).run()  # kept: the teach panel
+    _no_english(at, tab)
+    monkeypatch.setattr(teach, "MAX_DROP", 1.0)
+    at.button(key="teach").click().run()  # taught: the report, the taught model answers
+    assert at.session_state[teach.REPORT_KEY].accepted and at.success
+    _no_english(at, tab)
+    monkeypatch.setattr(teach, "MAX_DROP", -1.0)
+    at.button(key="teach").click().run()  # too much forgetting: the old model is kept
+    assert at.warning
+    _no_english(at, tab)
+    # uploads: a bad file (the library's message after a Japanese lead), then a good one
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("junk.npz", b"not weights", "x")).run()
+    assert at.error
+    _no_english(at, tab)
+    at.get("file_uploader")[0].set_value(
+        ("mine.npz", model_bytes(small_model), "application/octet-stream")
+    ).run()
+    assert at.radio[0].value == models.UPLOADED
+    _no_english(at, tab)
+    # a source that has nothing yet: the shipped weights answer, and the page says why
+    at.radio[0].set_value(models.TRAINED).run()
+    assert any(JA.texts["model.no_trained"] == c.value for c in at.caption)
+    _no_english(at, tab)
+    at.session_state["canvas"] = canvas_value(ONE)
+    at.run()
+    _no_english(at, tab)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .i18n import t
+
 #: Every chart's marks take their colours from the theme's categorical palette
 #: (``chartCategoricalColors`` in ``.streamlit/config.toml``, one palette for the light
 #: theme and one for the dark), by position in the colour scale's domain. These are the
@@ -61,7 +63,7 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
             "y": {
                 "field": "p",
                 "type": "quantitative",
-                "title": "probability",
+                "title": t("chart.probability"),
                 "scale": {"domain": [0, 1]},
                 "axis": {"format": "%", "tickCount": 5},
             },
@@ -72,7 +74,7 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
                 "encoding": {
                     "y": {"datum": threshold},
                     "color": {"datum": THRESHOLD, "scale": colors["scale"], "legend": None},
-                    "tooltip": {"value": f"not sure below {threshold:.0%}"},
+                    "tooltip": {"value": t("chart.not_sure_below", threshold=threshold)},
                 },
             },
             {
@@ -87,8 +89,13 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
                     },
                     "color": colors,
                     "tooltip": [
-                        {"field": "digit", "type": "nominal"},
-                        {"field": "p", "type": "quantitative", "format": ".1%"},
+                        {"field": "digit", "type": "nominal", "title": t("chart.digit")},
+                        {
+                            "field": "p",
+                            "type": "quantitative",
+                            "format": ".1%",
+                            "title": t("chart.probability"),
+                        },
                     ],
                 },
             },
@@ -101,10 +108,10 @@ def probabilities_summary(probs: np.ndarray, threshold: float) -> str:
     """The bars in one line of words, for whoever cannot see them."""
     order = np.argsort(probs)[::-1]
     first, second, third = (int(d) for d in order[:3])
-    return (
-        f"The bars: {first} at {probs[first]:.1%}, then {second} at {probs[second]:.1%} and "
-        f"{third} at {probs[third]:.1%}; not sure below the dashed line, {threshold:.0%}."
-    )
+    return t(
+        "chart.bars", first=first, p1=probs[first], second=second, p2=probs[second],
+        third=third, p3=probs[third], threshold=threshold,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- Train tab
@@ -143,9 +150,9 @@ def curves(
     in the browser's console.
     """
     series = (
-        [("cost", "cost")]
+        [("cost", t("chart.cost"))]
         if metric == "cost"
-        else [("train_acc", "training"), ("valid_acc", "validation")]
+        else [("train_acc", t("chart.training")), ("valid_acc", t("chart.validation"))]
     )
     rows = []
     for label, history in runs:
@@ -155,23 +162,23 @@ def curves(
                 if value is not None:
                     rows.append((label, float(h["epoch"]), name, float(value)))
     if now is not None:
-        rows.append(("", float(now), "now", None))
+        rows.append(("", float(now), "", None))  # the dotted line: a row with no series
     data = pd.DataFrame(rows, columns=["run", "epoch", "series", "value"])
     labels = [label for label, _ in runs]
     values = [r[3] for r in rows if r[3] is not None]
     if metric == "cost":
         domain = nice_domain(values)
-        y_axis = {"title": "cost J", "format": ",d" if domain[1] >= 1000 else ".3~g"}
+        y_axis = {"title": t("chart.cost_j"), "format": ",d" if domain[1] >= 1000 else ".3~g"}
     else:
         domain = nice_domain(values, lowest=0.0, highest=1.0)
-        y_axis = {"title": "accuracy", "format": ".1~%"}
+        y_axis = {"title": t("chart.accuracy"), "format": ".1~%"}
     names = [name for _, name in series]
     colors = palette_domain({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
                        GUIDE: "now"})  # fmt: skip
     # one legend for the colours of both layers (Vega-Lite merges them)
     legend = {"orient": "bottom", "title": None, "values": names} if len(names) > 1 else None
     line = {
-        "transform": [{"filter": "datum.series != 'now'"}],
+        "transform": [{"filter": "datum.series != ''"}],
         "mark": {
             "type": "line",
             "strokeWidth": 2,
@@ -181,7 +188,7 @@ def curves(
             "x": {
                 "field": "epoch",
                 "type": "quantitative",
-                "title": "epoch",
+                "title": t("chart.epoch"),
                 "scale": {"domain": [0, max(1.0, float(x_max))]},
                 "axis": {"tickMinStep": 1, "format": "d"},
             },
@@ -209,10 +216,15 @@ def curves(
                 ),
             },
             "tooltip": [
-                {"field": "run", "type": "nominal"},
-                {"field": "epoch", "type": "quantitative"},
-                {"field": "series", "type": "nominal"},
-                {"field": "value", "type": "quantitative", "format": ".4~g"},
+                {"field": "run", "type": "nominal", "title": t("chart.run")},
+                {"field": "epoch", "type": "quantitative", "title": t("chart.epoch")},
+                {"field": "series", "type": "nominal", "title": t("chart.series")},
+                {
+                    "field": "value",
+                    "type": "quantitative",
+                    "format": ".4~g",
+                    "title": t("chart.value"),
+                },
             ],
         },
     }
@@ -220,10 +232,12 @@ def curves(
     if now is not None:
         layers.append(
             {
-                "transform": [{"filter": "datum.series == 'now'"}],
+                "transform": [{"filter": "datum.series == ''"}],
                 "mark": {"type": "rule", "strokeDash": [2, 3]},
                 "encoding": {
-                    "x": {"field": "epoch", "type": "quantitative"},
+                    # the same title as the line's x: layers with different ones would
+                    # show both ("epoch, エポック")
+                    "x": {"field": "epoch", "type": "quantitative", "title": t("chart.epoch")},
                     "color": {"datum": "now", "scale": {"domain": colors}, "legend": legend},
                 },
             }
@@ -236,17 +250,18 @@ def curves_summary(history: Sequence[dict]) -> str:
     if not history:
         return ""
     first, last = history[0], history[-1]
-    n = len(history)
-    text = (
-        f"Over {n} epoch{'s' if n != 1 else ''}, the cost went from {_number(first['cost'])} "
-        f"to {_number(last['cost'])}"
-    )
+    fields = {
+        "count": len(history),
+        "cost0": _number(first["cost"]),
+        "cost1": _number(last["cost"]),
+        "acc0": first["train_acc"],
+        "acc1": last["train_acc"],
+    }
     valid = [(h["valid_acc"], h["epoch"]) for h in history if h.get("valid_acc") is not None]
-    text += f" and the training accuracy from {first['train_acc']:.2%} to {last['train_acc']:.2%}"
-    if valid:
-        best, when = max(valid)
-        text += f"; validation accuracy {valid[-1][0]:.2%} (best {best:.2%}, epoch {when:g})"
-    return text + "."
+    if not valid:
+        return t("chart.summary", **fields)
+    best, when = max(valid)
+    return t("chart.summary_valid", **fields, valid=valid[-1][0], best=best, when=when)
 
 
 def _number(x: float) -> str:

@@ -34,7 +34,8 @@ import streamlit as st
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import preprocess_steps
-from . import charts, models, pad, pictures, state, teach
+from . import charts, i18n, models, pad, pictures, state, teach
+from .i18n import t
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
 #: the app's probabilities (test-time augmentation): the largest threshold that flags at
@@ -96,17 +97,17 @@ def draw_panel() -> None:
         teach.correction(drawing, read_as)
     with left:  # below the canvas
         bar = st.container(horizontal=True, gap="small")
-        bar.button("Undo", key="undo", icon=":material/undo:", on_click=_undo,
-                   help="Undo the last stroke (Ctrl+Z, ⌘Z)")  # fmt: skip
-        bar.button("Clear", key="clear", icon=":material/delete:", on_click=_clear)
-        with bar.popover("Pen", icon=":material/edit:"):
-            st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key="pen")
+        bar.button(t("draw.undo"), key="undo", icon=":material/undo:", on_click=_undo,
+                   help=t("draw.undo_help"))  # fmt: skip
+        bar.button(t("draw.clear"), key="clear", icon=":material/delete:", on_click=_clear)
+        with bar.popover(t("draw.pen"), icon=":material/edit:"):
+            st.slider(t("draw.pen_width"), *PEN_RANGE, DEFAULT_PEN, key="pen")
         with bar:
-            pad.attach(CANVAS_KEY, "undo")
+            pad.attach(CANVAS_KEY, "undo", t("draw.pad_label"))
     if drawing is not None:
         pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
         st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150,
-                 alt=list(pictures.STEP_ALTS))  # fmt: skip
+                 alt=pictures.step_alts())  # fmt: skip
     teach.panel()
 
 
@@ -118,43 +119,36 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
     who = state.answering_model()
     timing = ""
     top = None
+    label = t("draw.prediction")
     if steps is None or steps.image is None:
-        st.metric(
-            "Prediction", "–", delta="nothing drawn yet", delta_color="off", delta_arrow="off"
-        )
-        st.info("Draw a digit from 0 to 9 in the black square, with the mouse or a finger.")
+        st.metric(label, "–", delta=t("draw.nothing_yet"), delta_color="off", delta_arrow="off")
+        st.info(t("draw.invitation"))
     elif who.model is None:
-        st.metric("Prediction", "–", delta="no model", delta_color="off", delta_arrow="off")
+        st.metric(label, "–", delta=t("draw.no_model"), delta_color="off", delta_arrow="off")
     else:
         t0 = time.perf_counter()
         probs = tta.predict_proba(who.model, steps.image)[0]
-        timing = (
-            f" Preprocessing took {preprocess_ms:.1f} ms, the network "
-            f"{(time.perf_counter() - t0) * 1000:.1f} ms (the drawing and six slightly "
-            "turned, scaled and sheared copies, averaged)."
-        )
+        timing = t("draw.timing", preprocess=preprocess_ms,
+                   network=(time.perf_counter() - t0) * 1000)  # fmt: skip
         order = probs.argsort()[::-1]
         top, p = int(order[0]), float(probs[order[0]])
         if p >= NOT_SURE_THRESHOLD:
-            st.metric("Prediction", str(top), delta=f"{p:.1%} sure", delta_color="off",
+            st.metric(label, str(top), delta=t("draw.sure", p=p), delta_color="off",
                       delta_arrow="off")  # fmt: skip
         else:
-            st.metric("Prediction", f"{top}?", delta=f"not sure: {p:.1%}", delta_color="off",
+            st.metric(label, f"{top}?", delta=t("draw.not_sure", p=p), delta_color="off",
                       delta_arrow="off")  # fmt: skip
             second = int(order[1])
-            st.caption(
-                f"Not sure: perhaps a {top} ({p:.0%}), or a {second} ({probs[second]:.0%}). "
-                "Try drawing it larger, in the middle, in one go."
-            )
+            st.caption(t("draw.perhaps", top=top, p=p, second=second, q=probs[second]))
         time.sleep(ANSWER_HEADSTART_S)
-        if steps.status != "ok":
-            st.warning(steps.message)
+        if steps.status != "ok":  # the library's status, in the page's words
+            st.warning(t(f"draw.status.{steps.status}"))
         st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
         st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:
-        st.caption(f"Answered by {who.description}.{timing}")
+        st.caption(i18n.join(t("draw.answered", model=who.description), timing))
     return top
 
 
@@ -213,41 +207,39 @@ def model_panel() -> None:
     source = st.session_state.setdefault(state.SOURCE_KEY, models.SHIPPED)
     picker = _picker_key()
     st.radio(
-        "Model answering",
+        t("draw.model_answering"),
         models.SOURCES,
         index=models.SOURCES.index(source),
-        format_func=models.SOURCE_LABELS.get,
+        format_func=i18n.labeller("model.source."),  # model.source.shipped, ...
         key=picker,
         on_change=_picked,
         args=(picker,),
         horizontal=True,
-        help="The shipped weights (the best preset: trained on MNIST's training digits and "
-        "on 7,494 real pen-drawn digits by 30 writers, drawn on this canvas), the network "
-        "trained on the Train tab (as it is right "
-        "now, even mid-training), a weights file you upload, or the network taught your "
-        "handwriting (correct a wrong answer, then Teach).",
+        help=t("draw.model_help"),
     )
-    with st.expander("Weights files: upload or download"):
+    with st.expander(t("draw.weights_files")):
         key = _uploader_key()
         st.file_uploader(
-            f"Upload digitnet weights (.npz, at most {models.MAX_UPLOAD_MB} MB)",
+            t("draw.upload", mb=models.MAX_UPLOAD_MB),
             type=["npz"],
             key=key,
             on_change=_on_upload,
             args=(key,),
             max_upload_size=models.MAX_UPLOAD_MB,
-            help="A file saved by `python -m digitnet train --out FILE` or downloaded here. "
-            "It is checked and never unpickled.",
+            help=t("draw.upload_help"),
         )
         if st.session_state.get("upload_error"):
-            st.error(st.session_state.upload_error)
+            st.error(str(st.session_state.upload_error))
         elif state.UPLOADED_KEY in st.session_state:
             name = st.session_state[state.UPLOADED_KEY][0]
-            st.caption(f"Uploaded: {name} (“Uploaded” under Model answering).")
+            st.caption(
+                t("draw.uploaded", name=name, uploaded=t("model.source.uploaded"),
+                  picker=t("draw.model_answering"))
+            )  # fmt: skip
         who = state.answering_model()
         if who.model is not None:
             st.download_button(
-                "Download the weights answering now (.npz)",
+                t("draw.download"),
                 data=_weights_later(who),
                 file_name=f"digitnet-{who.source}.npz",
                 mime="application/octet-stream",
@@ -290,7 +282,7 @@ def _on_upload(key: str) -> None:
         model = models.load_upload(file)
     except WeightsError as e:
         st.session_state.pop(state.UPLOADED_KEY, None)
-        st.session_state.upload_error = str(e)
+        st.session_state.upload_error = i18n.message("draw.upload_failed", detail=str(e))
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
     state.set_source(models.UPLOADED)

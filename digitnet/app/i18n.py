@@ -95,6 +95,22 @@ def translate(lang: str, key: str, /, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
+@dataclass(frozen=True)
+class Message:
+    """A text to show later: kept as its key and fields, so that it is written in the
+    language of the page that shows it (a switch in between changes it too)."""
+
+    key: str
+    fields: Mapping[str, object]
+
+    def __str__(self) -> str:
+        return t(self.key, **self.fields)
+
+
+def message(key: str, /, **fields: object) -> Message:
+    return Message(key, fields)
+
+
 def t(key: str, /, **fields: object) -> str:
     """The text ``key`` in the language of this page (see :func:`current`)."""
     return translate(current(), key, **fields)

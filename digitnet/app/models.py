@@ -34,12 +34,6 @@ from .i18n import t
 
 SHIPPED, TRAINED, UPLOADED, TAUGHT = "shipped", "trained", "uploaded", "taught"
 SOURCES = (SHIPPED, TRAINED, UPLOADED, TAUGHT)
-SOURCE_LABELS = {
-    SHIPPED: "Shipped",
-    TRAINED: "Trained here",
-    UPLOADED: "Uploaded",
-    TAUGHT: "Taught by you",
-}
 
 WEIGHTS_ENV = "DIGITNET_APP_WEIGHTS"
 MAX_UPLOAD_MB = 20  #: largest .npz accepted (the shipped one is a few MB)

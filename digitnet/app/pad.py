@@ -32,9 +32,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-#: Read to screen readers for the canvas.
-LABEL = "Drawing pad: draw one digit, 0 to 9, with the mouse, a pen or a finger."
-
 JS = r"""
 const SEND = 'button[aria-label="Update the app with this drawing"]';
 const STYLE = '.dc-toolbar { display: none !important; }';
@@ -127,11 +124,12 @@ export default function (component) {
 _component = None
 
 
-def attach(canvas_key: str, undo_key: str, *, send_on_pen_up: bool = True) -> None:
+def attach(canvas_key: str, undo_key: str, label: str, *, send_on_pen_up: bool = True) -> None:
     """Put the script in the page (it shows nothing).
 
     ``canvas_key`` and ``undo_key`` are the keys of the canvas and of the app's
-    Undo button (their containers have the class ``st-key-<key>``).
+    Undo button (their containers have the class ``st-key-<key>``); ``label`` is read
+    to screen readers for the canvas.
     """
     global _component
     if _component is None:  # declared once per process, inside a running app
@@ -141,7 +139,7 @@ def attach(canvas_key: str, undo_key: str, *, send_on_pen_up: bool = True) -> No
         data={
             "canvasKey": canvas_key,
             "undoKey": undo_key,
-            "label": LABEL,
+            "label": label,
             "sendOnPenUp": send_on_pen_up,
         },
         width="content",

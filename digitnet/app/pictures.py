@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from ..geometry import MNIST_CENTER, MNIST_SIZE, center_of_mass
 from ..preprocess import Steps
+from .i18n import t
 
 SIZE = 168  #: side of every picture, px (28 × 6: the 28×28 image in whole squares)
 BOX = (255, 189, 69)  #: amber: the bounding box
@@ -28,37 +29,32 @@ GUIDE = (90, 140, 200)  #: blue-grey: the centre of the field
 FRAME = (70, 70, 80)  #: the edge of a picture, so black on black still shows its extent
 
 
-#: What each of the four pictures shows, for screen readers (their alt text).
-STEP_ALTS = (
-    "Your drawing on the canvas, white ink on black",
-    "Your drawing with the bounding box of its ink in amber",
-    "The digit scaled so that its longer side is 20 pixels, one square per pixel",
-    "The 28 by 28 pixel input the network reads, the digit centred on its centre of mass: "
-    "a red cross marks it, a circle where it was before",
-)
+def step_alts() -> list[str]:
+    """What each of the four pictures shows, for screen readers (their alt texts)."""
+    return [t(f"pictures.alt.{i}") for i in range(1, 5)]
 
 
 def step_pictures(steps: Steps, strokes: int | None = None) -> list[tuple[np.ndarray, str]]:
     """Four ``(picture, caption)`` pairs, pictures uint8 (SIZE, SIZE, 3); [] when empty.
 
-    Their alt texts, in the same order: :data:`STEP_ALTS`.
+    Their alt texts, in the same order: :func:`step_alts`.
 
     ``strokes``, the number of pen strokes, goes into the first caption.
     """
     if steps.image is None:
         return []
     x0, y0, x1, y1 = steps.bbox
-    first = f"1 · canvas {steps.ink.shape[1]}×{steps.ink.shape[0]}"
-    if strokes is not None:
-        first += f", {strokes} stroke{'s' if strokes != 1 else ''}"
+    size = {"width": steps.ink.shape[1], "height": steps.ink.shape[0]}
+    first = (
+        t("pictures.canvas", **size)
+        if strokes is None
+        else t("pictures.canvas_strokes", **size, count=strokes)
+    )
     return [
         (canvas_picture(steps.ink), first),
-        (bbox_picture(steps.ink, steps.bbox), f"2 · ink box {x1 - x0}×{y1 - y0}"),
-        (scaled_picture(steps.scaled), "3 · scaled into 20×20 px"),
-        (
-            centred_picture(steps.image, steps.center_of_mass),
-            "4 · centred 28×28, centre of mass ✚",
-        ),
+        (bbox_picture(steps.ink, steps.bbox), t("pictures.box", width=x1 - x0, height=y1 - y0)),
+        (scaled_picture(steps.scaled), t("pictures.scaled")),
+        (centred_picture(steps.image, steps.center_of_mass), t("pictures.centred")),
     ]
 
 

@@ -33,7 +33,8 @@ from .. import tta
 from ..errors import DataError
 from ..finetune import finetune
 from ..model import MLP
-from . import models, state
+from . import i18n, models, state
+from .i18n import message, t
 
 EXAMPLES_KEY = "teach_examples"  # list of Example
 REPORT_KEY = "teach_report"  # the last Report
@@ -83,18 +84,17 @@ def examples() -> list[Example]:
     return st.session_state.setdefault(EXAMPLES_KEY, [])
 
 
-def keep(kept: list[Example], image: np.ndarray, label: int, read_as: int | None) -> str:
+def keep(kept: list[Example], image: np.ndarray, label: int, read_as: int | None) -> i18n.Message:
     """Add a drawing with its label, or relabel it if it is already kept; says what it did."""
     image = np.asarray(image, np.float32).reshape(28, 28)
     for i, ex in enumerate(kept):
         if np.array_equal(ex.image, image):
             kept[i] = Example(ex.image, label, ex.read_as)
-            return f"This drawing is now kept as a {label}."
+            return message("teach.relabelled", label=label)
     if len(kept) >= MAX_EXAMPLES:
-        return f"{MAX_EXAMPLES} drawings are kept already: teach, or forget some first."
+        return message("teach.full", max=MAX_EXAMPLES)
     kept.append(Example(image.copy(), int(label), read_as))
-    n = len(kept)
-    return f"Kept as a {label} ({n} drawing{'s' if n != 1 else ''} to teach): press Teach below."
+    return message("teach.kept", label=label, count=len(kept))
 
 
 def examples_npz(kept: list[Example]) -> bytes:
@@ -156,17 +156,16 @@ def correction(image: np.ndarray | None, read_as: int | None) -> None:
     if image is None or read_as is None:
         return
     st.segmented_control(
-        f"Not a {read_as}? It's a…",
+        t("teach.correct", read=read_as),
         [d for d in range(10) if d != read_as],
         key="correct",
         wrap=True,
         on_change=_corrected,
         args=(read_as,),
-        help="Pick the digit you meant: your drawing is kept with it, and **Teach** "
-        "(below) teaches the network your handwriting.",
+        help=t("teach.correct_help"),
     )
     if st.session_state.get("teach_said"):
-        st.caption(st.session_state.teach_said)
+        st.caption(str(st.session_state.teach_said))
 
 
 def _corrected(read_as: int) -> None:
@@ -185,29 +184,30 @@ def panel() -> None:
     report = st.session_state.get(REPORT_KEY)
     if not kept and report is None:
         return
-    st.markdown("#### Teach it your handwriting")
+    st.markdown("#### " + t("teach.heading"))
     if kept:
-        st.caption(
-            "Your drawings, as the network sees them, with the digit you meant "
-            "(and what it read when you corrected it):"
-        )
+        st.caption(t("teach.kept_caption"))
         st.image(
             [_big(ex.image) for ex in kept],
             caption=[
-                f"{ex.label}" + (f" (read {ex.read_as})" if ex.read_as is not None else "")
+                str(ex.label) if ex.read_as is None else t("teach.read", label=ex.label,
+                                                           read=ex.read_as)
                 for ex in kept
             ],
-            alt=[f"Your drawing of a {ex.label}, as the network sees it" for ex in kept],
+            alt=[t("teach.kept_alt", label=ex.label) for ex in kept],
             width=64,
-        )
+        )  # fmt: skip
         bar = st.container(horizontal=True, gap="small")
-        bar.button("Teach", key="teach", type="primary", icon=":material/school:")
+        bar.button(t("teach.teach"), key="teach", type="primary", icon=":material/school:")
         bar.button(
-            "Forget the last", key="teach_undo", icon=":material/undo:", on_click=_forget_last
+            t("teach.forget_last"), key="teach_undo", icon=":material/undo:", on_click=_forget_last
         )
-        bar.button("Forget all", key="teach_forget", icon=":material/delete:", on_click=_forget_all)
+        bar.button(
+            t("teach.forget_all"), key="teach_forget", icon=":material/delete:",
+            on_click=_forget_all,
+        )  # fmt: skip
         bar.download_button(
-            "Drawings (.npz)",
+            t("teach.download_drawings"),
             data=examples_npz(kept),
             file_name="my-digits.npz",
             mime="application/octet-stream",
@@ -238,29 +238,26 @@ def run_teach(kept: list[Example]) -> None:
     """Teach pressed: fine-tune, measure, and (if accepted) answer with the taught model."""
     who = state.answering_model()
     if who.model is None:
-        st.error("No model to teach.")
+        st.error(t("teach.no_model"))
         return
     base = st.session_state.get(BASE_KEY)
     if who.source != models.TAUGHT or base is None:
         base = (who.source, who.description, who.model)
     _, description, model = base
     try:
-        with st.spinner("Loading MNIST (once per server)…"):
+        with st.spinner(t("teach.loading")):
             bar = st.empty()
-            data = state.training_data(_progress(bar))
-            state.test_data(_progress(bar))
+            data = state.training_data(state.download_bar(bar))
+            state.test_data(state.download_bar(bar))
             bar.empty()
     except DataError as e:
-        st.error(str(e).splitlines()[0], icon=":material/cloud_off:")
+        st.error(t("data.failed", detail=str(e).splitlines()[0]), icon=":material/cloud_off:")
         return
     ctx = get_script_run_ctx()
     slots, me = state.training_slots(), f"teach-{ctx.session_id if ctx else 'no-session'}"
-    with st.spinner(f"Teaching it your {len(kept)} drawing{'s' if len(kept) != 1 else ''}…"):
+    with st.spinner(t("teach.teaching", count=len(kept))):
         if not slots.acquire(me, timeout=SLOT_WAIT_S):
-            st.warning(
-                "Every training slot of this server is busy: try Teach again in a moment.",
-                icon=":material/hourglass_top:",
-            )
+            st.warning(t("teach.busy"), icon=":material/hourglass_top:")
             return
         try:
             tuned, report = teach(
@@ -284,17 +281,9 @@ def run_teach(kept: list[Example]) -> None:
     st.rerun()  # the whole page: the answer, and the model picker, use the taught model
 
 
-def _progress(bar):
-    def progress(name: str, done: int, total: int | None) -> None:
-        bar.progress(min(1.0, done / total) if total else 0.0,
-                     text=f"Downloading MNIST (once per server): {name}")  # fmt: skip
-
-    return progress
-
-
 def show_report(report: Report) -> None:
     """Before/after: each drawing's right-digit probability, MNIST test accuracy, time."""
-    lines = ["| drawing | your digit | before | after |", "|---|---|---|---|"]
+    lines = [t("teach.table_head"), "|---|---|---|---|"]
     for i, (label, pb, pa, rb, ra) in enumerate(
         zip(report.labels, report.p_before, report.p_after, report.read_before, report.read_after),
         start=1,
@@ -303,36 +292,25 @@ def show_report(report: Report) -> None:
     right_before = int((report.read_before == report.labels).sum())
     right_after = int((report.read_after == report.labels).sum())
     k = len(report.labels)
-    summary = (
-        f"Your drawings read right: **{right_before} of {k}** before, **{right_after} of {k}** "
-        f"after. MNIST test accuracy: **{report.acc_before:.2%}** before, "
-        f"**{report.acc_after:.2%}** after ({-report.drop * 100:+.2f} points). "
-        f"Fine-tuning took {report.seconds:.1f} s."
-    )
+    summary = t(
+        "teach.summary", right_before=right_before, right_after=right_after, count=k,
+        acc_before=report.acc_before, acc_after=report.acc_after, change=-report.drop * 100,
+        seconds=report.seconds,
+    )  # fmt: skip
     if report.accepted:
-        st.success(
-            summary + " The Draw tab now answers with the taught network (“Taught by you”).",
-            icon=":material/school:",
-        )
+        taught = t("model.source.taught")
+        st.success(i18n.join(summary, t("teach.accepted", taught=taught)), icon=":material/school:")
     else:
         st.warning(
-            summary + f" That is a drop of more than {MAX_DROP * 100:.1f} points: it would "
-            "forget too much of MNIST, so the old model is kept. Try fewer, or clearer, "
-            "drawings.",
-            icon=":material/warning:",
+            i18n.join(summary, t("teach.rejected", max=MAX_DROP * 100)), icon=":material/warning:"
         )
-    with st.expander("Before and after, drawing by drawing"):
+    with st.expander(t("teach.details")):
         st.markdown("\n".join(lines))
-        st.caption(
-            "The probability the network gives the digit you meant, and (when it is not "
-            "that digit) what it read. It learned from these very drawings, mixed with "
-            f"{TEACH_ARGS['replay']:,} MNIST training digits; a new drawing of yours is the "
-            "real test."
-        )
+        st.caption(t("teach.details_caption", replay=TEACH_ARGS["replay"]))
     taught = st.session_state.get(state.TAUGHT_KEY)
     if report.accepted and taught is not None:
         st.download_button(
-            "Taught weights (.npz)",
+            t("teach.download_weights"),
             data=lambda: models.weights_file(taught[1], models.TAUGHT),
             file_name="digitnet-taught.npz",
             mime="application/octet-stream",
@@ -343,7 +321,7 @@ def show_report(report: Report) -> None:
 
 
 def _cell(p: float, read: int, label: int) -> str:
-    return f"{p:.0%}" if read == label else f"{p:.0%} (read {read})"
+    return f"{p:.0%}" if read == label else t("teach.cell_read", p=p, read=read)
 
 
 def _big(image: np.ndarray, k: int = 3) -> np.ndarray:

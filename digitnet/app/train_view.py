@@ -27,7 +27,8 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, jobs, models, state
+from . import charts, i18n, jobs, models, state
+from .i18n import t
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
 MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
@@ -45,14 +46,14 @@ def train_panel() -> None:
     """Settings, Start/Stop/Resume, the live view, and the runs of this session."""
     job = state.job()
     preset = st.segmented_control(
-        "Preset",
+        t("train.preset"),
         list(PRESETS),
         default=DEFAULT_PRESET,
         required=True,
         key="preset",
         persist_state="page",
     )
-    st.caption(f"**{preset}**: {DESCRIPTIONS[preset]}.")
+    st.caption(t("train.preset_caption", preset=preset, description=describe_preset(preset)))
     params = hyperparameters(preset)
     model, error = check(preset, params)
     if error:
@@ -63,7 +64,7 @@ def train_panel() -> None:
         start(job, preset, params)  # its download progress or error shows under the buttons
     snap = job.snapshot()
     buttons.button(
-        "Start training",
+        t("train.start"),
         key="start",
         type="primary",
         icon=":material/play_arrow:",
@@ -71,11 +72,14 @@ def train_panel() -> None:
         on_click=_request_start,
     )
     if snap.can_resume:
-        buttons.button("Resume", key="resume", icon=":material/resume:", on_click=job.resume)
+        buttons.button(
+            t("train.resume"), key="resume", icon=":material/resume:", on_click=job.resume
+        )
     else:
         buttons.button(
-            "Stop", key="stop", icon=":material/stop:", on_click=job.stop, disabled=not snap.active
-        )
+            t("train.stop"), key="stop", icon=":material/stop:", on_click=job.stop,
+            disabled=not snap.active,
+        )  # fmt: skip
     if snap.active:
         live_view()
     else:
@@ -112,6 +116,7 @@ def hyperparameters(preset: str) -> dict:
 
     def choice(col, label, name, options):
         return col.selectbox(label, options, index=list(options).index(value(name)),
+                             format_func=i18n.labeller(f"train.choice.{name}."),
                              key=key(name), persist_state="page")  # fmt: skip
 
     def number(col, label, name, *, step, fmt="%g", low=0.0, high=None):
@@ -130,47 +135,50 @@ def hyperparameters(preset: str) -> dict:
 
     out: dict = {}
     hidden = ", ".join(str(u) for u in defaults.hidden_layers)
-    with st.expander(f"Hyperparameters of **{preset}**", expanded=False):
+    with st.expander(t("train.hyperparameters", preset=preset), expanded=False):
         c1, c2, c3 = st.columns(3)
         out["hidden"] = c1.text_input(
-            "Hidden layers",
+            t("train.hp.hidden"),
             hidden,
             key=key("hidden"),
             persist_state="page",
-            help="Units per hidden layer, separated by commas: `100` is the article's "
-            "784-100-10; `256, 128` gives two hidden layers.",
+            help=t("train.hp.hidden_help"),
         )
-        out["activation"] = choice(c2, "Hidden activation", "activation", HIDDEN_ACTIVATIONS)
-        out["output"] = choice(c3, "Output", "output", OUTPUTS)
-        out["optimizer"] = choice(c1, "Optimizer", "optimizer", OPTIMIZERS)
-        out["eta"] = number(c2, "Learning rate η", "eta", step=0.0001)
-        out["l2"] = number(c3, "L2 λ", "l2", step=0.001)
-        out["batch_size"] = number(c1, "Minibatch", "batch_size", step=10, low=1)
-        out["epochs"] = number(c2, "Epochs", "epochs", step=1, low=1, high=MAX_EPOCHS)
-        out["seed"] = number(c3, "Seed", "seed", step=1, low=0)
-        st.caption("More settings")
+        out["activation"] = choice(c2, t("train.hp.activation"), "activation", HIDDEN_ACTIVATIONS)
+        out["output"] = choice(c3, t("train.hp.output"), "output", OUTPUTS)
+        out["optimizer"] = choice(c1, t("train.hp.optimizer"), "optimizer", OPTIMIZERS)
+        out["eta"] = number(c2, t("train.hp.eta"), "eta", step=0.0001)
+        out["l2"] = number(c3, t("train.hp.l2"), "l2", step=0.001)
+        out["batch_size"] = number(c1, t("train.hp.batch_size"), "batch_size", step=10, low=1)
+        out["epochs"] = number(c2, t("train.hp.epochs"), "epochs", step=1, low=1, high=MAX_EPOCHS)
+        out["seed"] = number(c3, t("train.hp.seed"), "seed", step=1, low=0)
+        st.caption(t("train.hp.more"))
         d1, d2, d3 = st.columns(3)
-        out["momentum"] = number(d1, "Momentum μ", "momentum", step=0.05)
-        out["schedule"] = choice(d2, "η schedule", "schedule", ("constant", "cosine"))
-        out["warmup"] = number(d3, "Warm-up (cosine)", "warmup", step=0.05)
-        out["init"] = choice(d1, "Initial weights", "init", INITS)
-        out["init_scale"] = number(d2, "Init σ (normal)", "init_scale", step=0.01)
-        out["input_scaling"] = choice(d3, "Input scaling", "input_scaling", INPUT_SCALINGS)
-        out["precision"] = choice(d1, "Precision", "precision", PRECISIONS)
-        out["train_metrics"] = choice(d2, "Training metrics", "train_metrics", ("full", "running"))
+        out["momentum"] = number(d1, t("train.hp.momentum"), "momentum", step=0.05)
+        out["schedule"] = choice(d2, t("train.hp.schedule"), "schedule", ("constant", "cosine"))
+        out["warmup"] = number(d3, t("train.hp.warmup"), "warmup", step=0.05)
+        out["init"] = choice(d1, t("train.hp.init"), "init", INITS)
+        out["init_scale"] = number(d2, t("train.hp.init_scale"), "init_scale", step=0.01)
+        out["input_scaling"] = choice(
+            d3, t("train.hp.input_scaling"), "input_scaling", INPUT_SCALINGS
+        )
+        out["precision"] = choice(d1, t("train.hp.precision"), "precision", PRECISIONS)
+        out["train_metrics"] = choice(
+            d2, t("train.hp.train_metrics"), "train_metrics", ("full", "running")
+        )
         out["early_stopping"] = d3.checkbox(
-            "Early stopping",
+            t("train.hp.early_stopping"),
             value=value("early_stopping"),
             key=key("early_stopping"),
             persist_state="page",
         )
         if value("augment"):
             use = d1.checkbox(
-                "Augment (distort digits)",
+                t("train.hp.augment"),
                 value=True,
                 key=key("augment"),
                 persist_state="page",
-                help=f"{value('augment')}",
+                help=f"`{value('augment')}`",
             )
             out["augment"] = value("augment") if use else {}  # {}: none (None = preset's)
     return out
@@ -180,16 +188,22 @@ def check(preset: str, params: dict):
     """Build the network the settings describe: ``(model, None)`` or ``(None, message)``."""
     try:
         hidden = parse_hidden(params["hidden"])
+    except ValueError:
+        return None, t("train.bad_hidden", text=repr(str(params["hidden"])))
+    try:
         model = build(preset, **{**params, "hidden": hidden})
-    except ValueError as e:
-        return None, f"Cannot train this network: {e}."
+    except ValueError as e:  # the library's own words for what is wrong
+        return None, t("train.cannot", detail=e)
     n_weights = sum(a * b + b for a, b in zip(model.layer_sizes, model.layer_sizes[1:]))
     if n_weights > MAX_WEIGHTS:
-        return None, (
-            f"This network has {n_weights:,} weights; this server trains at most "
-            f"{MAX_WEIGHTS:,}. Try fewer hidden units."
-        )
+        return None, t("train.too_big", weights=n_weights, most=MAX_WEIGHTS)
     return model, None
+
+
+def describe_preset(preset: str) -> str:
+    """What a preset is, in the page's language (the library's words if it has no text)."""
+    key = f"train.preset.{preset}"
+    return t(key) if key in i18n.LANGUAGES[i18n.DEFAULT].texts else DESCRIPTIONS[preset]
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -224,10 +238,10 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
         if now - last[0] < 0.1 and done != total:
             return
         last[0] = now
-        size = f"{_size(done)} of {_size(total)}" if total else _size(done)
+        size = t("train.size_of", done=_size(done), total=_size(total)) if total else _size(done)
         bar.progress(
             min(1.0, done / total) if total else 0.0,
-            text=f"Downloading {name} (once per server), {size}",
+            text=t("train.downloading", name=name, size=size),
         )
 
     try:
@@ -237,7 +251,7 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     except DataError as e:  # offline, or a bad file: the message says what to do
         bar.empty()
         first, *rest = str(e).splitlines()
-        st.error(first, icon=":material/cloud_off:")
+        st.error(t("train.data_failed", detail=first), icon=":material/cloud_off:")
         if rest:
             st.code("\n".join(rest), language=None, wrap_lines=True)
         return
@@ -249,43 +263,35 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     try:
         job.start(model, data, preset=preset, label=label)
     except ValueError as e:
-        st.error(f"Cannot train this network: {e}.")
+        st.error(t("train.cannot", detail=e))
 
 
 # ---------------------------------------------------------------- progress
 def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     """Progress bar, epoch / elapsed / ETA, the curves, and how the run ended."""
     if snap.state == "idle":
-        st.info(
-            "Pick a preset and press **Start training**: `fast` takes a few seconds, "
-            "`seed` (the article's network, 100 epochs) about a minute and `best` about "
-            "three, longer while the server is busy. You can switch to the Draw tab "
-            "meanwhile and try the network as it learns."
-        )
+        st.info(t("train.idle", start=t("train.start")))
         return
     if snap.state == "waiting":
         st.info(
-            f"Waiting for a free training slot: {snap.slots_in_use} of {snap.slots_cap} "
-            "runs are training on this server. Yours starts by itself when one ends.",
+            t("train.waiting", in_use=snap.slots_in_use, cap=snap.slots_cap),
             icon=":material/hourglass_top:",
         )
-    st.progress(
-        min(1.0, snap.fraction),
-        text=f"Epoch {min(snap.epoch + 1, snap.epochs) if snap.batch else snap.epoch} "
-        f"of {snap.epochs}",
-    )
-    facts = [f"elapsed {_duration(snap.elapsed)}"]
+    epoch = min(snap.epoch + 1, snap.epochs) if snap.batch else snap.epoch
+    st.progress(min(1.0, snap.fraction), text=t("train.epoch_of", epoch=epoch, epochs=snap.epochs))
+    facts = [t("train.elapsed", time=_duration(snap.elapsed))]
     if snap.eta is not None:
-        facts.append(f"ETA {_duration(snap.eta)}")
+        facts.append(t("train.eta", time=_duration(snap.eta)))
     if snap.history:
         last = snap.history[-1]
-        facts.append(f"cost {last['cost']:,.1f}")
-        facts.append(f"training {last['train_acc']:.2%}")
+        facts.append(t("train.cost", cost=last["cost"]))
+        facts.append(t("train.training", accuracy=last["train_acc"]))
         if last.get("valid_acc") is not None:
-            facts.append(f"validation {last['valid_acc']:.2%}")
-    st.caption(f"run #{snap.run} · {snap.state} · " + " · ".join(facts))
+            facts.append(t("train.validation", accuracy=last["valid_acc"]))
+    state_name = t(f"train.state.{snap.state}")
+    st.caption(" · ".join([t("train.run", run=snap.run), state_name, *facts]))
 
-    current = (f"#{snap.run} (this run)", list(snap.history))
+    current = (t("train.this_run", run=snap.run), list(snap.history))
     earlier = [
         (r.label, r.history)
         for r in job.runs()
@@ -300,36 +306,41 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
                 width="stretch",
             )
         st.caption(
-            "Per epoch: the cost J on the training set, and the accuracy on the training "
-            "set and on the 5,000 validation digits."
-            + (" Earlier runs are dashed." if earlier else "")
-            + (" The dotted line is where the run is now." if now is not None else "")
-            + (" " + charts.curves_summary(snap.history) if snap.history else "")
+            i18n.join(
+                t("train.curves"),
+                t("train.curves_earlier") if earlier else "",
+                t("train.curves_now") if now is not None else "",
+                charts.curves_summary(snap.history),
+            )
         )
     elif snap.active:
-        st.caption("The curves start at the end of the first epoch.")
+        st.caption(t("train.curves_later"))
 
     if snap.state == "done" and snap.test_acc is not None:
         drawing_with_it = st.session_state.get(state.SOURCE_KEY) == models.TRAINED
+        then = (
+            t("train.draws_with_it")
+            if drawing_with_it
+            else t("train.choose_it", source=t("model.source.trained"))
+        )
         st.success(
-            f"Done: **{snap.test_acc:.2%}** of the 10,000 MNIST test digits read right. "
-            + (
-                "The Draw tab answers with this network."
-                if drawing_with_it
-                else "Choose “Trained here” on the Draw tab to draw with it."
-            ),
+            i18n.join(t("train.done", accuracy=snap.test_acc), then),
             icon=":material/check_circle:",
         )
     elif snap.state == "stopped":
         st.info(
-            f"Stopped after {snap.epoch_float:.1f} of {snap.epochs} epochs. **Resume** "
-            "continues where it left off; the Draw tab uses the network as it is now.",
+            t(
+                "train.stopped",
+                epoch=snap.epoch_float,
+                epochs=snap.epochs,
+                resume=t("train.resume"),
+            ),
             icon=":material/pause_circle:",
         )
-    elif snap.state in ("diverged", "failed"):
-        st.error(snap.message)
+    elif snap.state in ("diverged", "failed"):  # the library's words, after a lead of ours
+        st.error(t(f"train.{snap.state}", detail=snap.message))
     elif snap.state == "ended":
-        st.warning(snap.message)
+        st.warning(t("train.ended"))
 
 
 def runs_table(job: jobs.TrainJob) -> None:
@@ -339,22 +350,19 @@ def runs_table(job: jobs.TrainJob) -> None:
         return
     current = runs[-1].number
     st.multiselect(
-        "Compare with earlier runs",
+        t("train.compare"),
         [r.label for r in runs if r.number != current],
         key="compare",
         persist_state="page",
-        placeholder="choose runs to overlay on the charts",
+        placeholder=t("train.compare_placeholder"),
     )
-    lines = [
-        "| run | epochs | validation | test | state |",
-        "|---|---|---|---|---|",
-    ]
+    lines = [t("train.runs_head"), "|---|---|---|---|---|"]
     for r in reversed(runs):
         valid = r.history[-1].get("valid_acc") if r.history else None
         lines.append(
             f"| {r.label} | {len(r.history)}/{r.epochs} | "
             f"{'' if valid is None else f'{valid:.2%}'} | "
-            f"{'' if r.test_acc is None else f'{r.test_acc:.2%}'} | {r.state} |"
+            f"{'' if r.test_acc is None else f'{r.test_acc:.2%}'} | {t(f'train.state.{r.state}')} |"
         )
     st.markdown("\n".join(lines))
 
@@ -365,6 +373,6 @@ def _size(n_bytes: int) -> str:
 
 def _duration(seconds: float) -> str:
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return t("train.seconds", seconds=seconds)
     minutes, s = divmod(round(seconds), 60)
-    return f"{minutes} min {s:02d} s"
+    return t("train.minutes", minutes=minutes, seconds=s)
