@@ -30,7 +30,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import tta
-from ..errors import DataError
+from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
 from . import models, state
@@ -275,6 +275,17 @@ def run_teach(kept: list[Example]) -> None:
                 lambda m: state.test_evaluation(m)["accuracy"],
                 base_description=description,
             )
+        except TrainingDiverged:  # its own advice (a smaller learning rate) does not apply here
+            st.error(
+                f"{description[:1].upper()}{description[1:]} cannot be taught: fine-tuning made "
+                "its cost NaN or infinite (its weights are too large to learn from), so it "
+                "is left as it was and keeps answering.",
+                icon=":material/error:",
+            )
+            return
+        except state.EvaluationBusy as e:
+            st.warning(str(e), icon=":material/hourglass_top:")
+            return
         finally:
             slots.release(me)
     st.session_state[REPORT_KEY] = report
