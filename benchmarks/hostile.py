@@ -15,7 +15,8 @@ Usage::
     DIGITNET_DATA=/path/to/mnist python benchmarks/hostile.py [--code DIR] [--only NAME ...]
 
 Prints a Markdown table (and ``--json`` the raw figures). The machine is shared:
-memory figures are exact, CPU figures vary with its load.
+memory figures are exact, CPU figures vary with its load. CPU includes the processes a
+case starts (the CLI cases); their memory is not in the peak.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' file makers, whatever --code is
+from craft import members_of, metadata, npy, npz, with_meta  # noqa: E402
+
 CASES: dict[str, tuple[str, object]] = {}
+CODE = str(HERE.parent)  #: the checkout measured (--code)
 
 
 def case(name: str, what: str):
@@ -52,6 +57,13 @@ def _status(field: str) -> int:
     raise KeyError(field)
 
 
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(run) -> dict:
     """Run ``run()`` and report its peak memory above the resident size before it, and CPU."""
     import gc
@@ -59,6 +71,7 @@ def measure(run) -> dict:
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current VmRSS
     before = _status("VmRSS")
+    children0 = _children_cpu()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     try:
         outcome = run()
@@ -68,55 +81,13 @@ def measure(run) -> dict:
         outcome = f"{type(e).__module__}.{type(e).__name__}: {text[:150]}"
     return {
         "peak_mb": (_status("VmHWM") - before) / 1e6,
-        "cpu_s": time.process_time() - cpu0,
+        "cpu_s": time.process_time() - cpu0 + _children_cpu() - children0,
         "wall_s": time.perf_counter() - wall0,
         "outcome": outcome.replace("builtins.", ""),
     }
 
 
 # ---------------------------------------------------------------- inputs
-def _npy(array) -> bytes:
-    import numpy as np
-
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _npy_header(shape, descr="<f4") -> bytes:
-    import struct
-
-    text = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode()
-    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
-
-
-def _meta(layers, precision="float32", **extra) -> bytes:
-    import numpy as np
-
-    meta = {
-        "format": "digitnet-weights",
-        "format_version": 1,
-        "architecture": {
-            "layers": list(layers),
-            "activation": "relu",
-            "output": "softmax",
-            "input_scaling": "unit",
-        },
-        "hyperparameters": {"precision": precision},
-        **extra,
-    }
-    return _npy(np.array(json.dumps(meta)))
-
-
-def _npz(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
 def _small_model():
     import numpy as np
 
@@ -135,17 +106,6 @@ def _good_bytes() -> bytes:
     return model_bytes(_small_model()[0])
 
 
-def _with_meta(change) -> bytes:
-    import numpy as np
-
-    with zipfile.ZipFile(io.BytesIO(_good_bytes())) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    meta = json.loads(str(np.load(io.BytesIO(members["metadata.npy"]))))
-    text = change(meta)
-    members["metadata.npy"] = _npy(np.array(text if isinstance(text, str) else json.dumps(meta)))
-    return _npz(members)
-
-
 def _upload(data: bytes, name="bad.npz"):
     from digitnet.app import models
 
@@ -162,21 +122,20 @@ def _():
     import numpy as np
 
     layers = (784, 8192, 5000, 10)
-    members = {"metadata.npy": _meta(layers, "float64")}
+    members = {"metadata.npy": metadata(layers, "float64")}
     for i, (a, b) in enumerate(zip(layers, layers[1:])):
-        members[f"W{i}.npy"] = _npy(np.zeros((a, b), np.float16))
-        members[f"b{i}.npy"] = _npy(np.zeros(b, np.float16))
-    data = _npz(members)
+        members[f"W{i}.npy"] = npy(np.zeros((a, b), np.float16))
+        members[f"b{i}.npy"] = npy(np.zeros(b, np.float16))
+    data = npz(members)
     del members
     return _upload(data), f"{len(data) / 1e3:.0f} kB file"
 
 
 @case("weights-npy-1e11", "upload: W0's .npy header claims shape (10^11,) (item 6)")
 def _():
-    with zipfile.ZipFile(io.BytesIO(_good_bytes())) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    members["W0.npy"] = _npy_header((10**11,))
-    return _upload(_npz(members)), ""
+    members = members_of(_good_bytes())
+    members["W0.npy"] = npy(header={"descr": "<f4", "fortran_order": False, "shape": (10**11,)})
+    return _upload(npz(members)), ""
 
 
 @case("weights-encrypted", "upload: a member flagged encrypted (item 6)")
@@ -189,7 +148,7 @@ def _():
 
 @case("weights-deep-json", "upload: metadata nested 100,000 deep (item 6)")
 def _():
-    return _upload(_with_meta(lambda m: "[" * 100_000 + "]" * 100_000)), ""
+    return _upload(with_meta(_good_bytes(), lambda m: "[" * 100_000 + "]" * 100_000)), ""
 
 
 @case("weights-bigint", "upload: a 5,000-digit integer in the metadata (item 6)")
@@ -199,12 +158,12 @@ def _():
             '"epochs_trained": 7', '"epochs_trained": ' + "9" * 5000
         )
 
-    return _upload(_with_meta(change)), ""
+    return _upload(with_meta(_good_bytes(), change)), ""
 
 
 @case("weights-metrics-list", "upload: metrics: [1], then the Draw tab describes it (item 6)")
 def _():
-    data = _with_meta(lambda m: m.update(metrics=[1]))
+    data = with_meta(_good_bytes(), lambda m: m.update(metrics=[1]))
     from digitnet.app import models
 
     def run():
@@ -245,14 +204,13 @@ def _():
 
 @case("weights-20000-members", "CLI: a file of 20,000 extra members, message length (item 10)")
 def _():
-    with zipfile.ZipFile(io.BytesIO(_good_bytes())) as z:
-        members = {n: z.read(n) for n in z.namelist()}
+    members = members_of(_good_bytes())
     import numpy as np
 
-    one = _npy(np.zeros(1, np.float32))
+    one = npy(np.zeros(1, np.float32))
     members.update({f"x{i}.npy": one for i in range(20_000)})
     path = Path(tempfile.mkdtemp()) / "many.npz"
-    path.write_bytes(_npz(members, zipfile.ZIP_STORED))
+    path.write_bytes(npz(members, zipfile.ZIP_STORED))
     from digitnet.weights import load_model
 
     def run():
@@ -401,6 +359,148 @@ def _():
     return run, "-".join(map(str, (784, *hidden, 10)))
 
 
+# ---------------------------------------------------------------- downloads (item 9)
+class _Server:
+    """A local HTTP server for one file: all at once, or one byte every ``interval`` s."""
+
+    def __init__(self, body: bytes, interval: float = 0.0) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    if not interval:
+                        self.wfile.write(body)
+                        return
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(interval)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+
+def _zeros_gz(n_bytes: int) -> bytes:
+    import zlib
+
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * 1_000_000
+    return b"".join(z.compress(block) for _ in range(n_bytes // len(block))) + z.flush()
+
+
+LABELS = "t10k-labels-idx1-ubyte"
+
+
+@case("download-gzip-bomb", "download: 300 MB of zeros, gzipped, as the 47 MB training images")
+def _():
+    from digitnet import data
+
+    body = _zeros_gz(300_000_000)
+    server = _Server(body)
+    target = Path(tempfile.mkdtemp())
+
+    def run():
+        data._download_missing(target, ["train-images-idx3-ubyte"], [server.url], 30.0, None)
+
+    return run, f"{len(body) / 1e6:.2f} MB served"
+
+
+@case(
+    "download-one-byte-a-second", "download: a server sending one byte every 0.5 s (deadline 20 s)"
+)
+def _():
+    import gzip
+
+    from digitnet import data
+
+    server = _Server(gzip.compress(os.urandom(10_008)), interval=0.5)  # 10 kB: 84 minutes
+    target = Path(tempfile.mkdtemp())
+    data.DOWNLOAD_DEADLINE_S = 20.0  # after: the overall deadline, short for the benchmark
+
+    def run():
+        data._download_missing(target, [LABELS], [server.url], 30.0, None)
+
+    return run, "10 kB, a byte every 0.5 s"
+
+
+@case("download-sigterm", "download: SIGTERM to `python -m digitnet download` mid-file")
+def _():
+    import gzip
+    import signal
+
+    server = _Server(gzip.compress(b"\0" * 10_008), interval=0.2)
+    target = Path(tempfile.mkdtemp())
+    code = (
+        "import sys; from digitnet import data; "
+        f"data._download_missing(data.Path(sys.argv[1]), [{LABELS!r}], [{server.url!r}], "
+        "30.0, None)"
+    )
+
+    def run():
+        proc = subprocess.Popen([sys.executable, "-c", code, str(target)], cwd=CODE,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        while not list(target.glob(".*part*")) and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(30)
+        return f"exit {status}; files left: {[p.name[:30] for p in target.iterdir()]}"
+
+    return run, ""
+
+
+# ---------------------------------------------------------------- the CLI (item 10)
+def _cli(*args) -> str:
+    proc = subprocess.run([sys.executable, "-m", "digitnet", *args], capture_output=True,
+                          text=True, cwd=CODE, timeout=600)  # fmt: skip
+    last = proc.stdout.strip().splitlines()[-1:] or [""]
+    err = " / ".join(line for line in proc.stderr.splitlines() if line.strip())[:160]
+    return f"exit {proc.returncode}; stdout: {last[0][:140]}; stderr: {err}"
+
+
+@case("cli-out-is-a-directory", "CLI: train --preset fast --out <an existing directory>")
+def _():
+    out = tempfile.mkdtemp()
+    return (lambda: _cli("train", "--preset", "fast", "--out", out, "-q")), "(CPU: the CLI's)"
+
+
+@case("cli-predict-one-unreadable", "CLI: predict broken.png good.png --json")
+def _():
+    import numpy as np
+    from PIL import Image
+
+    d = Path(tempfile.mkdtemp())
+    (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    good = np.zeros((280, 280), np.uint8)
+    good[40:240, 130:150] = 255
+    Image.fromarray(good).save(d / "good.png")
+    return (lambda: _cli("predict", str(d / "broken.png"), str(d / "good.png"), "--json")), ""
+
+
+@case("cli-predict-nan-pixel", "CLI: predict a float TIFF of a 1 with one NaN pixel")
+def _():
+    import numpy as np
+    from PIL import Image
+
+    d = Path(tempfile.mkdtemp())
+    a = np.zeros((100, 80), np.float32)
+    a[20:80, 38:44] = 0.8
+    a[5, 5] = np.nan
+    Image.fromarray(a, mode="F").save(d / "one.tif")
+    return (lambda: _cli("predict", str(d / "one.tif"), "--json")), ""
+
+
 # ---------------------------------------------------------------- the parent
 def child(name: str) -> None:
     _, build = CASES[name]
@@ -418,6 +518,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global CODE
+    CODE = args.code
     sys.path.insert(0, args.code)
     if args.child:
         child(args.child)

@@ -545,11 +545,8 @@ def download(
                 return final
             except (OSError, http.client.HTTPException, ValueError, zlib.error, _BadFile) as exc:
                 failures.append(f"  - {url}: {_brief(exc)}")
-    error = DownloadError(
-        f"Could not download {final.name} from any mirror:\n" + "\n".join(failures)
-    )
-    error.failures = failures
-    raise error
+    message = f"Could not download {final.name} from any mirror:\n" + "\n".join(failures)
+    raise DownloadError(message, failures)
 
 
 def _remove_stale_parts(final: Path) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import io
-import struct
 import threading
 import time
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
+from craft import png_header_only
 from PIL import Image
 from test_app import ONE, app_weights, apps, canvas_value, metric, new_jobs, tiny_training_data
 
@@ -24,19 +23,6 @@ from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
 
 __all__ = ["app_weights", "apps", "new_jobs"]  # test_app.py's fixtures, used here
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that says it is ``width``×``height`` RGBA, with one row of data: 0.1 kB."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    idat = zlib.compress(b"\0" * (1 + 4 * min(width, 1000)))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def png(image: np.ndarray) -> bytes:
@@ -184,9 +170,11 @@ def test_explore_waits_politely_when_the_evaluations_are_busy(
     apps, tiny_mnist_in_the_app, monkeypatch, tiny_data
 ):
     monkeypatch.setattr(state, "EVALUATION_WAIT_S", 0.2)
-    model = MLP(hidden=24, epochs=1).fit(*tiny_data)  # a model nobody has evaluated yet
-    at = apps("Explore")
-    _upload(at, model)
+    model = MLP(hidden=24, epochs=1).fit(*tiny_data)
+    model.weights_[0][0, 0] += np.random.default_rng().random()  # evaluated by no one yet
+    at = apps("Draw")  # (Explore would evaluate the shipped model on the tiny test set,
+    _upload(at, model)  # and leave that in the server-wide cache for other tests)
+    at.session_state["tab"] = "Explore"
     slots = state.evaluation_slots()
     held = [slots.acquire(f"someone-{i}", timeout=1) for i in range(slots.n)]
     try:
@@ -243,6 +231,8 @@ def nan_model(tiny_data) -> MLP:
     return model
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_the_draw_tab_does_not_answer_with_nan(apps, tiny_data):
     at = apps()
     _upload(at, nan_model(tiny_data), "nan.npz")
@@ -253,15 +243,29 @@ def test_the_draw_tab_does_not_answer_with_nan(apps, tiny_data):
     assert any("outputs are NaN" in e.value for e in at.error)
 
 
-def test_teach_on_a_model_that_cannot_learn_says_so(apps, tiny_mnist_in_the_app, tiny_data):
+def press_teach(apps, model: MLP, name: str):
+    """A visitor with ``model`` uploaded and one drawing kept presses Teach."""
     at = apps()
-    model = nan_model(tiny_data)
-    _upload(at, model, "nan.npz")
+    _upload(at, model, name)
     at.session_state[teach.EXAMPLES_KEY] = [teach.Example(np.zeros((28, 28), np.float32), 3, 9)]
     at.run()
     at.button(key="teach").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_teach_on_a_model_that_cannot_learn_says_so(apps, tiny_mnist_in_the_app, tiny_data):
+    model = nan_model(tiny_data)
+    at = press_teach(apps, model, "nan.npz")
     (error,) = [e for e in at.error if "cannot be taught" in e.value]
     assert "NaN or infinite" in error.value and "smaller learning rate" not in error.value
     assert at.session_state[state.UPLOADED_KEY][1] is model  # left as it was
     assert state.TAUGHT_KEY not in at.session_state
+
+
+def test_teach_refuses_a_network_too_large_to_fine_tune_here(apps, tiny_mnist_in_the_app):
+    wide = MLP(hidden=3000, precision="float64", batch_size=4000).initialize()  # 19 MB
+    at = press_teach(apps, wide, "wide.npz")
+    (warning,) = [w for w in at.warning if "too large to teach" in w.value]
+    assert "more than the 160 MB allowed per run" in warning.value
+    assert teach.REPORT_KEY not in at.session_state
