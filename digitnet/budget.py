@@ -39,9 +39,13 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DigitnetError
-from .model import MLP, N_INPUTS
+from .geometry import N_PIXELS as N_INPUTS
+
+if TYPE_CHECKING:  # the model imports the training loop, which checks its budget here
+    from .model import MLP
 
 log = logging.getLogger("digitnet.budget")
 

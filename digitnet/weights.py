@@ -45,6 +45,7 @@ from .errors import WeightsError
 from .metadata import FORMAT, FORMAT_VERSION, MAX_METADATA_CHARS, NEVER_FROM_A_FILE, STORED_DTYPES
 from .metadata import parse as parse_metadata
 from .model import MLP
+from .version import __version__
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.npz"
 
@@ -72,8 +73,6 @@ __all__ = [
 
 def model_metadata(model: MLP, extra: dict | None = None) -> dict:
     """The metadata saved with a model: its own, the model's ``metadata_``, then ``extra``."""
-    from . import __version__
-
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
