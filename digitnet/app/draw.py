@@ -1,6 +1,7 @@
 """The Draw tab: a canvas, what the network answers, and how the drawing got there.
 
-After every stroke the canvas sends its picture (a 280×280 RGBA array) and
+After every stroke the canvas sends its picture (a 280×280 PNG, checked by
+:func:`digitnet.preprocess.read_canvas_png` before it is decoded) and
 :func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest of the
 page does not rerun):
 
@@ -29,11 +30,12 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import streamlit as st
 
 from .. import tta
 from ..errors import WeightsError
-from ..preprocess import preprocess_steps
+from ..preprocess import CanvasError, preprocess_steps, read_canvas_png
 from . import charts, i18n, models, pad, pictures, state, teach
 from .i18n import t
 
@@ -132,7 +134,11 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
                    network=(time.perf_counter() - t0) * 1000)  # fmt: skip
         order = probs.argsort()[::-1]
         top, p = int(order[0]), float(probs[order[0]])
-        if p >= NOT_SURE_THRESHOLD:
+        if not np.isfinite(probs).all():  # loading refuses such weights; never answer "9?"
+            top = None
+            st.metric(label, "–", delta=t("draw.no_answer"), delta_color="off", delta_arrow="off")
+            st.error(t("draw.not_finite"))
+        elif p >= NOT_SURE_THRESHOLD:
             st.metric(label, str(top), delta=t("draw.sure", p=p), delta_color="off",
                       delta_arrow="off")  # fmt: skip
         else:
@@ -143,8 +149,9 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         time.sleep(ANSWER_HEADSTART_S)
         if steps.status != "ok":  # the library's status, in the page's words
             st.warning(t(f"draw.status.{steps.status}"))
-        st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
-        st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
+        if top is not None:
+            st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
+            st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:
@@ -153,7 +160,7 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
 
 
 def _current_drawing(result):
-    """The canvas picture (RGBA array), or None when nothing is drawn.
+    """The canvas picture (RGBA array), or None when nothing is drawn (or it cannot be read).
 
     After Undo or Clear the canvas redraws itself and sends its new picture a
     moment later; until then the old picture must not be read as current.
@@ -166,7 +173,12 @@ def _current_drawing(result):
         st.session_state.canvas_objects = objects
     if not objects:
         return None
-    return result.image_data
+    try:
+        # Checked before decoding: anyone can send a PNG of any size in its place.
+        return read_canvas_png(result.image_bytes or b"", (CANVAS_PX, CANVAS_PX))
+    except CanvasError as e:
+        st.caption(t("draw.unreadable", detail=e))
+        return None
 
 
 # ---------------------------------------------------------------- Undo / Clear

@@ -196,7 +196,12 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
 # ---------------------------------------------------------------- 2. mistakes
 def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     st.markdown("#### " + t("explore.mistakes.heading"))
-    r = state.test_evaluation(model)
+    try:
+        r = state.test_evaluation(model)
+    except state.EvaluationBusy:
+        st.info(t("data.busy"), icon=":material/hourglass_top:")
+        st.button(t("explore.try_again"), key="evaluation_retry")
+        return
     cm = np.asarray(r["confusion"])
     st.caption(mistakes_caption(r, cm))
     left, right = st.columns([3, 2], gap="medium")

@@ -29,8 +29,8 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import tta
-from ..errors import DataError
+from .. import budget, tta
+from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
 from . import i18n, models, state
@@ -244,6 +244,14 @@ def run_teach(kept: list[Example]) -> None:
     if who.source != models.TAUGHT or base is None:
         base = (who.source, who.description, who.model)
     _, description, model = base
+    # what is being taught, in the page's language (base's description may be in another)
+    what = who.description if base[0] == who.source else t(f"model.base.{base[0]}")
+    what = what[:1].upper() + what[1:]
+    try:  # fine-tuning a copy with Adam takes memory too: the same budget as a run
+        budget.check_run(_as_fine_tuned(model), budget.app_run_memory_bytes(), copies=1)
+    except budget.BudgetError as e:
+        st.warning(t("teach.too_large", model=what, detail=e), icon=":material/memory:")
+        return
     try:
         with st.spinner(t("teach.loading")):
             bar = st.empty()
@@ -268,6 +276,12 @@ def run_teach(kept: list[Example]) -> None:
                 lambda m: state.test_evaluation(m)["accuracy"],
                 base_description=description,
             )
+        except TrainingDiverged:  # its own advice (a smaller learning rate) does not apply here
+            st.error(t("teach.diverged", model=what), icon=":material/error:")
+            return
+        except state.EvaluationBusy:
+            st.warning(t("data.busy"), icon=":material/hourglass_top:")
+            return
         finally:
             slots.release(me)
     st.session_state[REPORT_KEY] = report
@@ -279,6 +293,15 @@ def run_teach(kept: list[Example]) -> None:
         st.session_state[state.TAUGHT_KEY] = (facts, tuned)  # described in the page's language
         state.set_source(models.TAUGHT)
     st.rerun()  # the whole page: the answer, and the model picker, use the taught model
+
+
+def _as_fine_tuned(model: MLP) -> MLP:
+    """The settings :func:`digitnet.finetune.finetune` trains ``model`` with (for the budget)."""
+    rows = int(TEACH_ARGS["replay"] / (1 - TEACH_ARGS["share"]))  # replay + the drawings
+    params = model.get_params()
+    params.update(optimizer="adam", train_metrics="running", early_stopping=False,
+                  augment=None, batch_size=min(model.batch_size, rows))  # fmt: skip
+    return MLP(**params)
 
 
 def show_report(report: Report) -> None:

@@ -17,6 +17,7 @@ import time
 
 import streamlit as st
 
+from .. import budget
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
 from ..presets import (
@@ -197,6 +198,10 @@ def check(preset: str, params: dict):
     n_weights = sum(a * b + b for a, b in zip(model.layer_sizes, model.layer_sizes[1:]))
     if n_weights > MAX_WEIGHTS:
         return None, t("train.too_big", weights=n_weights, most=MAX_WEIGHTS)
+    try:  # weights, optimizer, a minibatch's activations, evaluation: before anything runs
+        budget.check_run(model, budget.app_run_memory_bytes())
+    except budget.BudgetError as e:
+        return None, t("train.cannot", detail=e)
     return model, None
 
 
@@ -341,6 +346,11 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         st.error(t(f"train.{snap.state}", detail=snap.message))
     elif snap.state == "ended":
         st.warning(t("train.ended"))
+    elif snap.state == "timeout":
+        st.warning(
+            t("train.timeout", limit=_duration(job.time_limit), env=budget.RUN_MINUTES_ENV,
+              epoch=snap.epoch_float, epochs=snap.epochs)
+        )  # fmt: skip
 
 
 def runs_table(job: jobs.TrainJob) -> None:

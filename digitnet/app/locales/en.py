@@ -95,7 +95,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "data.downloading": "Downloading MNIST (once per server): {name}",
     "data.loading": "Loading MNIST…",
     "data.loading_test": "Loading the MNIST test set…",
-    "data.evaluating": "Reading the 10,000 MNIST test digits…",
+    "data.evaluating": "Reading the 10,000 MNIST test digits (one model at a time on this server)…",
     "data.styling": "Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best preset (once per server, about a minute)…",
     # ------------------------------------------------------------ Explore
     "explore.no_model": "No model to explore.",
@@ -342,4 +342,14 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "pictures.alt.2": "Your drawing with the bounding box of its ink in amber",
     "pictures.alt.3": "The digit scaled so that its longer side is 20 pixels, one square per pixel",
     "pictures.alt.4": "The 28 by 28 pixel input the network reads, the digit centred on its centre of mass: a red cross marks it, a circle where it was before",
+    # ------------------------------------------------------------ the server's limits
+    "data.busy": "This server is busy reading the test digits with other visitors' models: try again in a minute.",
+    "explore.try_again": "Try again",
+    "draw.no_answer": "no answer",
+    "draw.not_finite": "This network's outputs are NaN or infinite for this drawing (its weights overflow), so it cannot answer: choose another model below.",
+    "draw.unreadable": "This drawing could not be read: {detail}. Clear the canvas and draw again.",
+    "teach.too_large": "{model} is too large to teach on this server: {detail}.",
+    "teach.diverged": "{model} cannot be taught: fine-tuning made its cost NaN or infinite (its weights are too large to learn from), so it is left as it was and keeps answering.",
+    "train.state.timeout": "timeout",
+    "train.timeout": "This run reached this server's limit of {limit} of training per run ({env}), so it stopped after {epoch:.1f} of {epochs} epochs, keeping its network. Start a new run to train more.",
 }
