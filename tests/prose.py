@@ -29,7 +29,14 @@ ALLOWED = frozenset(
         *("He", "tanh", "sigmoid", "softmax", "relu", "BCE", "Raschka", "UCI", "digitnet"),
         *("Streamlit", "KaTeX", "CLI", "CPU", "BLAS", "JSON", "ID", "px", "MB", "kB", "ms", "Ctrl"),
         *("GB", "seed", "fast", "best", "English"),
-        *("one-hot", "softplus", "exp", "NaN"),  # written so in Japanese textbooks too
+        *(
+            "NPZ",
+            "PNG",
+            "one-hot",
+            "softplus",
+            "exp",
+            "NaN",
+        ),  # written so in Japanese textbooks too
     )
 )
 
@@ -187,6 +194,8 @@ def _chart_texts(spec: dict, data: dict[str, list]) -> list[str]:
             visit(view.get(key))
 
     visit(spec)
+    if isinstance(spec.get("description"), str):  # what a screen reader says the chart is
+        out.append(spec["description"])
     return out
 
 

@@ -372,7 +372,9 @@ def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):
     assert [t.label for t in at.tabs] == ["Draw", "Explore", "How it works", "Train"]
     assert metric(at).value == "–"
     assert "Draw a digit" in at.info[0].value
-    canvas, glue = at.get("bidi_component")  # the canvas, and the pad's script (pad.py)
+    # the page's language (i18n.py), the canvas, and the pad's script (pad.py)
+    lang, canvas, glue = at.get("bidi_component")
+    assert lang.key == "page_lang" and json.loads(lang.proto.json) == {"lang": "en"}
     assert canvas.key == "canvas" and glue.key == "pad"
     assert json.loads(glue.proto.json) == {
         "canvasKey": "canvas", "undoKey": "undo", "sendOnPenUp": True,

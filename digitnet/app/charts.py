@@ -11,11 +11,13 @@ the chart's data in place instead of rebuilding it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .i18n import t
 
 #: Every chart's marks take their colours from the theme's categorical palette
@@ -32,6 +34,36 @@ MAIN, SECOND, MUTED, GUIDE = range(4)
 EXCITE, INHIBIT = 6, 7
 SURE, UNSURE, OTHER = "answer", "answer (not sure)", "other digits"
 THRESHOLD = "not sure below this"
+
+
+def described(spec: dict, description: str, lang: str | None = None) -> dict:
+    """``spec`` with a description in the page's language, for screen readers.
+
+    Vega names a chart "Vega visualization" and describes its axes and marks itself, in
+    English ("X-axis titled … for a discrete scale with 10 values"); on a page in another
+    language those descriptions are turned off (``aria: false``): the description, and
+    the summary in words under each chart, say what it shows.
+    """
+    spec = {**spec, "description": description}
+    if (lang or i18n.current()) != i18n.DEFAULT:
+        spec["config"] = {**spec.get("config", {}), "aria": False}
+    return spec
+
+
+#: Kana, kanji, hangul and full-width forms: words that a rotated axis title lays on their side.
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def y_title(text: str) -> tuple[str | list[str], dict]:
+    """A vertical axis's title and the axis settings it needs: ``(title, axis)``.
+
+    Latin words are rotated, as usual. Japanese (Chinese, Korean) words are written the
+    way those languages write vertically, one upright character under the other; a
+    rotated title would lay them on their side.
+    """
+    if not _CJK.search(text):
+        return text, {}
+    return re.findall(r"[A-Za-z0-9]+|\S", text), {"titleAngle": 0, "titleBaseline": "middle"}
 
 
 def palette_domain(names: dict[int, str]) -> list[str]:
@@ -57,15 +89,16 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
     colors = {"field": "kind", "type": "nominal", "legend": None,
               "scale": {"domain": palette_domain({MAIN: SURE, SECOND: UNSURE, MUTED: OTHER,
                                             GUIDE: THRESHOLD})}}  # fmt: skip
+    y_name, y_axis = y_title(t("chart.probability"))
     spec = {
         "height": 170,
         "encoding": {
             "y": {
                 "field": "p",
                 "type": "quantitative",
-                "title": t("chart.probability"),
+                "title": y_name,
                 "scale": {"domain": [0, 1]},
-                "axis": {"format": "%", "tickCount": 5},
+                "axis": {"format": "%", "tickCount": 5, **y_axis},
             },
         },
         "layer": [
@@ -101,7 +134,7 @@ def probabilities(probs: np.ndarray, threshold: float) -> tuple[pd.DataFrame, di
             },
         ],
     }
-    return data, spec
+    return data, described(spec, t("chart.probabilities_description"))
 
 
 def probabilities_summary(probs: np.ndarray, threshold: float) -> str:
@@ -172,6 +205,7 @@ def curves(
     else:
         domain = nice_domain(values, lowest=0.0, highest=1.0)
         y_axis = {"title": t("chart.accuracy"), "format": ".1~%"}
+    y_name, y_title_axis = y_title(y_axis.pop("title"))
     names = [name for _, name in series]
     colors = palette_domain({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
                        GUIDE: "now"})  # fmt: skip
@@ -195,9 +229,9 @@ def curves(
             "y": {
                 "field": "value",
                 "type": "quantitative",
-                "title": y_axis.pop("title"),
+                "title": y_name,
                 "scale": {"domain": domain, "nice": False, "zero": False},
-                "axis": {**y_axis, "tickCount": 5},
+                "axis": {**y_axis, **y_title_axis, "tickCount": 5},
             },
             "color": {
                 "field": "series",
@@ -242,7 +276,9 @@ def curves(
                 },
             }
         )
-    return data, {"height": height, "layer": layers}
+    return data, described(
+        {"height": height, "layer": layers}, t(f"chart.curves_description.{metric}")
+    )
 
 
 def curves_summary(history: Sequence[dict]) -> str:

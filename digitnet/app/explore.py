@@ -190,7 +190,7 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
                         {"field": "push", "format": "+.3f", "title": t("explore.chart.push")}],
         },
     }  # fmt: skip
-    return data, spec
+    return data, charts.described(spec, t("explore.chart.push_description", target=c.target))
 
 
 # ---------------------------------------------------------------- 2. mistakes
@@ -227,7 +227,8 @@ def confusion_spec(cm: tuple, chosen: tuple, lang: str) -> dict:
     rerun of this tab; the spec it gives is drawn by ``st.vega_lite_chart``.
     ``lang`` is the language of its words (part of the cache's key).
     """
-    return confusion_chart(np.asarray(cm), chosen, lang).to_dict()
+    spec = confusion_chart(np.asarray(cm), chosen, lang).to_dict()
+    return charts.described(spec, i18n.translate(lang, "explore.chart.confusion"), lang)
 
 
 def confusion_chart(cm: np.ndarray, chosen: tuple, lang: str = i18n.DEFAULT) -> alt.LayerChart:
@@ -247,9 +248,10 @@ def confusion_chart(cm: np.ndarray, chosen: tuple, lang: str = i18n.DEFAULT) -> 
     df["label"] = [str(c) if c else "" for c in df["count"]]
     worst = max(1, int(cm[~np.eye(10, dtype=bool)].max()))
     read_as, true_digit = (i18n.translate(lang, k) for k in ("explore.read_as", "explore.true"))
+    true_title, true_axis = charts.y_title(true_digit)
     base = alt.Chart(df).encode(
         x=alt.X("read:O", title=read_as, axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("actual:O", title=true_digit),
+        y=alt.Y("actual:O", title=true_title, axis=alt.Axis(**true_axis)),
     )
     cells = base.mark_rect().encode(
         color=alt.condition("datum.right", alt.value(CELL_RIGHT), alt.value(CELL_NONE))
@@ -314,7 +316,8 @@ def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
               "legend": None}  # fmt: skip
     spec = {
         "height": 330,
-        "title": {"text": t("explore.chart.per_digit"), "fontSize": 13, "fontWeight": "normal"},
+        "title": {"text": t("explore.chart.per_digit"), "fontSize": 13, "fontWeight": "normal",
+                  "aria": False},  # said by the description (charts.described)
         "encoding": {
             "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
             "y": {"field": "accuracy", "type": "quantitative", "title": None,
@@ -333,7 +336,7 @@ def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
                           "color": {"datum": "label", **colors}}},
         ],
     }  # fmt: skip
-    return data, spec
+    return data, charts.described(spec, t("explore.chart.per_digit"))
 
 
 def _filters() -> tuple:

@@ -200,6 +200,59 @@ def switch(on_switch: Callable[[str, str], None] | None = None) -> None:
     )
 
 
+#: Streamlit's own words that it offers no setting for (its file uploader's button and
+#: size hint, a text box's "Press Enter to apply"), written over in the page's language:
+#: the original text shrinks to nothing and the translation is drawn after it. Streamlit's
+#: words are English; in English the page keeps them as they are.
+_STREAMLIT_CSS = """
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+[data-testid="stFileUploaderDropzoneInstructions"] span,
+[data-testid="InputInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "%(upload)s"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "%(upload_limit)s"; font-size: 0.875rem; }
+[data-testid="InputInstructions"] span::after { content: "%(press_enter)s"; font-size: 0.75rem; }
+"""
+
+
+def streamlit_css(upload_mb: int) -> str:
+    """CSS that writes Streamlit's own words in the page's language ("" in English)."""
+    if current() == DEFAULT:
+        return ""
+
+    def quoted(text: str) -> str:
+        return text.replace("\\", "\\\\").replace('"', '\\"')
+
+    words = {
+        "upload": t("streamlit.upload"),
+        "upload_limit": t("streamlit.upload_limit", mb=upload_mb),
+        "press_enter": t("streamlit.press_enter"),
+    }
+    return _STREAMLIT_CSS % {k: quoted(v) for k, v in words.items()}
+
+
+#: Sets the page's ``<html lang>``: screen readers then read it in its language's voice,
+#: and the browser picks Japanese forms for kanji that Chinese fonts draw otherwise.
+_LANG_JS = """
+export default function (component) {
+  const lang = (component.data || {}).lang;
+  if (lang && document.documentElement.lang !== lang) document.documentElement.lang = lang;
+}
+"""
+_lang_component = None
+
+
+def mark_page() -> None:
+    """Tell the browser the page's language (an invisible element; call once per run)."""
+    import streamlit as st
+
+    global _lang_component
+    if _lang_component is None:  # declared once per process, inside a running app
+        _lang_component = st.components.v2.component("digitnet_lang", js=_LANG_JS)
+    _lang_component(key="page_lang", data={"lang": current()}, width="content", height="content")
+
+
 def _switched(on_switch: Callable[[str, str], None] | None) -> None:
     import streamlit as st
 

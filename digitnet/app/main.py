@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, i18n, state, train_view
+from . import draw, explore, howitworks, i18n, models, state, train_view
 from .i18n import t
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
@@ -37,11 +37,13 @@ PAGE_CSS = """
 def main() -> None:
     i18n.setup()
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
-    st.html(f"<style>{PAGE_CSS}</style>")  # style only: takes no room on the page
+    # style only: takes no room on the page
+    st.html(f"<style>{PAGE_CSS}{i18n.streamlit_css(models.MAX_UPLOAD_MB)}</style>")
     head = st.container(horizontal=True, horizontal_alignment="distribute",
                         vertical_alignment="center")  # fmt: skip
     with head:
         st.subheader("✍️ digitnet", anchor=False)  # no link icon: one keyboard stop less
+        i18n.mark_page()  # <html lang="ja">: takes no room
         i18n.switch(on_switch=_carry_over)
     st.caption(t("app.tagline"))
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(

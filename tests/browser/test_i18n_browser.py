@@ -3,7 +3,10 @@
 A Chromium context with ``locale="ja-JP"`` (``navigator.language`` "ja-JP") gets the
 Japanese page without any ``?lang=``; the same strokes drawn there and in an English
 page are read the same (the same digit, the same probability); the language switch
-changes the words but keeps the drawing on the canvas and its answer.
+changes the words but keeps the drawing on the canvas and its answer. The Draw, Train
+and How it works tabs in Japanese show no English word (what the browser draws, chart
+text included) and no KaTeX warning, their Japanese is set in a font that has its
+glyphs, and they are screenshotted for README.ja.md (``*_ja.png``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import re
 import pytest
 from harness import ONE, SEVEN, ZERO
 from playwright.sync_api import Page, expect
-from test_app_browser import stroke, watch
+from prose import english_words
+from test_app_browser import shot, stroke, watch
 
 from digitnet.app import i18n
 
@@ -115,6 +119,98 @@ def test_the_switch_keeps_the_drawing_and_its_answer(browser, server):
         expect(page.get_by_role("tab", name=TABS_JA[0])).to_be_visible(timeout=20_000)
         assert "lang=ja" in page.url
         expect(answer(page)[0]).to_have_text(re.compile(r"^1\??$"))
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+#: Every piece of text the browser draws in the main area, with the font it is drawn in:
+#: text nodes (chart labels in SVG too) that are rendered (not hidden, not shrunk to
+#: nothing: see i18n.streamlit_css), leaving out code, formulas and icon ligatures.
+VISIBLE_TEXT_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const out = [];
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const text = node.textContent.trim();
+    const el = node.parentElement;
+    if (!text || !el) continue;
+    if (el.closest('pre, code, .katex, style, script, [data-testid="stIconMaterial"]')) continue;
+    const css = getComputedStyle(el);
+    if (parseFloat(css.fontSize) === 0 || css.visibility === 'hidden') continue;
+    if (!el.checkVisibility()) continue;
+    out.push([text, css.fontFamily]);
+  }
+  return out;
+}"""
+
+#: Draws a kana-and-kanji sample and a character no font has (U+10FFFD, drawn as the
+#: "missing glyph" box) in the page's font, and says whether they differ: if they do not,
+#: the Japanese would be tofu boxes.
+GLYPHS_JS = """(font) => {
+  const draw = (text) => {
+    const c = document.createElement('canvas');
+    c.width = 64; c.height = 32;
+    const g = c.getContext('2d');
+    g.font = '24px ' + font;
+    g.fillText(text, 2, 26);
+    return c.toDataURL();
+  };
+  const missing = draw('\\u{10FFFD}');
+  return ['あ', '数', '学', 'ア'].map((ch) => draw(ch) !== missing && draw(ch) !== draw(''));
+}"""
+
+
+def no_english_shown(page: Page) -> list[str]:
+    """The browser-drawn texts of the page that hold English words (names allowed)."""
+    return [text for text, _ in page.evaluate(VISIBLE_TEXT_JS) if english_words(text)]
+
+
+def test_japanese_tabs_show_no_english_and_are_screenshotted(browser, server, screenshots):
+    context, page, errors = open_page(browser, server, "ja-JP")
+    try:
+        # Draw: a digit drawn, answered, its four steps; the weights files' panel open.
+        read(page, SEVEN[0])
+        page.get_by_text(JA["draw.weights_files"]).click()
+        expect(page.locator('[data-testid="stFileUploaderDropzone"]')).to_be_visible()
+        assert page.evaluate("document.documentElement.lang") == "ja"
+        fonts = {font for _, font in page.evaluate(VISIBLE_TEXT_JS)}
+        assert all("Noto Sans CJK JP" in f or "Hiragino" in f for f in fonts), fonts
+        assert all(
+            page.evaluate(
+                GLYPHS_JS,
+                page.evaluate(
+                    "getComputedStyle(document.querySelector('[data-testid=stMain] p')).fontFamily"
+                ),
+            )
+        ), "the page's font has no Japanese glyphs (tofu): install fonts-noto-cjk"
+        assert not no_english_shown(page), no_english_shown(page)
+        page.get_by_text(JA["draw.weights_files"]).click()  # closed, for the picture
+        shot(page, screenshots / "draw_ja.png")
+
+        # How it works: the formulas (Japanese inside \\text{}: no KaTeX warning), the check.
+        page.get_by_role("tab", name=JA["tab.how"]).click()
+        expect(page.get_by_text(re.compile("^最大の相対誤差は"))).to_be_visible(timeout=60_000)
+        expect(page.locator(".katex .text", has_text="交差エントロピー")).to_be_visible()
+        assert not no_english_shown(page), no_english_shown(page)
+        shot(page, screenshots / "howitworks_ja.png")
+
+        # Train: fast, a short run to the end.
+        page.get_by_role("tab", name=JA["tab.train"]).click()
+        opener = page.get_by_text(re.compile("のハイパーパラメータ$"))
+        opener.click()
+        epochs = page.get_by_label(JA["train.hp.epochs"])
+        epochs.fill("5")
+        epochs.press("Enter")
+        opener.click()  # closed again, for the picture
+        page.get_by_role("button", name=JA["train.start"]).click()
+        expect(page.get_by_text(re.compile("^完了：MNIST のテスト画像"))).to_be_visible(
+            timeout=180_000
+        )
+        expect(page.locator('[data-testid="stVegaLiteChart"]:visible')).to_have_count(2)
+        assert not no_english_shown(page), no_english_shown(page)
+        shot(page, screenshots / "train_ja.png")
         assert not errors, errors
     finally:
         context.close()

@@ -352,4 +352,14 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "teach.diverged": "{model} cannot be taught: fine-tuning made its cost NaN or infinite (its weights are too large to learn from), so it is left as it was and keeps answering.",
     "train.state.timeout": "timeout",
     "train.timeout": "This run reached this server's limit of {limit} of training per run ({env}), so it stopped after {epoch:.1f} of {epochs} epochs, keeping its network. Start a new run to train more.",
+    # ------------------------------------------------------------ Streamlit's own words (as it writes them)
+    "streamlit.upload": "Upload",
+    "streamlit.upload_limit": "{mb}MB per file • NPZ",
+    "streamlit.press_enter": "Press Enter to apply",
+    # ------------------------------------------------------------ what each chart is, for screen readers
+    "chart.probabilities_description": "Bar chart: the probability of each digit, 0 to 9",
+    "chart.curves_description.cost": "Line chart: the cost J per epoch",
+    "chart.curves_description.accuracy": "Line chart: the training and validation accuracy per epoch",
+    "explore.chart.push_description": "Bar chart: the hidden units that pushed output {target} hardest, each way",
+    "explore.chart.confusion": "Confusion matrix: how many test digits of each true digit were read as each digit",
 }

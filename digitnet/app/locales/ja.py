@@ -296,7 +296,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     # ------------------------------------------------------------ 描く
     "draw.undo": "元に戻す",
     "draw.undo_help": "最後の一画を取り消します（Ctrl+Z、⌘Z）",
-    "draw.clear": "全部消す",
+    "draw.clear": "消去",
     "draw.pen": "ペン",
     "draw.pen_width": "ペンの太さ (px)",
     "draw.pad_label": "手書きパッド：0 から 9 までの数字を 1 つ、マウスかペンか指で描いてください。",
@@ -341,4 +341,14 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "teach.diverged": "{model}には教えられません。ファインチューニングでコストが NaN か無限大になりました（重みが大きすぎて学習できません）。元のままにして、引き続きこのモデルが答えます。",
     "train.state.timeout": "時間切れ",
     "train.timeout": "この学習は、このサーバーの 1 回あたりの学習時間の上限 {limit}（`{env}`）に達したため、{epochs} エポック中 {epoch:.1f} エポックで止まりました。ネットワークはそのまま残しています。さらに学習するには、新しく学習を始めてください。",
+    # ------------------------------------------------------------ Streamlit 自身の文言
+    "streamlit.upload": "アップロード",
+    "streamlit.upload_limit": "1 ファイル {mb} MB まで • NPZ",
+    "streamlit.press_enter": "Enter キーで反映",
+    # ------------------------------------------------------------ スクリーンリーダー向けのグラフの説明
+    "chart.probabilities_description": "棒グラフ：0 から 9 までの各数字の確率",
+    "chart.curves_description.cost": "折れ線グラフ：エポックごとのコスト J",
+    "chart.curves_description.accuracy": "折れ線グラフ：エポックごとの訓練データと検証データの正解率",
+    "explore.chart.push_description": "棒グラフ：出力 {target} を最も強く押し上げた隠れユニットと、押し下げた隠れユニット",
+    "explore.chart.confusion": "混同行列：正しい数字ごとに、テスト画像が何と読まれたかの枚数",
 }
