@@ -54,6 +54,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -964,6 +965,79 @@ def sweep(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- memory
+async def visit(v: Visitor, rss: Callable[[], float] | None = None) -> dict:
+    """A whole visit: page loaded, three drawings, a correction and Teach, Explore, a
+    ``fast`` run on the Train tab to its end; the server's RSS after each step."""
+    out = {}
+
+    def note(step: str) -> None:
+        if rss is not None:
+            out[step] = rss()
+
+    await v.open()
+    note("loaded")
+    for i in range(3):
+        await v.stroke(i)
+    note("drew")
+    await v.act("correct")
+    await v.act("teach")
+    note("taught")
+    await v.act("explore")
+    note("explored")
+    await v.act("train_tab")
+    await v.act("start")
+    for _ in range(600):  # the live view's timers stop when the run is done
+        await asyncio.sleep(0.2)
+        if not v.timers:
+            break
+    note("trained")
+    await v.close()
+    return out
+
+
+def memory(args) -> int:
+    """RSS idle, through a first visit, after many visits, and after their sessions expired."""
+    rec = Recording.load(args.recording)
+    target = Target(args)
+    proc = psutil.Process(target.pids[0])
+
+    def rss() -> float:
+        return round(proc.memory_info().rss / 2**20, 1)
+
+    report: dict = {"visitors": args.visitors, "settings": args.env + args.streamlit_arg}
+    try:
+        report["idle"] = rss()
+
+        async def go() -> None:
+            stats = Stats()
+            report["first_visit"] = await visit(Visitor(0, target.url, rec, stats), rss)
+            report["after_first_left"] = rss()
+            after = []
+            for start in range(1, args.visitors, args.concurrency):
+                group = range(start, min(args.visitors, start + args.concurrency))
+                await asyncio.gather(*[visit(Visitor(n, target.url, rec, stats)) for n in group])
+                after.append(rss())
+                print(f"{group[-1] + 1} visitors: {after[-1]} MB", flush=True)
+            report["after_each"] = after
+            report["errors"] = stats.errors[:5]
+            await asyncio.sleep(args.expire_wait)
+            report["all_left_and_waited"] = rss()
+            # a new visitor's page closing makes Streamlit drop the expired sessions it kept
+            await visit(Visitor(args.visitors, target.url, rec, stats))
+            await asyncio.sleep(5)
+            report["after_one_more_visit"] = rss()
+
+        asyncio.run(go())
+    finally:
+        target.stop()
+    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(report, indent=1))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -975,7 +1049,7 @@ def main() -> int:
                    help="don't give the server a core and the browser the other")  # fmt: skip
     p.set_defaults(func=record)
 
-    for name, func in (("run", run), ("sweep", sweep)):
+    for name, func in (("run", run), ("sweep", sweep), ("memory", memory)):
         p = sub.add_parser(name)
         p.add_argument("--url", help="a running server (loopback only); default: start one")
         p.add_argument("--pid", type=int, action="append", help="its process id(s), for CPU/RSS")
@@ -993,6 +1067,12 @@ def main() -> int:
         if name == "run":
             p.add_argument("--drawers", type=int, default=10)
             p.add_argument("--trainers", type=int, default=0)
+        elif name == "memory":
+            p.add_argument("--visitors", type=int, default=50)
+            p.add_argument("--concurrency", type=int, default=2, help="visitors at a time")
+            p.add_argument("--expire-wait", type=float, default=30.0,
+                           help="s to wait after the last visitor left")  # fmt: skip
+            p.add_argument("--json-out")
         else:
             p.add_argument("--drawers", dest="drawers_list", default="20,40,80,120")
             p.add_argument("--trainers", dest="trainers_list", default="0,2")
