@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import MLP, N_CLASSES, check_labels
+from .functions import N_CLASSES, check_labels
+from .model import MLP
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

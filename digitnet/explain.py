@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import MLP, N_CLASSES, check_labels, data_loss
+from .functions import N_CLASSES, check_labels, data_loss
+from .model import MLP
 
 
 # --------------------------------------------------------------------------

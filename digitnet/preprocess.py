@@ -63,10 +63,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
+from .geometry import MNIST_BOX, MNIST_CENTER, MNIST_SIZE, center_of_mass, grow
 
-MNIST_SIZE = 28  #: side of an MNIST image, px
-MNIST_BOX = 20  #: the longest side of an MNIST digit, px
-MNIST_CENTER = 14.0  #: where MNIST puts the centre of mass (row and column index)
 SUPERSAMPLE = 4  #: the digit is built at 4× the final resolution, then block-averaged
 
 #: Stroke widths of MNIST digits, in px of the 28×28 image: the 25th and 75th
@@ -389,53 +387,6 @@ def digit_stroke_width(image: np.ndarray, background: str = "auto") -> float | N
 # --------------------------------------------------------------------------
 # Steps 3-5: resampling, thickening/thinning, centring
 # --------------------------------------------------------------------------
-def grow(image: np.ndarray, radius: float) -> np.ndarray:
-    """Thicken (radius > 0) or thin (radius < 0) strokes by ``|radius|`` pixels on each side.
-
-    Grey-level dilation (each pixel takes the maximum of its neighbourhood) or
-    erosion (the minimum), by a disc approximated as an octagon: one pixel at a
-    time, alternating the 4 neighbours (a "+") and the 8 neighbours (a 3×3
-    square). A fractional radius blends the last step in proportion. The image
-    is first padded with background, so that a thickened digit is not cut.
-    """
-    if abs(radius) < 1e-3:
-        return image
-    n_steps = math.ceil(abs(radius))
-    op = np.maximum if radius > 0 else np.minimum
-    pad = n_steps + 1
-    out = np.zeros((image.shape[0] + 2 * pad, image.shape[1] + 2 * pad), np.float32)
-    out[pad:-pad, pad:-pad] = image
-    for i in range(n_steps):
-        previous = out
-        out = _neighbourhood(previous, op, square=i % 2 == 1)
-        fraction = abs(radius) - i
-        if fraction < 1.0:  # the last, partial step
-            out = previous + np.float32(fraction) * (out - previous)
-    return out
-
-
-def _neighbourhood(a: np.ndarray, op, square: bool) -> np.ndarray:
-    """``op`` (max or min) of each pixel and its 4 (or, if ``square``, 8) neighbours."""
-    vertical = a.copy()
-    op(vertical[1:], a[:-1], out=vertical[1:])  # the pixel above
-    op(vertical[:-1], a[1:], out=vertical[:-1])  # the pixel below
-    source = vertical if square else a  # a square is a vertical then a horizontal 3-px line
-    out = vertical if not square else vertical.copy()
-    op(out[:, 1:], source[:, :-1], out=out[:, 1:])  # the pixel on the left
-    op(out[:, :-1], source[:, 1:], out=out[:, :-1])  # the pixel on the right
-    return out
-
-
-def center_of_mass(image: np.ndarray) -> tuple[float, float]:
-    """Intensity-weighted mean (row, column) of an image, in pixel indices."""
-    total = float(image.sum())
-    if total <= 0:
-        return (image.shape[0] - 1) / 2, (image.shape[1] - 1) / 2
-    rows = float(image.sum(axis=1) @ np.arange(image.shape[0], dtype=np.float32)) / total
-    cols = float(image.sum(axis=0) @ np.arange(image.shape[1], dtype=np.float32)) / total
-    return rows, cols
-
-
 def block_mean(image: np.ndarray, k: int) -> np.ndarray:
     """Average every k×k block into one pixel (the area coverage of a smaller pixel grid)."""
     h, w = image.shape

@@ -207,7 +207,9 @@ def model_panel() -> None:
         on_change=_picked,
         args=(picker,),
         horizontal=True,
-        help="The shipped weights, the network trained on the Train tab (as it is right "
+        help="The shipped weights (the best preset: trained on MNIST's training digits and "
+        "on 7,494 real pen-drawn digits by 30 writers, drawn on this canvas), the network "
+        "trained on the Train tab (as it is right "
         "now, even mid-training), a weights file you upload, or the network taught your "
         "handwriting (correct a wrong answer, then Teach).",
     )

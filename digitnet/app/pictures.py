@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..preprocess import MNIST_CENTER, MNIST_SIZE, Steps
+from ..geometry import MNIST_CENTER, MNIST_SIZE, center_of_mass
+from ..preprocess import Steps
 
 SIZE = 168  #: side of every picture, px (28 × 6: the 28×28 image in whole squares)
 BOX = (255, 189, 69)  #: amber: the bounding box
@@ -92,10 +93,7 @@ def centred_picture(image: np.ndarray, com_before: tuple[float, float] | None) -
     c = px(MNIST_CENTER)
     draw.line([(c, 0), (c, SIZE)], fill=GUIDE, width=1)
     draw.line([(0, c), (SIZE, c)], fill=GUIDE, width=1)
-    total = float(image.sum())
-    rows, cols = np.arange(MNIST_SIZE), np.arange(MNIST_SIZE)
-    ay = float(image.sum(axis=1) @ rows) / total if total else MNIST_CENTER
-    ax = float(image.sum(axis=0) @ cols) / total if total else MNIST_CENTER
+    ay, ax = center_of_mass(image)
     after = (px(ax), px(ay))
     if com_before is not None:
         before = (px(com_before[0]), px(com_before[1]))

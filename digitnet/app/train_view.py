@@ -19,7 +19,14 @@ import streamlit as st
 
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
-from ..presets import DESCRIPTIONS, PRESETS, STYLED_DIGITS, build, preset_params
+from ..presets import (
+    DESCRIPTIONS,
+    PEN_STROKE_COPIES,
+    PRESETS,
+    STYLED_DIGITS,
+    build,
+    preset_params,
+)
 from . import charts, jobs, models, state
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
@@ -220,11 +227,13 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
         size = f"{_size(done)} of {_size(total)}" if total else _size(done)
         bar.progress(
             min(1.0, done / total) if total else 0.0,
-            text=f"Downloading MNIST (once per server): {name}, {size}",
+            text=f"Downloading {name} (once per server), {size}",
         )
 
     try:
         data = state.training_data(progress)
+        if PEN_STROKE_COPIES.get(preset):  # best also trains on the writers' pen strokes
+            state.pen_strokes(progress)
     except DataError as e:  # offline, or a bad file: the message says what to do
         bar.empty()
         first, *rest = str(e).splitlines()
@@ -233,8 +242,8 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
             st.code("\n".join(rest), language=None, wrap_lines=True)
         return
     bar.empty()
-    if STYLED_DIGITS.get(preset):  # as the shipped weights were trained
-        data = state.styled_training_data(STYLED_DIGITS[preset])
+    if STYLED_DIGITS.get(preset) or PEN_STROKE_COPIES.get(preset):  # as the shipped weights
+        data = state.styled_training_data(STYLED_DIGITS[preset], PEN_STROKE_COPIES.get(preset, 0))
     hidden = "-".join(str(u) for u in model.hidden_layers)
     label = f"{preset} {hidden} {model.activation} η={model.eta:g}"
     try:
