@@ -20,6 +20,7 @@ KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is
 
 def main() -> None:
     st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
+    state.watch_visitor()  # the memory comes back once the page has been gone a while
     st.markdown("### ✍️ digitnet")
     st.caption("A neural network written from scratch in NumPy reads your handwriting.")
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(

@@ -17,6 +17,7 @@ import time
 
 import streamlit as st
 
+from ..budget import run_memory
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
 from ..presets import (
@@ -215,6 +216,12 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     model, error = check(preset, params)
     if model is None:
         st.error(error)
+        return
+    need = run_memory(model)  # the run's peak, and what the session keeps after it
+    why = state.memory_refusal(need.total / 2**20, (need.weights + need.optimizer) / 2**20,
+                               with_job=False)  # fmt: skip
+    if why:
+        st.info(why, icon=":material/hourglass_top:")
         return
     bar = st.empty()
     last = [0.0]
