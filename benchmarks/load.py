@@ -166,6 +166,7 @@ class Stats:
     errors: list[str] = field(default_factory=list)
     strokes_sent: int = 0
     fragment_reruns: int = 0  # sent for the server's run_every timers
+    media_fetched: int = 0  # pictures fetched from /media, as a browser does
     epochs_seen: dict[int, int] = field(default_factory=dict)  # trainer -> last epoch shown
     measuring: bool = False  # only strokes sent while this is set count
 
@@ -301,6 +302,19 @@ class Visitor:
                 self.stats.epochs_seen[self.n] = int(m[1])
         elif kind == "exception":
             self.stats.errors.append(f"visitor {self.n}: the app raised {el.exception.message}")
+        elif kind == "imgs":  # the browser then fetches the pictures from the server
+            for img in el.imgs.imgs:
+                if img.url.startswith("/"):
+                    asyncio.get_running_loop().create_task(self._fetch(img.url))
+
+    async def _fetch(self, path: str) -> None:
+        try:
+            status = await _http_get(self.url, path, self.cookie)
+        except OSError as e:
+            status = f"{type(e).__name__}: {e}"
+        self.stats.media_fetched += 1
+        if status != 200:
+            self.stats.errors.append(f"visitor {self.n}: GET {path}: {status}")
 
     async def _timer(self, fragment_id: str, interval: float) -> None:
         """A browser's ``setInterval`` for a fragment's ``run_every``."""
@@ -309,6 +323,19 @@ class Visitor:
             if self.state:
                 await self.ws.send(_with_fragment(self.state, fragment_id))
                 self.stats.fragment_reruns += 1
+
+
+async def _http_get(url: str, path: str, cookie: str) -> int:
+    """GET ``path`` (with the visitor's cookies); its status."""
+    u = urlparse(url)
+    reader, writer = await asyncio.open_connection(u.hostname, u.port or 80)
+    head = f"GET {path} HTTP/1.1\r\nHost: {u.netloc}\r\nConnection: close\r\n"
+    writer.write((head + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n").encode())
+    await writer.drain()
+    status = (await reader.readline()).split()[1:2]
+    await reader.read()
+    writer.close()
+    return int(status[0]) if status else 0
 
 
 async def _http_get_cookie(url: str) -> str:
@@ -430,6 +457,7 @@ async def run_plan(url: str, rec: Recording, plan: Plan, pids: list[int]) -> dic
         "page_load_max_ms": round(max(stats.page_loads_ms), 1) if stats.page_loads_ms else None,
         "explore_p50_ms": round(statistics.median(stats.tab_ms), 1) if stats.tab_ms else None,
         "fragment_reruns": stats.fragment_reruns,
+        "media_fetched": stats.media_fetched,
         "epochs_shown": sorted(stats.epochs_seen.values()),
         **usage,
         "load_average": [round(x, 2) for x in os.getloadavg()],

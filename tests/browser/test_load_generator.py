@@ -38,6 +38,7 @@ def test_a_small_crowd_gets_answers(server):
     assert out["fragment_reruns"] > 0  # the trainer's live view asked to be refreshed
     assert out["epochs_shown"] and out["epochs_shown"][0] >= 1  # and showed its progress
     assert out["explore_p50_ms"] is not None
+    assert out["media_fetched"] >= out["answers"]  # each answer's pictures, as a browser does
     assert len(out["server_rss_mb"]) == 0  # no pid given: no process measured
 
 
