@@ -183,6 +183,7 @@ class Visitor:
         self.answer = asyncio.Event()
         self.cookie = ""
         self._reader: asyncio.Task | None = None
+        self._fetches: set[asyncio.Task] = set()
         self.closed = False
 
     async def open(self) -> float:
@@ -212,7 +213,7 @@ class Visitor:
 
     async def close(self) -> None:
         self.closed = True
-        for t in self.timers.values():
+        for t in [*self.timers.values(), *self._fetches]:
             t.cancel()
         self.timers.clear()
         if self.ws is not None:
@@ -305,7 +306,9 @@ class Visitor:
         elif kind == "imgs":  # the browser then fetches the pictures from the server
             for img in el.imgs.imgs:
                 if img.url.startswith("/"):
-                    asyncio.get_running_loop().create_task(self._fetch(img.url))
+                    task = asyncio.get_running_loop().create_task(self._fetch(img.url))
+                    self._fetches.add(task)  # a task nobody refers to may be collected
+                    task.add_done_callback(self._fetches.discard)
 
     async def _fetch(self, path: str) -> None:
         try:
