@@ -167,6 +167,7 @@ class Stats:
     strokes_sent: int = 0
     fragment_reruns: int = 0  # sent for the server's run_every timers
     media_fetched: int = 0  # pictures fetched from /media, as a browser does
+    media_gone: int = 0  # ... that the next run had replaced already (404)
     epochs_seen: dict[int, int] = field(default_factory=dict)  # trainer -> last epoch shown
     measuring: bool = False  # only strokes sent while this is set count
 
@@ -316,7 +317,9 @@ class Visitor:
         except OSError as e:
             status = f"{type(e).__name__}: {e}"
         self.stats.media_fetched += 1
-        if status != 200:
+        if status == 404:  # already replaced by the next run's pictures: a browser
+            self.stats.media_gone += 1  # would not ask for them any more either
+        elif status != 200:
             self.stats.errors.append(f"visitor {self.n}: GET {path}: {status}")
 
     async def _timer(self, fragment_id: str, interval: float) -> None:
@@ -461,6 +464,7 @@ async def run_plan(url: str, rec: Recording, plan: Plan, pids: list[int]) -> dic
         "explore_p50_ms": round(statistics.median(stats.tab_ms), 1) if stats.tab_ms else None,
         "fragment_reruns": stats.fragment_reruns,
         "media_fetched": stats.media_fetched,
+        "media_gone": stats.media_gone,
         "epochs_shown": sorted(stats.epochs_seen.values()),
         **usage,
         "load_average": [round(x, 2) for x in os.getloadavg()],
