@@ -265,7 +265,8 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     if snap.state == "idle":
         st.info(
             "Pick a preset and press **Start training**: `fast` takes a few seconds, "
-            "`seed` (the article's network) a few minutes. You can switch to the Draw tab "
+            "`seed` (the article's network, 100 epochs) about a minute and `best` about "
+            "three, longer while the server is busy. You can switch to the Draw tab "
             "meanwhile and try the network as it learns."
         )
         return
@@ -307,8 +308,10 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
             )
         st.caption(
             "Per epoch: the cost J on the training set, and the accuracy on the training "
-            "set (solid line) and on the 5,000 validation digits (dashed)."
+            "set and on the 5,000 validation digits."
+            + (" Earlier runs are dashed." if earlier else "")
             + (" The dotted line is where the run is now." if now is not None else "")
+            + (" " + charts.curves_summary(snap.history) if snap.history else "")
         )
     elif snap.active:
         st.caption("The curves start at the end of the first epoch.")
