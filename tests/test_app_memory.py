@@ -92,12 +92,12 @@ def test_arrays_mb_counts_a_visitors_arrays_once_and_not_the_shared_data():
 
 def test_refusal_names_the_budget_that_is_over():
     budget = memory.Budget(server_mb=600, visitor_mb=80)
-    assert memory.refusal(10, 20, budget, rss=300) is None
-    visitor = memory.refusal(70, 20, budget, rss=300)
+    assert memory.refusal(100, 10, 20, budget, rss=300) is None
+    visitor = memory.refusal(100, 70, 20, budget, rss=300)  # keeps 70 more on top of 20
     assert "90 MB, over the 80 MB a visitor may keep" in visitor
-    server = memory.refusal(10, 20, budget, rss=595)
+    server = memory.refusal(10, 10, 20, budget, rss=595)  # needs 10 at its peak
     assert "short of memory right now (595 MB of its 600 MB" in server and "try again" in server
-    assert memory.refusal(10, 20, budget, rss=None) is None  # unknown RSS: not checked
+    assert memory.refusal(10, 10, 20, budget, rss=None) is None  # unknown RSS: not checked
 
 
 def test_settings_from_the_environment():

@@ -127,15 +127,18 @@ def arrays_mb(objects: Iterable) -> float:
     return total / 2**20
 
 
-def refusal(need_mb: float, held_mb: float, budget: Budget, rss: float | None) -> str | None:
-    """Why an action needing ``need_mb`` more must wait, or None if it fits.
+def refusal(
+    need_mb: float, keep_mb: float, held_mb: float, budget: Budget, rss: float | None
+) -> str | None:
+    """Why an action must wait, or None if it fits both budgets.
 
-    ``held_mb``: what the visitor's session keeps now; ``rss``: the server's resident
-    memory (None: unknown, the server's budget is not checked).
+    ``need_mb``: the action's peak, on top of the server's resident memory ``rss`` (None:
+    unknown, the server's budget is not checked); ``keep_mb``: what the visitor's session
+    keeps afterwards, on top of what it holds now (``held_mb``).
     """
-    if held_mb + need_mb > budget.visitor_mb:
+    if held_mb + keep_mb > budget.visitor_mb:
         return (
-            f"This would take your session to {held_mb + need_mb:.0f} MB, over the "
+            f"This would take your session to {held_mb + keep_mb:.0f} MB, over the "
             f"{budget.visitor_mb:.0f} MB a visitor may keep on this server. Remove the "
             "uploaded weights or teach again from the shipped model, or choose a smaller "
             "network, and try again."

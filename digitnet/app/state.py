@@ -241,14 +241,8 @@ def memory_refusal(need_mb: float, keep_mb: float, *, with_job: bool = True) -> 
 
     ``need_mb``: its peak; ``keep_mb``: what the session keeps afterwards.
     """
-    held = held_mb(with_job=with_job)
     budget = memory.Budget.from_env()
-    why = memory.refusal(keep_mb, held, budget, None)  # the visitor's budget: what is kept
-    return why or memory.refusal(0.0, 0.0, budget, _plus(memory.rss_mb(), need_mb))
-
-
-def _plus(rss: float | None, mb: float) -> float | None:
-    return None if rss is None else rss + mb
+    return memory.refusal(need_mb, keep_mb, held_mb(with_job=with_job), budget, memory.rss_mb())
 
 
 def set_source(source: str) -> None:
