@@ -880,14 +880,20 @@ class WireClock:
         self._sock.close()
 
 
+def _frame_length(payload: bytes, i: int) -> tuple[int, int]:
+    """The payload length of the websocket frame at ``i``, and where its next part starts."""
+    n, i = payload[i + 1] & 127, i + 2
+    if n == 126:
+        return int.from_bytes(payload[i : i + 2], "big"), i + 2
+    if n == 127:
+        return int.from_bytes(payload[i : i + 8], "big"), i + 8
+    return n, i
+
+
 def _is_drawing(payload: bytes) -> bool:
     """Is this client-to-server websocket frame a stroke: one object on the canvas, no click?"""
     BackMsg, _ = _messages()
-    n, i = payload[1] & 127, 2
-    if n == 126:
-        n, i = int.from_bytes(payload[2:4], "big"), 4
-    elif n == 127:
-        n, i = int.from_bytes(payload[2:10], "big"), 10
+    n, i = _frame_length(payload, 0)
     mask, body = payload[i : i + 4], payload[i + 4 : i + 4 + n]
     key = int.from_bytes((mask * (len(body) // 4 + 1))[: len(body)], "big")
     raw = (int.from_bytes(body, "big") ^ key).to_bytes(len(body), "big")
@@ -914,11 +920,7 @@ def _has_answer(payload: bytes) -> bool:
     _, ForwardMsg = _messages()
     i = 0
     while i + 2 <= len(payload):
-        n, i = payload[i + 1] & 127, i + 2
-        if n == 126:
-            n, i = int.from_bytes(payload[i : i + 2], "big"), i + 2
-        elif n == 127:
-            n, i = int.from_bytes(payload[i : i + 8], "big"), i + 8
+        n, i = _frame_length(payload, i)
         frame, i = payload[i : i + n], i + n
         if b"Prediction" in frame:
             msg = ForwardMsg()
