@@ -20,13 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import load  # noqa: E402
 
-pytestmark = [
-    pytest.mark.mnist,
-    pytest.mark.slow,
-    pytest.mark.skipif(not os.environ.get("DIGITNET_DATA"), reason="needs MNIST (DIGITNET_DATA)"),
-]
 
-
+@pytest.mark.mnist
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("DIGITNET_DATA"), reason="needs MNIST (DIGITNET_DATA)")
 def test_a_small_crowd_gets_answers(server):
     rec = load.Recording.load()
     plan = load.Plan(drawers=3, trainers=1, explorers=1, period=1.0, duration=6.0, warmup=2.0,
