@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,10 @@ import load  # noqa: E402
 @pytest.mark.skipif(not os.environ.get("DIGITNET_DATA"), reason="needs MNIST (DIGITNET_DATA)")
 def test_a_small_crowd_gets_answers(server):
     rec = load.Recording.load()
-    plan = load.Plan(drawers=3, trainers=1, explorers=1, period=1.0, duration=6.0, warmup=2.0,
+    plan = load.Plan(drawers=3, trainers=1, explorers=1, period=1.0, duration=6.0, warmup=15.0,
                      train_epochs=3, explore_period=2.0)  # fmt: skip
-    out = asyncio.run(load.run_plan(server.url, rec, plan, pids=[]))
+    with ThreadPoolExecutor(1) as pool:  # Playwright's fixtures may run a loop in this thread
+        out = pool.submit(asyncio.run, load.run_plan(server.url, rec, plan, pids=[])).result()
     assert out["errors"] == 0, out["error_samples"]
     assert out["answers"] >= 3 * 4  # about one a second from each drawer while measured
     assert out["p50_ms"] < 5000
