@@ -1033,6 +1033,16 @@ async def visit(v: Visitor, rss: Callable[[], float] | None = None) -> dict:
     return out
 
 
+async def _visit_or_note(n: int, url: str, rec: Recording, stats: Stats) -> None:
+    """A whole visit; one that fails (e.g. a step that never ends) is noted, not fatal."""
+    v = Visitor(n, url, rec, stats)
+    try:
+        await visit(v)
+    except (VisitorError, OSError) as e:
+        stats.errors.append(f"visitor {n}: {type(e).__name__}: {e}")
+        await v.close()
+
+
 def memory(args) -> int:
     """RSS idle, through a first visit, after many visits, and after their sessions expired."""
     rec = Recording.load(args.recording)
@@ -1053,11 +1063,12 @@ def memory(args) -> int:
             after = []
             for start in range(1, args.visitors, args.concurrency):
                 group = range(start, min(args.visitors, start + args.concurrency))
-                await asyncio.gather(*[visit(Visitor(n, target.url, rec, stats)) for n in group])
+                await asyncio.gather(*[_visit_or_note(n, target.url, rec, stats) for n in group])
                 after.append(rss())
                 print(f"{group[-1] + 1} visitors: {after[-1]} MB", flush=True)
             report["after_each"] = after
             report["errors"] = stats.errors[:5]
+            report["n_errors"] = len(stats.errors)
             await asyncio.sleep(args.expire_wait)
             report["all_left_and_waited"] = rss()
             # a new visitor's page closing makes Streamlit drop the expired sessions it kept
