@@ -35,8 +35,8 @@ def test_a_small_crowd_gets_answers(server):
     assert out["answers"] >= 3 * 4  # about one a second from each drawer while measured
     assert out["p50_ms"] < 5000
     assert out["fragment_reruns"] > 0  # the trainer's live view asked to be refreshed
-    assert out["epochs_shown"] and out["epochs_shown"][0] >= 1  # and showed its progress
-    assert out["explore_p50_ms"] is not None
+    assert out["epochs_shown"], out  # and showed the run's progress bar ("Epoch n of 3")
+    assert out["explore_p50_ms"] is not None, out
     assert out["media_fetched"] >= out["answers"]  # each answer's pictures, as a browser does
     assert len(out["server_rss_mb"]) == 0  # no pid given: no process measured
 
