@@ -27,7 +27,21 @@ ALLOWED = frozenset(
     (
         *("MNIST", "NumPy", "Python", "ReLU", "Adam", "SGD", "Nesterov", "RMSprop", "Xavier"),
         *("He", "tanh", "sigmoid", "softmax", "relu", "BCE", "Raschka", "UCI", "digitnet"),
-        *("Streamlit", "KaTeX", "CLI", "CPU", "BLAS", "JSON", "ID", "px", "MB", "kB", "ms", "Ctrl"),
+        *(
+            "Streamlit",
+            "KaTeX",
+            "CLI",
+            "CPU",
+            "BLAS",
+            "JSON",
+            "ID",
+            "px",
+            "MB",
+            "kB",
+            "ms",
+            "Ctrl",
+            "Enter",
+        ),
         *("GB", "seed", "fast", "best", "English"),
         *(
             "NPZ",

@@ -36,7 +36,7 @@ import streamlit as st
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import CanvasError, preprocess_steps, read_canvas_png
-from . import charts, i18n, models, pad, pictures, state, teach
+from . import charts, i18n, memory, models, pad, pictures, state, teach
 from .i18n import t
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
@@ -290,11 +290,15 @@ def _on_upload(key: str) -> None:
         if st.session_state.get(state.SOURCE_KEY) == models.UPLOADED:
             state.set_source(models.SHIPPED)
         return
+    st.session_state.pop(state.UPLOADED_KEY, None)  # a new upload replaces the last one
     try:
         model = models.load_upload(file)
     except WeightsError as e:
-        st.session_state.pop(state.UPLOADED_KEY, None)
         st.session_state.upload_error = i18n.message("draw.upload_failed", detail=str(e))
+        return
+    why = state.memory_refusal(0.0, memory.arrays_mb([model]))
+    if why:
+        st.session_state.upload_error = why
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
     state.set_source(models.UPLOADED)

@@ -37,6 +37,7 @@ PAGE_CSS = """
 def main() -> None:
     i18n.setup()
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
+    state.watch_visitor()  # the memory comes back once the page has been gone a while
     # style only: takes no room on the page
     st.html(f"<style>{PAGE_CSS}{i18n.streamlit_css(models.MAX_UPLOAD_MB)}</style>")
     head = st.container(horizontal=True, horizontal_alignment="distribute",

@@ -362,4 +362,6 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "chart.curves_description.accuracy": "Line chart: the training and validation accuracy per epoch",
     "explore.chart.push_description": "Bar chart: the hidden units that pushed output {target} hardest, each way",
     "explore.chart.confusion": "Confusion matrix: how many test digits of each true digit were read as each digit",
+    "memory.visitor": "This would take your session to {mb:.0f} MB, over the {visitor_mb:.0f} MB a visitor may keep on this server. Remove the uploaded weights or teach again from the shipped model, or choose a smaller network, and try again.",
+    "memory.server": "The server is short of memory right now ({rss:.0f} MB of its {server_mb:.0f} MB in use by everyone's visits): please wait a minute and try again. Memory comes back as other visitors leave.",
 }

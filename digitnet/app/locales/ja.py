@@ -351,4 +351,6 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "chart.curves_description.accuracy": "折れ線グラフ：エポックごとの訓練データと検証データの正解率",
     "explore.chart.push_description": "棒グラフ：出力 {target} を最も強く押し上げた隠れユニットと、押し下げた隠れユニット",
     "explore.chart.confusion": "混同行列：正しい数字ごとに、テスト画像が何と読まれたかの枚数",
+    "memory.visitor": "これを行うと、あなたのセッションが使うメモリが {mb:.0f} MB になり、このサーバーで 1 人が使える {visitor_mb:.0f} MB を超えます。アップロードした重みを外すか、付属のモデルから教え直すか、もっと小さなネットワークを選んでから、もう一度試してください。",
+    "memory.server": "いまサーバーのメモリが足りません（訪問者全体で {server_mb:.0f} MB 中 {rss:.0f} MB を使用中）。1 分ほど待ってから、もう一度試してください。ほかの訪問者が去るとメモリが空きます。",
 }
