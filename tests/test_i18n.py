@@ -368,3 +368,17 @@ def test_draw_and_teach_in_japanese(apps, mnist, quick_teach, small_model, monke
     at.session_state["canvas"] = canvas_value(ONE)
     at.run()
     _no_english(at, tab)
+
+
+# ---------------------------------------------------------------- README.ja.md
+def test_the_readmes_link_each_other_and_every_picture_is_there():
+    en = (ROOT / "README.md").read_text(encoding="utf-8")
+    ja = (ROOT / "README.ja.md").read_text(encoding="utf-8")
+    assert "(README.ja.md)" in en.split("\n## ")[0]  # at the top
+    assert "(README.md)" in ja.split("\n## ")[0]
+    for target in re.findall(r"\]\(([^)#]+)[^)]*\)|src=\"([^\"]+)\"", ja):
+        path = next(p for p in target if p)
+        if not path.startswith("http"):
+            assert (ROOT / path).exists(), f"README.ja.md links {path}, which is not there"
+    for name in ("draw_ja.png", "howitworks_ja.png", "train_ja.png"):
+        assert f"docs/screenshots/{name}" in ja

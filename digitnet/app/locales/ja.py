@@ -294,7 +294,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "chart.summary": "{count} エポックで、コストは {cost0} から {cost1} に、訓練データの正解率は {acc0:.2%} から {acc1:.2%} になりました。",
     "chart.summary_valid": "{count} エポックで、コストは {cost0} から {cost1} に、訓練データの正解率は {acc0:.2%} から {acc1:.2%} になりました。検証データの正解率は {valid:.2%}（最高はエポック {when:g} の {best:.2%}）です。",
     # ------------------------------------------------------------ 描く
-    "draw.undo": "元に戻す",
+    "draw.undo": "戻す",
     "draw.undo_help": "最後の一画を取り消します（Ctrl+Z、⌘Z）",
     "draw.clear": "消去",
     "draw.pen": "ペン",
