@@ -386,25 +386,12 @@ def chosen_digits(r: dict, y: np.ndarray, true, read) -> np.ndarray:
 
 def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     """The misread digits (or those of the chosen cell), PER_PAGE a page."""
-    options = [ALL, *range(10)]
-    label = i18n.labeller("explore.digit.")
     bar = st.container(horizontal=True, gap="small")
-    true = bar.selectbox(
-        t("explore.true_digit"),
-        options,
-        key="ex_true",
-        on_change=_filters_changed,
-        format_func=label,
-        width=140,
-    )
-    read = bar.selectbox(
-        t("explore.read_as_digit"),
-        options,
-        key="ex_read",
-        on_change=_filters_changed,
-        format_func=label,
-        width=140,
-    )
+    true, read = (
+        bar.selectbox(t(text), [ALL, *range(10)], key=key, on_change=_filters_changed,
+                      format_func=i18n.labeller("explore.digit."), width=140)
+        for text, key in (("explore.true_digit", "ex_true"), ("explore.read_as_digit", "ex_read"))
+    )  # fmt: skip
     idx = chosen_digits(r, y, true, read)
     pages = max(1, math.ceil(len(idx) / PER_PAGE))
     if st.session_state.get("ex_page", 1) > pages:
