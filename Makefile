@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-cv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/drawings.py
 	$(BIN)/python benchmarks/teach.py
 	$(BIN)/python benchmarks/app_check.py
+
+## bench-cv: writer-level cross-validation of best over the 30 pen-drawing writers (3 trainings)
+bench-cv: $(VENV)/.dev
+	$(BIN)/python benchmarks/drawings.py --cv $${TMPDIR:-/tmp}/digitnet-cv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
