@@ -39,7 +39,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.reference import ARTICLE_TEST_ACCURACY, NeuralNetMLP  # noqa: E402
 from digitnet import Trainer, load_mnist, presets  # noqa: E402
-from digitnet.train import blas_threads  # noqa: E402
+from digitnet.blas import blas_threads  # noqa: E402
 
 TARGET = ARTICLE_TEST_ACCURACY
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -296,7 +296,7 @@ def threads_section(data_dir: Path) -> str:
         "### BLAS threads for the minibatch products (one epoch of minibatches, median of 3)\n\n"
         "| preset | 1 thread, s | 2 threads, s | 2 threads / 1 thread |\n|---|---|---|---|\n"
         + "\n".join(rows)
-        + "\n\ndigitnet trains on one BLAS thread (`digitnet.train.blas_threads`), which also "
+        + "\n\ndigitnet trains on one BLAS thread (`digitnet.blas.blas_threads`), which also "
         "leaves the second core to the overlapped evaluation, and lets large evaluation "
         "batches use every core.\n"
     )

@@ -7,11 +7,14 @@ from scratch in NumPy, faithful to Raschka's NeuralNetMLP and faster.
 >>> model.score(images, labels)                # doctest: +SKIP
 0.98...
 
-The pieces, one module per idea: :mod:`digitnet.model` (forward and backward
-pass), :mod:`digitnet.optimizers` (update rules), :mod:`digitnet.train` (the
-training loop), :mod:`digitnet.presets`, :mod:`digitnet.data` (MNIST),
-:mod:`digitnet.preprocess` (canvas drawings → MNIST-like images),
-:mod:`digitnet.augment`, :mod:`digitnet.weights` (saving and loading),
+The pieces, one module per idea: :mod:`digitnet.functions` (the article's
+math: activations, losses, labels; NumPy only), :mod:`digitnet.model` (forward
+and backward pass), :mod:`digitnet.optimizers` (update rules),
+:mod:`digitnet.train` (the training loop), :mod:`digitnet.presets`,
+:mod:`digitnet.data` (MNIST), :mod:`digitnet.geometry` (the 28×28 field,
+resampling, dilation), :mod:`digitnet.preprocess` (canvas drawings → MNIST-like
+images), :mod:`digitnet.augment`, :mod:`digitnet.tta`, :mod:`digitnet.blas`
+(BLAS thread limits), :mod:`digitnet.weights` (saving and loading),
 :mod:`digitnet.evaluate`, :mod:`digitnet.explain` (why the network answered;
 gradient check), :mod:`digitnet.finetune` (teaching it new examples),
 :mod:`digitnet.cli`. The Streamlit app lives in
@@ -20,11 +23,10 @@ gradient check), :mod:`digitnet.finetune` (teaching it new examples),
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .errors import DataError, DigitnetError, DownloadError, TrainingDiverged, WeightsError
 from .model import MLP
 from .train import Progress, Trainer
+from .version import __version__
 from .weights import load_model, save_model
 
 

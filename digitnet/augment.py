@@ -60,9 +60,9 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-SIDE = 28  #: images are SIDE × SIDE
-CENTER = 14.0  #: the fixed point of the affine maps: where MNIST puts the centre of mass
-PAD = 2  #: black border added around each image, so that samples outside read 0
+from .blas import blas_threads
+from .geometry import MNIST_CENTER, MNIST_SIZE, N_PIXELS, bilinear_sample, cross_filter_flat
+
 ELASTIC_GRID = 5  #: the elastic field is interpolated from a 5×5 grid of random offsets
 
 #: Each key's unit and the largest value accepted.
@@ -123,11 +123,11 @@ class Augmenter:
         self.spec = {key: float(spec.get(key, 0.0)) for key in LIMITS}
         self.rng = np.random.default_rng(seed)
         # Output pixel coordinates relative to the centre, shape (784,).
-        ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
-        self._x = xs.ravel() - np.float32(CENTER)
-        self._y = ys.ravel() - np.float32(CENTER)
-        m = _interpolation_matrix(SIDE, ELASTIC_GRID)  # (28, G)
-        basis = np.einsum("ig,jh->ghij", m, m).reshape(ELASTIC_GRID**2, SIDE * SIDE)
+        ys, xs = np.mgrid[0:MNIST_SIZE, 0:MNIST_SIZE].astype(np.float32)
+        self._x = xs.ravel() - np.float32(MNIST_CENTER)
+        self._y = ys.ravel() - np.float32(MNIST_CENTER)
+        m = _interpolation_matrix(MNIST_SIZE, ELASTIC_GRID)  # (28, G)
+        basis = np.einsum("ig,jh->ghij", m, m).reshape(ELASTIC_GRID**2, N_PIXELS)
         self._elastic_basis = basis * np.float32(1.0 / _field_std(m))  # unit std on average
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
@@ -145,21 +145,21 @@ class Augmenter:
         """
         x = np.asarray(images)
         n = len(x)
-        if x.size != n * SIDE * SIDE:
+        if x.size != n * N_PIXELS:
             raise ValueError(f"images must be shaped (B, 784) or (B, 28, 28), got {x.shape}")
-        x = x.reshape(n, SIDE, SIDE)
+        x = x.reshape(n, MNIST_SIZE, MNIST_SIZE)
         if x.dtype == np.uint8:
             x = x.astype(np.float32) * np.float32(1.0 / 255.0)
         else:
             x = x.astype(np.float32)
         if n == 0:
-            return x.reshape(0, SIDE * SIDE)
+            return x.reshape(0, N_PIXELS)
         s = self.spec
         if any(s[k] for k in ("rotate", "scale", "shear", "shift", "elastic")):
             x = self._warp(x)
         if s["thickness"]:
             x = self._thickness(x)
-        return x.reshape(n, SIDE * SIDE)
+        return x.reshape(n, N_PIXELS)
 
     # ------------------------------------------------------------ geometry
     def _warp(self, x: np.ndarray) -> np.ndarray:
@@ -178,7 +178,7 @@ class Augmenter:
         m = np.empty((2, n, 3), np.float32)
         m[0, :, 0], m[0, :, 1] = cos + shear * sin, sin - shear * cos  # row 1 of M
         m[1, :, 0], m[1, :, 1] = -sin, cos  # row 2 (the shear moves x only)
-        m[:, :, 2] = CENTER - (m[:, :, 0] * shift[0] + m[:, :, 1] * shift[1])
+        m[:, :, 2] = MNIST_CENTER - (m[:, :, 0] * shift[0] + m[:, :, 1] * shift[1])
         src = m[:, :, 0:1] * self._x  # (2, n, 784): x then y of every source position
         src += m[:, :, 1:2] * self._y
         src += m[:, :, 2:3]
@@ -187,16 +187,14 @@ class Augmenter:
             dx, dy = self._elastic_field(n)
             src_x += np.float32(s["elastic"]) * dx
             src_y += np.float32(s["elastic"]) * dy
-        return bilinear_sample(x, src_x, src_y).reshape(n, SIDE, SIDE)
+        return bilinear_sample(x, src_x, src_y).reshape(n, MNIST_SIZE, MNIST_SIZE)
 
     def _elastic_field(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Smooth random displacements (dx, dy), each (n, 784), of unit std on average."""
         # field = Σ over grid points (g, h) of offset[g, h] · m[:, g] ⊗ m[:, h]: one
         # product of the random offsets with the 25 precomputed smooth "bumps".
-        from .train import blas_threads  # one BLAS thread: this product is too small to share
-
         offsets = self.rng.standard_normal((2 * n, ELASTIC_GRID**2)).astype(np.float32)
-        with blas_threads(1, len(offsets), ()):
+        with blas_threads(1, len(offsets), ()):  # one thread: too small a product to share
             field = offsets @ self._elastic_basis  # (2n, 784)
         return field[:n], field[n:]
 
@@ -206,7 +204,7 @@ class Augmenter:
         n, h, w = x.shape
         u = self.rng.uniform(-self.spec["thickness"], self.spec["thickness"], (n, 1))
         u = u.astype(np.float32)
-        padded = np.zeros((n, h + 2, w + 2), np.float32)  # a black frame, see cross_filter
+        padded = np.zeros((n, h + 2, w + 2), np.float32)  # a black frame: see cross_filter_flat
         padded[:, 1:-1, 1:-1] = x
         flat = padded.reshape(n, -1)
         thicker = cross_filter_flat(flat, np.maximum, w + 2)
@@ -218,86 +216,6 @@ class Augmenter:
         thicker += thinner
         thicker += flat
         return thicker.reshape(n, h + 2, w + 2)[:, 1:-1, 1:-1]
-
-
-FLOAT32_EXACT = 2**24  #: integers up to this are exact in float32
-
-
-def bilinear_sample(images: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) -> np.ndarray:
-    """Read ``images`` (B, H, W) at fractional positions, by bilinear interpolation.
-
-    ``src_x`` and ``src_y`` are float32 (B, P): for each image, the P points to
-    read (column, row). Positions outside the image read black. Returns (B, P)
-    float32. ``src_x`` and ``src_y`` are overwritten.
-    """
-    n, h, w = images.shape
-    hp, wp = h + 2 * PAD, w + 2 * PAD
-    most = FLOAT32_EXACT // (hp * wp)  # images whose flat indices float32 holds exactly
-    if n > most:
-        return np.concatenate(
-            [
-                bilinear_sample(images[i : i + most], src_x[i : i + most], src_y[i : i + most])
-                for i in range(0, n, most)
-            ]
-        )
-    padded = np.zeros((n, hp, wp), np.float32)
-    padded[:, PAD:-PAD, PAD:-PAD] = images
-    flat = padded.ravel()
-    # Padded coordinates, clipped into the black border: beyond the image reads 0.
-    px = np.clip(src_x + np.float32(PAD), PAD - 1, w + PAD, out=src_x)
-    py = np.clip(src_y + np.float32(PAD), PAD - 1, h + PAD, out=src_y)
-    x0, y0 = np.floor(px), np.floor(py)
-    px -= x0  # now the weight of the right neighbour
-    py -= y0  # and of the lower neighbour
-    # The flat index of each upper-left neighbour: image · hp·wp + row · wp + column
-    # (exact in float32 below 2²⁴: larger batches are cut above). The other
-    # three neighbours are 1, wp and wp + 1 further: read through shifted views.
-    y0 *= np.float32(wp)
-    y0 += x0
-    y0 += np.arange(0, n * hp * wp, hp * wp, dtype=np.float32)[:, None]
-    i00 = y0.astype(np.intp)
-    v00, v01 = flat.take(i00, mode="clip"), flat[1:].take(i00, mode="clip")
-    v10, v11 = flat[wp:].take(i00, mode="clip"), flat[wp + 1 :].take(i00, mode="clip")
-    v01 -= v00
-    v01 *= px
-    v00 += v01  # the upper pair, interpolated along x
-    v11 -= v10
-    v11 *= px
-    v10 += v11  # the lower pair
-    v10 -= v00
-    v10 *= py
-    v00 += v10  # then along y
-    return np.clip(v00, 0.0, 1.0, out=v00)
-
-
-def cross_filter(x: np.ndarray, op) -> np.ndarray:
-    """``op`` (np.maximum or np.minimum) of each pixel and its 4 neighbours, for (B, H, W).
-
-    Beyond the border counts as black (0), so erosion thins strokes that touch it.
-    """
-    n, h, w = x.shape
-    padded = np.zeros((n, h + 2, w + 2), np.float32)
-    padded[:, 1:-1, 1:-1] = x
-    out = cross_filter_flat(padded.reshape(n, -1), op, w + 2)
-    return out.reshape(n, h + 2, w + 2)[:, 1:-1, 1:-1]
-
-
-def cross_filter_flat(flat: np.ndarray, op, row: int) -> np.ndarray:
-    """:func:`cross_filter` on images with a black frame, flattened to (B, (H+2)·(W+2)).
-
-    The four neighbours of a pixel are 1 and ``row`` (the padded width) places
-    away in the flattened array: four shifted copies, over the whole batch at
-    once. A shift crosses from one row (or image) to the next only through the
-    black frame, which is what the border should read. The result's frame
-    pixels are meaningless: crop them.
-    """
-    f = flat.ravel()
-    out = f.copy()
-    op(out[1:], f[:-1], out=out[1:])  # left neighbour
-    op(out[:-1], f[1:], out=out[:-1])  # right
-    op(out[row:], f[:-row], out=out[row:])  # above
-    op(out[:-row], f[row:], out=out[:-row])  # below
-    return out.reshape(flat.shape)  # (the frame itself is garbage now: crop it away)
 
 
 def _interpolation_matrix(size: int, grid: int) -> np.ndarray:
@@ -381,7 +299,7 @@ def handwriting_styles(
 
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction!r}")
-    images = np.asarray(images).reshape(len(images), 28, 28)
+    images = np.asarray(images).reshape(len(images), MNIST_SIZE, MNIST_SIZE)
     labels = np.asarray(labels)
     if images.dtype != np.uint8:
         raise ValueError(f"images must be uint8, got {images.dtype}")
@@ -393,7 +311,7 @@ def handwriting_styles(
         candidates = np.flatnonzero(labels == digit)
         chosen.append(rng.choice(candidates, round(fraction * len(candidates)), replace=False))
     chosen = np.sort(np.concatenate(chosen))
-    out = np.empty((len(chosen), 28, 28), np.uint8)
+    out = np.empty((len(chosen), MNIST_SIZE, MNIST_SIZE), np.uint8)
     for k, i in enumerate(chosen):
         big = _STYLERS[int(labels[i])](_enlarge(images[i]), rng)
         out[k] = np.round(canvas_to_mnist(big, normalize_stroke=False) * 255)
@@ -401,7 +319,7 @@ def handwriting_styles(
 
 
 def _enlarge(image: np.ndarray) -> np.ndarray:
-    size = 28 * _ENLARGE
+    size = MNIST_SIZE * _ENLARGE
     return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
 
 

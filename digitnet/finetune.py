@@ -15,7 +15,8 @@ import copy
 
 import numpy as np
 
-from .model import MLP, check_labels
+from .functions import check_labels
+from .model import MLP
 from .train import Trainer
 
 #: Gentle distortions for fine-tuning: the visitor's few examples, seen many times.

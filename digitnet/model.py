@@ -1,4 +1,4 @@
-"""The multilayer perceptron: activations, cost, forward pass and backward pass.
+"""The multilayer perceptron: forward pass, backward pass, cost, and the scikit-learn API.
 
 Notation (the article's): a layer's weights ``W`` have shape (inputs, outputs),
 a minibatch ``X`` has one image per row, and for every layer l::
@@ -13,7 +13,8 @@ against the one-hot label, summed over the examples, plus an L2 term::
 With sigmoid outputs and that cost -- or softmax outputs and cross-entropy --
 the error at the output is simply ``δ_out = a_out − y``; each hidden layer's is
 ``δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁾ᵀ) ⊙ φ'(z⁽ˡ⁾)``; the gradients are ``∂J/∂W⁽ˡ⁾ = a⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + λW⁽ˡ⁾``
-and ``∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾``. The update rule lives in :mod:`digitnet.optimizers`,
+and ``∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾``. The activations φ, φ' and the losses it chains
+are in :mod:`digitnet.functions`, the update rule in :mod:`digitnet.optimizers`,
 the epochs and minibatches in :mod:`digitnet.train`.
 
 Where the article's text and code differ, digitnet follows what makes the cost
@@ -30,8 +31,26 @@ from collections.abc import Sequence
 
 import numpy as np
 
-N_INPUTS = 28 * 28
-N_CLASSES = 10
+from .blas import blas_threads
+from .functions import ACTIVATIONS, N_CLASSES, check_labels, data_loss, sigmoid, softmax
+from .geometry import N_PIXELS
+from .train import Trainer
+
+__all__ = [
+    "HIDDEN_ACTIVATIONS",
+    "INITS",
+    "INPUT_SCALINGS",
+    "MAX_EPOCHS",
+    "MAX_UNITS",
+    "MLP",
+    "N_CLASSES",
+    "N_INPUTS",
+    "OPTIMIZERS",
+    "OUTPUTS",
+    "PRECISIONS",
+]
+
+N_INPUTS = N_PIXELS  #: the network's inputs: the 784 pixels of a 28×28 image
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
 OUTPUTS = ("sigmoid", "softmax")
@@ -41,89 +60,7 @@ INPUT_SCALINGS = ("symmetric", "unit")
 PRECISIONS = ("float32", "float64")
 MAX_EPOCHS = 10_000
 MAX_UNITS = 8_192
-
-
-# --------------------------------------------------------------------------
-# Activations φ and their derivatives φ', written through a = φ(z)
-# --------------------------------------------------------------------------
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """φ(z) = 1 / (1 + e^(−z)), in place on ``z`` (clipped, as the article, against overflow)."""
-    limit, one = _SIGMOID_CONSTANTS[z.dtype.char]  # the article clips z to ±250
-    np.maximum(z, -limit, out=z)  # np.clip(z, -limit, limit), without its overhead
-    np.minimum(z, limit, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    np.add(z, one, out=z)
-    return np.reciprocal(z, out=z)  # 1 / (1 + e^(−z))
-
-
-#: Clip limit and 1, as scalars of each float type (faster than Python floats on
-#: small arrays). e^80 still fits in float32.
-_SIGMOID_CONSTANTS = {
-    "d": (np.float64(250.0), np.float64(1.0)),
-    "f": (np.float32(80.0), np.float32(1.0)),
-    "e": (np.float16(11.0), np.float16(1.0)),
-}
-
-
-def sigmoid_derivative(a: np.ndarray) -> np.ndarray:
-    """φ'(z) = φ(z)(1 − φ(z)) = a(1 − a)."""
-    return a * (1.0 - a)
-
-
-def relu(z: np.ndarray) -> np.ndarray:
-    """φ(z) = max(0, z), in place."""
-    return np.maximum(z, 0.0, out=z)
-
-
-def relu_derivative(a: np.ndarray) -> np.ndarray:
-    """φ'(z) = 1 where z > 0, else 0 -- and z > 0 exactly where a > 0."""
-    return (a > 0).astype(a.dtype)
-
-
-def tanh(z: np.ndarray) -> np.ndarray:
-    """φ(z) = tanh(z), in place."""
-    return np.tanh(z, out=z)
-
-
-def tanh_derivative(a: np.ndarray) -> np.ndarray:
-    """φ'(z) = 1 − tanh²(z) = 1 − a²."""
-    return 1.0 - a * a
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """aₖ = e^(zₖ) / Σⱼ e^(zⱼ), in place, shifted by max(z) so that exp never overflows."""
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
-
-
-ACTIVATIONS = {
-    "sigmoid": (sigmoid, sigmoid_derivative),
-    "relu": (relu, relu_derivative),
-    "tanh": (tanh, tanh_derivative),
-}
-
-
-# --------------------------------------------------------------------------
-# Cost, computed from the output layer's z for numerical stability
-# --------------------------------------------------------------------------
-def data_loss(z_out: np.ndarray, y: np.ndarray, output: str) -> float:
-    """Σᵢ of the per-example loss, from the output pre-activations ``z_out``.
-
-    For sigmoid outputs, −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y·z,
-    summed over the ten outputs; for softmax, log Σⱼ e^(zⱼ) − z_y. Both forms are
-    the article's cost, written so that they stay finite when the unit saturates.
-    """
-    z = z_out.astype(np.float64, copy=False)
-    rows = np.arange(len(y))
-    if output == "sigmoid":
-        softplus = np.logaddexp(0.0, z)
-        return float(softplus.sum() - z[rows, y].sum())
-    zmax = z.max(axis=1, keepdims=True)
-    logsumexp = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
-    return float((logsumexp - z[rows, y]).sum())
+MAX_HIDDEN_LAYERS = 8  #: deeper networks are refused (memory and time grow with each layer)
 
 
 # --------------------------------------------------------------------------
@@ -322,6 +259,8 @@ class MLP:
         sizes = self.hidden_layers
         if not sizes:
             raise ValueError("hidden must name at least one hidden layer, e.g. hidden=100")
+        if len(sizes) > MAX_HIDDEN_LAYERS:
+            raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(sizes):,}")
         for units in sizes:
             if units < 1 or units > MAX_UNITS:
                 raise ValueError(
@@ -539,8 +478,6 @@ class MLP:
         digitnet.errors.TrainingDiverged
             The cost became NaN or infinite; the model keeps its last good weights.
         """
-        from .train import Trainer
-
         self.initialize()
         Trainer(
             self,
@@ -564,8 +501,6 @@ class MLP:
     ) -> MLP:
         """Train for ``epochs`` more epochs (default one pass), keeping the current
         weights and optimizer state; starts from fresh weights if there are none."""
-        from .train import Trainer
-
         if not self.is_fitted:
             self.initialize()
         Trainer(self, X, y, validation_data, epochs=epochs, callback=callback).run()
@@ -618,8 +553,6 @@ class MLP:
         """
         if self.threads is None and batch_rows <= 64:
             return contextlib.nullcontext()
-        from .train import blas_threads
-
         return blas_threads(self.threads, batch_rows, self.layer_sizes)
 
     def __repr__(self) -> str:
@@ -638,17 +571,3 @@ def _same(a, b) -> bool:
         return bool(a == b)
     except Exception:
         return False
-
-
-def check_labels(y: np.ndarray, n: int | None = None) -> np.ndarray:
-    """Validate integer labels 0..9 (and their count); return them as int64."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array of digits 0-9, got shape {y.shape}")
-    if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0)):
-        raise ValueError(f"labels must be integers 0-9, got dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
-        raise ValueError(f"labels must be digits 0-9, got values {y.min()}..{y.max()}")
-    if n is not None and len(y) != n:
-        raise ValueError(f"got {n} images but {len(y)} labels")
-    return y.astype(np.int64)

@@ -55,18 +55,18 @@ with ``image=None``. Two more statuses warn but still give an image:
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import struct
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
+from .geometry import MNIST_BOX, MNIST_CENTER, MNIST_SIZE, center_of_mass, grow
 
-MNIST_SIZE = 28  #: side of an MNIST image, px
-MNIST_BOX = 20  #: the longest side of an MNIST digit, px
-MNIST_CENTER = 14.0  #: where MNIST puts the centre of mass (row and column index)
 SUPERSAMPLE = 4  #: the digit is built at 4× the final resolution, then block-averaged
 
 #: Stroke widths of MNIST digits, in px of the 28×28 image: the 25th and 75th
@@ -101,6 +101,10 @@ class EmptyCanvas(DigitnetError, ValueError):
 
 class ImageReadError(DigitnetError, ValueError):
     """An image file cannot be read (missing, not an image, or an unsupported format)."""
+
+
+class CanvasError(DigitnetError, ValueError):
+    """What the canvas sent is not the canvas's picture (wrong size, not a PNG)."""
 
 
 @dataclass
@@ -389,53 +393,6 @@ def digit_stroke_width(image: np.ndarray, background: str = "auto") -> float | N
 # --------------------------------------------------------------------------
 # Steps 3-5: resampling, thickening/thinning, centring
 # --------------------------------------------------------------------------
-def grow(image: np.ndarray, radius: float) -> np.ndarray:
-    """Thicken (radius > 0) or thin (radius < 0) strokes by ``|radius|`` pixels on each side.
-
-    Grey-level dilation (each pixel takes the maximum of its neighbourhood) or
-    erosion (the minimum), by a disc approximated as an octagon: one pixel at a
-    time, alternating the 4 neighbours (a "+") and the 8 neighbours (a 3×3
-    square). A fractional radius blends the last step in proportion. The image
-    is first padded with background, so that a thickened digit is not cut.
-    """
-    if abs(radius) < 1e-3:
-        return image
-    n_steps = math.ceil(abs(radius))
-    op = np.maximum if radius > 0 else np.minimum
-    pad = n_steps + 1
-    out = np.zeros((image.shape[0] + 2 * pad, image.shape[1] + 2 * pad), np.float32)
-    out[pad:-pad, pad:-pad] = image
-    for i in range(n_steps):
-        previous = out
-        out = _neighbourhood(previous, op, square=i % 2 == 1)
-        fraction = abs(radius) - i
-        if fraction < 1.0:  # the last, partial step
-            out = previous + np.float32(fraction) * (out - previous)
-    return out
-
-
-def _neighbourhood(a: np.ndarray, op, square: bool) -> np.ndarray:
-    """``op`` (max or min) of each pixel and its 4 (or, if ``square``, 8) neighbours."""
-    vertical = a.copy()
-    op(vertical[1:], a[:-1], out=vertical[1:])  # the pixel above
-    op(vertical[:-1], a[1:], out=vertical[:-1])  # the pixel below
-    source = vertical if square else a  # a square is a vertical then a horizontal 3-px line
-    out = vertical if not square else vertical.copy()
-    op(out[:, 1:], source[:, :-1], out=out[:, 1:])  # the pixel on the left
-    op(out[:, :-1], source[:, 1:], out=out[:, :-1])  # the pixel on the right
-    return out
-
-
-def center_of_mass(image: np.ndarray) -> tuple[float, float]:
-    """Intensity-weighted mean (row, column) of an image, in pixel indices."""
-    total = float(image.sum())
-    if total <= 0:
-        return (image.shape[0] - 1) / 2, (image.shape[1] - 1) / 2
-    rows = float(image.sum(axis=1) @ np.arange(image.shape[0], dtype=np.float32)) / total
-    cols = float(image.sum(axis=0) @ np.arange(image.shape[1], dtype=np.float32)) / total
-    return rows, cols
-
-
 def block_mean(image: np.ndarray, k: int) -> np.ndarray:
     """Average every k×k block into one pixel (the area coverage of a smaller pixel grid)."""
     h, w = image.shape
@@ -481,36 +438,126 @@ def _paste(field: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
 # --------------------------------------------------------------------------
 # Reading image files (the CLI's predict)
 # --------------------------------------------------------------------------
+#: The largest image :func:`load_image` reads, in pixels (40 megapixels: a phone's photo).
+MAX_IMAGE_PIXELS = 40_000_000
+#: What Pillow's readers raise on damaged files, besides OSError (found by fuzzing).
+_PILLOW_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    NotImplementedError,
+    RecursionError,
+    MemoryError,
+    Image.DecompressionBombError,
+)
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read a PNG, JPEG (or any format Pillow reads) as a uint8 array for :func:`canvas_to_mnist`.
 
     Returns (H, W) for grayscale images, (H, W, 4) for images with transparency
     and (H, W, 3) otherwise. A photo's EXIF orientation is applied; 16-bit and
-    floating-point grayscale images are scaled to 0-255.
+    floating-point grayscale images are scaled to 0-255 by their largest value.
+    In floating-point images, pixels that are not numbers (NaN, infinite) are
+    no ink: they are read as 0.
 
     Raises
     ------
     ImageReadError
-        The file is missing or is not an image Pillow can read.
+        The file is missing, is not an image Pillow can read, is damaged, has more
+        than :data:`MAX_IMAGE_PIXELS` pixels (checked before it is decoded), or
+        holds no finite pixel at all.
     """
     try:
         with Image.open(path) as im:
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageReadError(
+                    f"{path}: {width}×{height} pixels is more than the "
+                    f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels digitnet reads; make it smaller"
+                )
             im = ImageOps.exif_transpose(im)
             if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
                 im.mode == "P" and "transparency" in im.info
             ):
                 return np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
             if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                a = np.asarray(im, dtype=np.float64)
-                peak = a.max()
-                a = a / peak * 255.0 if peak > 0 else a
-                return np.clip(np.round(a), 0, 255).astype(np.uint8)
+                return _scaled_to_bytes(np.asarray(im, dtype=np.float64), path)
             if im.mode in ("L", "1"):
                 return np.asarray(im.convert("L"), dtype=np.uint8).copy()
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
-        raise ImageReadError(f"{path}: not an image that can be read ({e})") from None
-    except OSError as e:  # truncated or corrupt files
-        raise ImageReadError(f"{path}: cannot read the image ({e})") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image that can be read") from None
+    except _PILLOW_ERRORS as e:  # truncated or damaged files, in any of Pillow's formats
+        text = " ".join(str(e).split())[:120] or type(e).__name__
+        raise ImageReadError(f"{path}: cannot read the image ({text})") from None
+
+
+def _scaled_to_bytes(a: np.ndarray, path) -> np.ndarray:
+    """Grey levels of any range → 0-255 by the largest finite value; non-finite ones → 0."""
+    finite = np.isfinite(a)
+    if not finite.any():
+        raise ImageReadError(f"{path}: no pixel of this image is a finite number")
+    if not finite.all():
+        a = np.where(finite, a, 0.0)
+    peak = a.max()
+    a = a / peak * 255.0 if peak > 0 else a
+    return np.clip(np.round(a), 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------
+# The canvas's picture (the app's Draw tab)
+# --------------------------------------------------------------------------
+#: The largest PNG accepted from the canvas: a 280×280 RGBA picture takes at most
+#: about 315 kB even stored without compression (the canvas sends 5-30 kB).
+MAX_CANVAS_PNG_BYTES = 1_000_000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def read_canvas_png(data: bytes, size: tuple[int, int] = (280, 280)) -> np.ndarray:
+    """The canvas's PNG as a uint8 RGBA array (H, W, 4), if it is the canvas's size.
+
+    The drawing component sends its picture as a PNG of exactly the size it was
+    given (``toDataURL`` with ``multiplier=1``, whatever the screen's pixel ratio),
+    but anyone can send any PNG in its place: a 12000×12000 one (a message under
+    1 MB) would take 4 s of CPU and 2 GB to decode. The width and height are read
+    from the PNG's header, and anything but ``size`` (width, height) is refused
+    before a pixel is decoded.
+
+    Raises
+    ------
+    CanvasError
+        Not a PNG, too many bytes, not ``size``, or damaged.
+    """
+    if not isinstance(data, (bytes, bytearray)) or len(data) > MAX_CANVAS_PNG_BYTES:
+        raise CanvasError("the drawing sent is not a canvas picture (too large)")
+    # The signature, then the IHDR chunk: length 13, "IHDR", width, height (big-endian).
+    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
+        raise CanvasError("the drawing sent is not a canvas picture (not a PNG)")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if (width, height) != tuple(size):
+        raise CanvasError(
+            f"the drawing sent is {width}×{height} pixels, not the canvas's {size[0]}×{size[1]}"
+        )
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+            if im.size != tuple(size):  # the header read by Pillow, to be sure
+                raise CanvasError("the drawing sent is not the canvas's size")
+            pixels = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    except CanvasError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        raise CanvasError(f"the drawing sent cannot be read ({type(e).__name__})") from None
+    return pixels

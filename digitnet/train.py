@@ -22,13 +22,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .blas import blas_threads
 from .errors import TrainingDiverged
-from .model import MLP, N_CLASSES, N_INPUTS, check_labels, data_loss
+from .functions import N_CLASSES, check_labels, data_loss
+from .geometry import MNIST_SIZE, N_PIXELS
 from .optimizers import make_optimizer
+
+if TYPE_CHECKING:  # the model calls the loop (MLP.fit); the loop only drives the model
+    from .model import MLP
 
 EVAL_CHUNK = 8192  # rows per forward pass when scoring whole data sets
 
@@ -389,11 +394,15 @@ class Trainer:
 
 
 def evaluate_rows(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """Summed data loss and number of correct predictions over a whole set, in chunks."""
+    """Summed data loss and number of correct predictions over a whole set, in chunks
+    (of :data:`EVAL_CHUNK` rows, fewer for wide networks: :func:`digitnet.budget.eval_rows`)."""
+    from .budget import eval_rows
+
     loss, correct = 0.0, 0
-    for start in range(0, len(X), EVAL_CHUNK):
-        z = model.logits(model.prepare(X[start : start + EVAL_CHUNK]))
-        yc = y[start : start + EVAL_CHUNK]
+    chunk = min(EVAL_CHUNK, eval_rows(model.layer_sizes, model.dtype.itemsize))
+    for start in range(0, len(X), chunk):
+        z = model.logits(model.prepare(X[start : start + chunk]))
+        yc = y[start : start + chunk]
         loss += data_loss(z, yc, model.output)
         correct += int((z.argmax(axis=1) == yc).sum())
     return loss, correct
@@ -401,34 +410,8 @@ def evaluate_rows(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[float, int]
 
 def _as_rows(X: np.ndarray, what: str) -> np.ndarray:
     X = np.asarray(X)
-    if X.ndim == 3 and X.shape[1:] == (28, 28):
-        return X.reshape(len(X), N_INPUTS)
-    if X.ndim == 2 and X.shape[1] == N_INPUTS:
+    if X.ndim == 3 and X.shape[1:] == (MNIST_SIZE, MNIST_SIZE):
+        return X.reshape(len(X), N_PIXELS)
+    if X.ndim == 2 and X.shape[1] == N_PIXELS:
         return X
     raise ValueError(f"{what} must be shaped (N, 28, 28) or (N, 784), got {X.shape}")
-
-
-# ------------------------------------------------------------ BLAS threads
-@lru_cache(maxsize=1)
-def _controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def blas_threads(threads: int | None, batch_rows: int, layer_sizes: tuple[int, ...]):
-    """Limit the BLAS thread pool for matrix products of ``batch_rows`` rows.
-
-    Small minibatches run faster on one thread: splitting a (100×784)·(784×100)
-    product between two cores costs more in synchronisation than it saves
-    (``benchmarks/RESULTS.md`` has the figures). ``threads`` overrides the choice.
-    """
-    if threads is None:
-        work = batch_rows * max(layer_sizes[1:-1], default=1)
-        threads = 1 if work <= SINGLE_THREAD_WORK else None
-    if threads is None:
-        return _controller().limit(limits=None, user_api="blas")
-    return _controller().limit(limits=threads, user_api="blas")
-
-
-SINGLE_THREAD_WORK = 1024 * 1024  # rows × widest hidden layer; see blas_threads

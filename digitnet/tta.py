@@ -30,11 +30,8 @@ from functools import cache
 
 import numpy as np
 
-from .augment import bilinear_sample
-from .model import N_CLASSES
-
-SIDE = 28
-CENTER = 14.0  #: the fixed point of the distortions: where MNIST puts the centre of mass
+from .functions import N_CLASSES
+from .geometry import MNIST_CENTER, MNIST_SIZE, N_PIXELS, bilinear_sample
 
 #: The distortions a digit is also read with: (rotation in degrees, scale, shear),
 #: each a move the ``best`` preset's training made (rotate 12°, scale 12%, shear 0.2),
@@ -60,30 +57,30 @@ CHUNK = 1024  #: images read at a time (with their copies: 7,168 rows, 22 MB)
 def _as_rows(images) -> np.ndarray:
     """``images`` as (N, 784) rows, whatever the accepted shape; its dtype is kept."""
     x = np.asarray(images)
-    one = x.shape in ((SIDE, SIDE), (SIDE * SIDE,))
-    many = (x.ndim == 3 and x.shape[1:] == (SIDE, SIDE)) or (
-        x.ndim == 2 and x.shape[1] == SIDE * SIDE
+    one = x.shape in ((MNIST_SIZE, MNIST_SIZE), (N_PIXELS,))
+    many = (x.ndim == 3 and x.shape[1:] == (MNIST_SIZE, MNIST_SIZE)) or (
+        x.ndim == 2 and x.shape[1] == N_PIXELS
     )
     if not (one or many):
         raise ValueError(
             f"images must be shaped (28, 28), (784,), (N, 28, 28) or (N, 784), got {x.shape}"
         )
-    return x.reshape(-1, SIDE * SIDE)
+    return x.reshape(-1, N_PIXELS)
 
 
 @cache
 def _grid(distortions: tuple[tuple[float, float, float], ...]) -> tuple[np.ndarray, np.ndarray]:
     """Where each output pixel of each variant reads the digit: (x, y), float32 (K, 784)."""
-    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float64)
-    u, v = xs.ravel() - CENTER, ys.ravel() - CENTER
+    ys, xs = np.mgrid[0:MNIST_SIZE, 0:MNIST_SIZE].astype(np.float64)
+    u, v = xs.ravel() - MNIST_CENTER, ys.ravel() - MNIST_CENTER
     src_x, src_y = [], []
     for degrees, scale, shear in distortions:
         a = np.deg2rad(degrees)
         rotate = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         forward = rotate @ np.array([[1.0, shear], [0.0, 1.0]]) * scale  # digit → output
         back = np.linalg.inv(forward)  # output pixel → where it reads the digit
-        src_x.append(back[0, 0] * u + back[0, 1] * v + CENTER)
-        src_y.append(back[1, 0] * u + back[1, 1] * v + CENTER)
+        src_x.append(back[0, 0] * u + back[0, 1] * v + MNIST_CENTER)
+        src_y.append(back[1, 0] * u + back[1, 1] * v + MNIST_CENTER)
     out = np.array(src_x, np.float32), np.array(src_y, np.float32)
     for a in out:
         a.flags.writeable = False
@@ -117,14 +114,14 @@ def variants(
     else:
         x = x.astype(np.float32)
     k = len(distortions)
-    out = np.empty((n, 1 + k, SIDE * SIDE), np.float32)
+    out = np.empty((n, 1 + k, N_PIXELS), np.float32)
     out[:, 0] = x
     if k and n:
         grid_x, grid_y = _grid(tuple(distortions))
-        repeated = np.repeat(x.reshape(n, SIDE, SIDE), k, axis=0)
+        repeated = np.repeat(x.reshape(n, MNIST_SIZE, MNIST_SIZE), k, axis=0)
         src_x = np.tile(grid_x, (n, 1))  # bilinear_sample overwrites them: fresh copies
         src_y = np.tile(grid_y, (n, 1))
-        out[:, 1:] = bilinear_sample(repeated, src_x, src_y).reshape(n, k, SIDE * SIDE)
+        out[:, 1:] = bilinear_sample(repeated, src_x, src_y).reshape(n, k, N_PIXELS)
     return out
 
 
@@ -154,9 +151,9 @@ def predict_proba(
     for start in range(0, len(x), CHUNK):  # bounded memory for large sets
         batch = variants(x[start : start + CHUNK], distortions)
         n, m = batch.shape[:2]
-        rows = batch.reshape(n * m, SIDE * SIDE)
+        rows = batch.reshape(n * m, N_PIXELS)
         if len(rows) < 64 and len(rows) % ROW_MULTIPLE:
-            blank = np.zeros((-len(rows) % ROW_MULTIPLE, SIDE * SIDE), np.float32)
+            blank = np.zeros((-len(rows) % ROW_MULTIPLE, N_PIXELS), np.float32)
             rows = np.concatenate([rows, blank])
         out.append(model.predict_proba(rows)[: n * m].reshape(n, m, -1).mean(axis=1))
     probs = np.concatenate(out)

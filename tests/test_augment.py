@@ -71,22 +71,6 @@ def test_zero_strength_is_the_identity(batch, spec):
     np.testing.assert_allclose(Augmenter(spec, seed=0)(batch), batch / 255.0, atol=1e-6)
 
 
-def test_identity_sampling_grid_reads_the_image_back(batch):
-    images = batch.reshape(32, 28, 28).astype(np.float32) / 255
-    ys, xs = np.mgrid[0:28, 0:28].astype(np.float32)
-    src_x = np.tile(xs.ravel(), (32, 1))
-    src_y = np.tile(ys.ravel(), (32, 1))
-    out = augment.bilinear_sample(images, src_x, src_y)
-    np.testing.assert_allclose(out, images.reshape(32, 784), atol=1e-6)
-
-
-def test_sampling_outside_reads_black():
-    images = np.ones((1, 28, 28), np.float32)
-    src = np.array([[-5.0, -1.0, 28.0, 40.0, -0.5, 27.5]], np.float32)
-    out = augment.bilinear_sample(images, src.copy(), np.full_like(src, 10.0))
-    np.testing.assert_allclose(out, [[0.0, 0.0, 0.0, 0.0, 0.5, 0.5]], atol=1e-6)
-
-
 def test_rotating_a_horizontal_bar_by_90_degrees_gives_a_vertical_bar():
     aug = Augmenter({"rotate": 90}, seed=0)
     aug.rng = _FixedUniform(1.0)  # draw the largest angle: exactly +90 degrees
@@ -133,16 +117,6 @@ def test_thickness_thickens_and_thins():
     assert np.flatnonzero(t.max(axis=1) > 0.5).size == 5  # 3 px → 5 px
     assert t.sum() > image.sum() / 255
     assert np.flatnonzero(s.max(axis=1) > 0.5).size == 1  # 3 px → 1 px
-
-
-def test_cross_filter():
-    x = np.zeros((1, 5, 5), np.float32)
-    x[0, 2, 2] = 1.0
-    dilated = augment.cross_filter(x, np.maximum)[0]
-    assert dilated.sum() == 5 and dilated[1, 2] == dilated[2, 1] == 1 and dilated[1, 1] == 0
-    full = np.ones((1, 5, 5), np.float32)
-    eroded = augment.cross_filter(full, np.minimum)[0]
-    assert eroded[0].sum() == 0 and eroded[1:-1, 1:-1].min() == 1  # the border counts as black
 
 
 def test_elastic_displacement_size():
@@ -320,21 +294,3 @@ def test_styled_nines_take_either_form(monkeypatch):
     augment.handwriting_styles(nines, np.full(40, 9), fraction=1.0, seed=0)
     assert len(calls) == 40
     assert 10 <= calls.count("_nine_with_hook") <= 30  # HOOK_SHARE = 0.5 of them
-
-
-def test_bilinear_sample_is_exact_for_batches_beyond_float32_indexing():
-    """Flat indices are computed in float32, exact up to 2**24: a larger batch is cut,
-    so its last images read what its first ones do."""
-    n = augment.FLOAT32_EXACT // (32 * 32) + 50  # just past the cut (28 + 2·2 padding)
-    rng = np.random.default_rng(0)
-    image = rng.random((1, 28, 28), dtype=np.float32)
-    ys, xs = np.mgrid[0:28, 0:28].astype(np.float32)
-    src_x = np.broadcast_to(xs.ravel() + 0.25, (n, 784)).copy()
-    src_y = np.broadcast_to(ys.ravel() - 0.5, (n, 784)).copy()
-    out = augment.bilinear_sample(np.broadcast_to(image, (n, 28, 28)), src_x, src_y)
-    assert out.shape == (n, 784)
-    np.testing.assert_array_equal(out[-1], out[0])
-    one = augment.bilinear_sample(
-        image, (xs.ravel() + 0.25)[None].copy(), (ys.ravel() - 0.5)[None].copy()
-    )
-    np.testing.assert_array_equal(out[0], one[0])

@@ -178,18 +178,6 @@ def test_without_normalisation_the_pen_width_is_kept():
     assert fat.sum() > 2 * thin.sum()
 
 
-def test_grow_thickens_and_thins():
-    image = np.zeros((20, 20), np.float32)
-    image[5:15, 9:11] = 1.0  # a 2 px bar
-    assert pp.grow(image, 0.0) is image
-    thick = pp.grow(image, 1.0)
-    assert thick.sum() > image.sum() and thick.max() == 1.0
-    thin = pp.grow(pp.grow(image, 2.0), -2.0)  # closing: back to about the bar
-    np.testing.assert_allclose(thin.sum(), image.sum(), rtol=0.15)
-    half = pp.grow(image, 0.5)
-    assert image.sum() < half.sum() < thick.sum()
-
-
 # --------------------------------------------------------------------------- #
 # Empty, too small, not a digit
 # --------------------------------------------------------------------------- #

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from .. import functions
 from .. import model as model_module
 from ..errors import DataError
 from ..explain import gradient_check
@@ -111,7 +112,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "The sigmoid activation",
         r"\phi(z) = \frac{1}{1 + e^{-z}}",
-        (Source(m.sigmoid, "-limit", "return np.reciprocal(z"),),
+        (Source(functions.sigmoid, "-limit", "return np.reciprocal(z"),),
         "Computed in place, one step at a time: clip (as the article, so that e^−z "
         "cannot overflow), negate, exponentiate, add 1, invert.",
         differs="One formula printed in the article writes the sigmoid as "
@@ -122,7 +123,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "The sigmoid's derivative",
         r"\phi'(z) = \phi(z)\,\big(1 - \phi(z)\big) = a\,(1 - a)",
-        (Source(m.sigmoid_derivative, "return a * (1.0 - a)"),),
+        (Source(functions.sigmoid_derivative, "return a * (1.0 - a)"),),
         "Written through the activation a = φ(z), which the forward pass has already "
         "computed: backpropagation needs no z.",
         uses="sigmoid",
@@ -134,7 +135,7 @@ FORMULAS: tuple[Formula, ...] = (
         r"\\ &+ \frac{\lambda}{2} \sum_{l} \big\lVert W^{(l)} \big\rVert^2 \end{aligned}",
         (
             Source(m.MLP.cost, "return data_loss(self.logits(X), y, self.output)"),
-            Source(m.data_loss, "softplus = np.logaddexp", "return float(softplus.sum()"),
+            Source(functions.data_loss, "softplus = np.logaddexp", "return float(softplus.sum()"),
             Source(m.MLP.l2_term, "return 0.5 * self.l2"),
         ),
         "The binary cross-entropy of the ten sigmoid outputs against the one-hot label, "
@@ -191,8 +192,8 @@ OTHER_FORMULAS: tuple[Formula, ...] = (
         r"\begin{gathered} \phi(z) = \max(0, z) \\ \phi'(z) = \begin{cases} 1 & z > 0 \\ "
         r"0 & z \le 0 \end{cases} \end{gathered}",
         (
-            Source(m.relu, "return np.maximum(z, 0.0, out=z)"),
-            Source(m.relu_derivative, "return (a > 0).astype(a.dtype)"),
+            Source(functions.relu, "return np.maximum(z, 0.0, out=z)"),
+            Source(functions.relu_derivative, "return (a > 0).astype(a.dtype)"),
         ),
         uses="relu",
     ),
@@ -202,8 +203,12 @@ OTHER_FORMULAS: tuple[Formula, ...] = (
         r"J(W) = -\sum_i \log a^{(i)}_{y^{(i)}} + \frac{\lambda}{2} \sum_l "
         r"\big\lVert W^{(l)} \big\rVert^2 \end{gathered}",
         (
-            Source(m.softmax, "z -= z.max(axis=1, keepdims=True)", "return z"),
-            Source(m.data_loss, "zmax = z.max(axis=1, keepdims=True)", "return float((logsumexp"),
+            Source(functions.softmax, "z -= z.max(axis=1, keepdims=True)", "return z"),
+            Source(
+                functions.data_loss,
+                "zmax = z.max(axis=1, keepdims=True)",
+                "return float((logsumexp",
+            ),
         ),
         "Shifted by the largest z so that exp never overflows. With cross-entropy, the "
         "output error is again a − y: the same backward pass serves both.",

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..preprocess import MNIST_CENTER, MNIST_SIZE, Steps
+from ..geometry import MNIST_CENTER, MNIST_SIZE, center_of_mass
+from ..preprocess import Steps
 
 SIZE = 168  #: side of every picture, px (28 × 6: the 28×28 image in whole squares)
 BOX = (255, 189, 69)  #: amber: the bounding box
@@ -27,8 +28,20 @@ GUIDE = (90, 140, 200)  #: blue-grey: the centre of the field
 FRAME = (70, 70, 80)  #: the edge of a picture, so black on black still shows its extent
 
 
+#: What each of the four pictures shows, for screen readers (their alt text).
+STEP_ALTS = (
+    "Your drawing on the canvas, white ink on black",
+    "Your drawing with the bounding box of its ink in amber",
+    "The digit scaled so that its longer side is 20 pixels, one square per pixel",
+    "The 28 by 28 pixel input the network reads, the digit centred on its centre of mass: "
+    "a red cross marks it, a circle where it was before",
+)
+
+
 def step_pictures(steps: Steps, strokes: int | None = None) -> list[tuple[np.ndarray, str]]:
     """Four ``(picture, caption)`` pairs, pictures uint8 (SIZE, SIZE, 3); [] when empty.
+
+    Their alt texts, in the same order: :data:`STEP_ALTS`.
 
     ``strokes``, the number of pen strokes, goes into the first caption.
     """
@@ -92,10 +105,7 @@ def centred_picture(image: np.ndarray, com_before: tuple[float, float] | None) -
     c = px(MNIST_CENTER)
     draw.line([(c, 0), (c, SIZE)], fill=GUIDE, width=1)
     draw.line([(0, c), (SIZE, c)], fill=GUIDE, width=1)
-    total = float(image.sum())
-    rows, cols = np.arange(MNIST_SIZE), np.arange(MNIST_SIZE)
-    ay = float(image.sum(axis=1) @ rows) / total if total else MNIST_CENTER
-    ax = float(image.sum(axis=0) @ cols) / total if total else MNIST_CENTER
+    ay, ax = center_of_mass(image)
     after = (px(ax), px(ay))
     if com_before is not None:
         before = (px(com_before[0]), px(com_before[1]))

@@ -1,6 +1,6 @@
 """Teach it my handwriting: correct a wrong answer, keep the drawing, fine-tune on it.
 
-On the Draw tab, under the answer, :func:`correction` asks "Wrong? It's a …":
+On the Draw tab, under the answer, :func:`correction` asks "Not a 7? It's a …" (the digit it read):
 the visitor's pick keeps the drawing (as the network sees it: 28×28, floats in
 [0, 1]) with that label in their session. :func:`panel`, under the
 preprocessing steps, shows the drawings kept and a **Teach** button that
@@ -29,8 +29,8 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import tta
-from ..errors import DataError
+from .. import budget, tta
+from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
 from . import models, state
@@ -157,12 +157,12 @@ def teach(
 
 # ---------------------------------------------------------------- under the answer
 def correction(image: np.ndarray | None, read_as: int | None) -> None:
-    """ "Wrong? It's a …": ten digits; picking one keeps the drawing with that label."""
+    """ "Not a 7? It's a …": the nine other digits; picking one keeps the drawing with it."""
     if image is None or read_as is None:
         return
     st.segmented_control(
-        "Wrong? It's a…",
-        list(range(10)),
+        f"Not a {read_as}? It's a…",
+        [d for d in range(10) if d != read_as],
         key="correct",
         wrap=True,
         on_change=_corrected,
@@ -202,6 +202,7 @@ def panel() -> None:
                 f"{ex.label}" + (f" (read {ex.read_as})" if ex.read_as is not None else "")
                 for ex in kept
             ],
+            alt=[f"Your drawing of a {ex.label}, as the network sees it" for ex in kept],
             width=64,
         )
         bar = st.container(horizontal=True, gap="small")
@@ -248,6 +249,12 @@ def run_teach(kept: list[Example]) -> None:
     if who.source != models.TAUGHT or base is None:
         base = (who.source, who.description, who.model)
     _, description, model = base
+    try:  # fine-tuning a copy with Adam takes memory too: the same budget as a run
+        budget.check_run(_as_fine_tuned(model), budget.app_run_memory_bytes(), copies=1)
+    except budget.BudgetError as e:
+        st.warning(f"{description[:1].upper()}{description[1:]} is too large to teach on "
+                   f"this server: {e}.", icon=":material/memory:")  # fmt: skip
+        return
     try:
         with st.spinner("Loading MNIST (once per server)…"):
             bar = st.empty()
@@ -275,6 +282,17 @@ def run_teach(kept: list[Example]) -> None:
                 lambda m: state.test_evaluation(m)["accuracy"],
                 base_description=description,
             )
+        except TrainingDiverged:  # its own advice (a smaller learning rate) does not apply here
+            st.error(
+                f"{description[:1].upper()}{description[1:]} cannot be taught: fine-tuning made "
+                "its cost NaN or infinite (its weights are too large to learn from), so it "
+                "is left as it was and keeps answering.",
+                icon=":material/error:",
+            )
+            return
+        except state.EvaluationBusy as e:
+            st.warning(str(e), icon=":material/hourglass_top:")
+            return
         finally:
             slots.release(me)
     st.session_state[REPORT_KEY] = report
@@ -289,6 +307,15 @@ def run_teach(kept: list[Example]) -> None:
         )
         state.set_source(models.TAUGHT)
     st.rerun()  # the whole page: the answer, and the model picker, use the taught model
+
+
+def _as_fine_tuned(model: MLP) -> MLP:
+    """The settings :func:`digitnet.finetune.finetune` trains ``model`` with (for the budget)."""
+    rows = int(TEACH_ARGS["replay"] / (1 - TEACH_ARGS["share"]))  # replay + the drawings
+    params = model.get_params()
+    params.update(optimizer="adam", train_metrics="running", early_stopping=False,
+                  augment=None, batch_size=min(model.batch_size, rows))  # fmt: skip
+    return MLP(**params)
 
 
 def _progress(bar):

@@ -17,6 +17,7 @@ import time
 
 import streamlit as st
 
+from .. import budget
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
 from ..presets import (
@@ -189,6 +190,10 @@ def check(preset: str, params: dict):
             f"This network has {n_weights:,} weights; this server trains at most "
             f"{MAX_WEIGHTS:,}. Try fewer hidden units."
         )
+    try:  # weights, optimizer, a minibatch's activations, evaluation: before anything runs
+        budget.check_run(model, budget.app_run_memory_bytes())
+    except budget.BudgetError as e:
+        return None, f"Cannot train this network: {e}."
     return model, None
 
 
@@ -258,7 +263,8 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     if snap.state == "idle":
         st.info(
             "Pick a preset and press **Start training**: `fast` takes a few seconds, "
-            "`seed` (the article's network) a few minutes. You can switch to the Draw tab "
+            "`seed` (the article's network, 100 epochs) about a minute and `best` about "
+            "three, longer while the server is busy. You can switch to the Draw tab "
             "meanwhile and try the network as it learns."
         )
         return
@@ -300,8 +306,10 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
             )
         st.caption(
             "Per epoch: the cost J on the training set, and the accuracy on the training "
-            "set (solid line) and on the 5,000 validation digits (dashed)."
+            "set and on the 5,000 validation digits."
+            + (" Earlier runs are dashed." if earlier else "")
             + (" The dotted line is where the run is now." if now is not None else "")
+            + (" " + charts.curves_summary(snap.history) if snap.history else "")
         )
     elif snap.active:
         st.caption("The curves start at the end of the first epoch.")
@@ -325,7 +333,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     elif snap.state in ("diverged", "failed"):
         st.error(snap.message)
-    elif snap.state == "ended":
+    elif snap.state in ("ended", "timeout"):
         st.warning(snap.message)
 
 
