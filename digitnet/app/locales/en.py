@@ -96,7 +96,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "data.loading": "Loading MNIST…",
     "data.loading_test": "Loading the MNIST test set…",
     "data.evaluating": "Reading the 10,000 MNIST test digits (one model at a time on this server)…",
-    "data.styling": "Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best preset (once per server, about a minute)…",
+    "data.styling": "Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best preset (once per server: a minute or more)…",
     # ------------------------------------------------------------ Explore
     "explore.no_model": "No model to explore.",
     "explore.exploring": "Exploring {model}.",
