@@ -382,3 +382,16 @@ def test_the_readmes_link_each_other_and_every_picture_is_there():
             assert (ROOT / path).exists(), f"README.ja.md links {path}, which is not there"
     for name in ("draw_ja.png", "howitworks_ja.png", "train_ja.png"):
         assert f"docs/screenshots/{name}" in ja
+
+
+def test_readme_ja_states_the_same_figures_as_readme():
+    """The measured figures (percentages, speed-ups) move as the weights are retrained or
+    benchmarks re-run: a README.md change that README.ja.md did not follow shows here."""
+    en = (ROOT / "README.md").read_text(encoding="utf-8")
+    ja = (ROOT / "README.ja.md").read_text(encoding="utf-8")
+    figure = r"\d[\d,]*(?:\.\d+)?(?:%|×)"
+    ja_figures = set(re.findall(figure, ja.replace(" 倍", "×")))
+    missing = sorted(set(re.findall(figure, en)) - ja_figures)
+    assert not missing, f"README.md states {missing}; README.ja.md does not"
+    extra = sorted(set(re.findall(r"\d[\d,]*\.\d+%", ja)) - set(re.findall(figure, en)))
+    assert not extra, f"README.ja.md states {extra}, which README.md no longer does"
