@@ -365,12 +365,12 @@ def markdown(r: dict, args) -> str:
         ("cold start: launch to first page usable",
          f"{r['cold_start_to_first_page_s']} s"),
         ("a page load on a warm server", f"{r['warm_page_load_s']} s"),
-        (f"**answer latency**, mouse-up to digit shown, idle server (n={li['n']})",
-         f"**{latency(li)}**"),
+        (f"**answer latency**, mouse-up to digit shown, idle server (n={li['n']}; "
+         "goal: median ≤ 250 ms)", f"**{latency(li)}**"),
         ("... its stages (medians): the canvas sends the drawing / the answer reaches the "
          "page / it shows", " / ".join(f"{x} ms" for x in r["latency_idle_stages_ms"])),
-        (f"answer latency while two other visitors train and watch it (n={lt['n']})",
-         latency(lt)),
+        (f"answer latency while two other visitors train and watch it (n={lt['n']}; "
+         "goal: median ≤ 350 ms)", latency(lt)),
         (f"... while they train with their pages on the Draw tab (n={lu['n']})",
          latency(lu)),
         ("CPU (cores) while they watch: training threads / rest of the server / browsers",
@@ -410,15 +410,17 @@ cores; on Community Cloud, on their own devices) take CPU from the server and it
 training threads: compare the CPU rows. The server's own share of the live views (the
 "rest of the server" row, which also serves the drawing visitor) stays small.
 
-Where the answer's time goes (the "stages" row, timed in the page): streamlit-drawable-canvas
-0.13 sends a drawing 200 ms after the mouse-up (a fixed debounce in its frontend), and PNG
-encoding adds a few ms. The server writes the answer about 15 ms after it gets the drawing
-(PNG decode, preprocessing, the network on seven views: under 10 ms of that). The rest is
-the browser: it redraws the page for every element it receives, here on two cores it
-shares with the server. The answer is written first and gets a 30 ms head start
-(`digitnet.app.draw.ANSWER_HEADSTART_S`) before the probability chart and the pictures of
-the preprocessing steps, so that the browser draws it before them (median 320 → 283 ms in
-a side-by-side run).
+Where the answer's time goes (the "stages" row, timed in the page): the page sends the
+drawing as soon as the pen lifts (`digitnet/app/pad.py` presses the canvas component's own
+"Update the app with this drawing"; on its own, streamlit-drawable-canvas 0.13 waits
+200 ms after the mouse-up, a fixed debounce in its frontend), after a few ms of PNG
+encoding. Then the server: the drawing's JSON and PNG in, PNG decode, preprocessing, the
+network on seven views (under 10 ms of it), the answer out. The rest is the browser: it
+draws every element it receives, here on two cores it shares with the server. The answer
+is written first and gets a 30 ms head start (`digitnet.app.draw.ANSWER_HEADSTART_S`)
+before the probability chart and the pictures of the preprocessing steps, so that the
+browser draws it before them; the chart stays on the page (its bars at 0 while nothing is
+drawn), so that a stroke updates its data in place instead of drawing a new chart.
 
 MNIST for training (uint8, about 55 MB) is loaded once per server, on the first Start.
 """

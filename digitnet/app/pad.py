@@ -76,7 +76,9 @@ function onKey(e) {
   if (e.key !== 'z' && e.key !== 'Z') return;
   if (editable(document.activeElement)) return;
   const host = hosts()[0];
-  if (!host || !host.checkVisibility()) return;  // not on the Draw tab
+  const visible = host && (host.checkVisibility ? host.checkVisibility()
+                                                : host.getClientRects().length > 0);
+  if (!visible) return;  // not on the Draw tab
   const undo = document.querySelector(`.st-key-${state.opts.undoKey} button`);
   if (!undo || undo.disabled) return;
   e.preventDefault();

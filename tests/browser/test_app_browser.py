@@ -202,7 +202,7 @@ def test_draw_digits_with_the_mouse(page: Page, server, screenshots, measured):
     )
     measured(f"answer latency after mouse-up: median {median:.0f} ms, p90 {p90:.0f} ms, "
              f"all {[round(x) for x in latencies]}{where}")  # fmt: skip
-    assert median < 1500  # the 300 ms goal is measured by benchmarks/app_check.py
+    assert median < 1500  # the goals (250 ms; 350 beside two trainers): benchmarks/app_check.py
     assert not errors, errors
 
 
