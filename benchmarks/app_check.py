@@ -118,7 +118,7 @@ def browser_cpu(server_pid: int) -> float:
 class Server:
     """``streamlit run streamlit_app.py`` on a free port, stopped by its process id."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, root: Path = REPO_ROOT) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -132,7 +132,7 @@ class Server:
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            cwd=root, env=env, stdout=self._out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         while True:
             try:
@@ -201,22 +201,27 @@ class Visitor:
         out = []
         self.stages = []
         for i in range(n + 1):
-            n_up, n_m = self.page.evaluate("[window.__lat.ups.length, window.__lat.metric.length]")
-            shift = 0.03 * (i % 3)
-            self.stroke([(u + shift, v) for u, v in SHAPES[i % 3]])
-            self.page.wait_for_function(
-                "([nu, nm]) => window.__lat.ups.length > nu && window.__lat.metric.slice(nm)"
-                ".some(([t, m]) => t > window.__lat.ups[nu] && !m.includes('–'))",
-                arg=[n_up, n_m],
-                timeout=20_000,
-            )
-            shown, stages = answer_timing(self.page.evaluate("window.__lat"), n_up, n_m)
+            shown, stages = self.one_stroke(i)
             if i:
                 out.append(shown)
                 if stages is not None:
                     self.stages.append((*stages, shown))
-            self.clear()
         return out
+
+    def one_stroke(self, i: int) -> tuple[float, tuple | None]:
+        """The ``i``-th one-stroke digit on an empty canvas, then Clear: :func:`answer_timing`."""
+        n_up, n_m = self.page.evaluate("[window.__lat.ups.length, window.__lat.metric.length]")
+        shift = 0.03 * (i % 3)
+        self.stroke([(u + shift, v) for u, v in SHAPES[i % 3]])
+        self.page.wait_for_function(
+            "([nu, nm]) => window.__lat.ups.length > nu && window.__lat.metric.slice(nm)"
+            ".some(([t, m]) => t > window.__lat.ups[nu] && !m.includes('–'))",
+            arg=[n_up, n_m],
+            timeout=20_000,
+        )
+        timing = answer_timing(self.page.evaluate("window.__lat"), n_up, n_m)
+        self.clear()
+        return timing
 
     def start_training(self, epochs: int) -> None:
         page = self.page
@@ -311,7 +316,7 @@ def main() -> int:
             report["runs_ended_during_measurement"] = len(srv.exits())
             for t in (t1, t2):
                 t.page.get_by_role("tab", name="Train").click()
-                t.page.get_by_role("button", name="Stop").click()
+                t.page.locator(".st-key-stop button").click()  # not the header's Stop (slow run)
                 expect(t.page.get_by_role("button", name="Resume")).to_be_visible(timeout=30_000)
             report["epochs_trained_by_each_run"] = [
                 t.page.locator('[data-testid="stProgress"]').first.text_content() for t in (t1, t2)

@@ -327,10 +327,8 @@ def test_training_curves_data_and_spec():
     assert list(data["series"]) == ["cost"]
     assert line["encoding"]["y"]["scale"]["domain"] == [12400, 12600]
     assert line["encoding"]["y"]["axis"]["format"] == ",d"
-    assert (
-        line["encoding"]["color"]["legend"] is None
-        and line["encoding"]["strokeDash"]["legend"] is None
-    )
+    assert line["encoding"]["color"]["legend"]["values"] == ["cost"]  # as tall as accuracy's
+    assert line["encoding"]["strokeDash"]["legend"] is None  # one run: nothing to tell apart
     assert "point" in line["mark"]
     _, spec = charts.curves([("#1", history)], "cost", x_max=100)
     assert "point" not in spec["layer"][0]["mark"]  # 100 points would hide the dashes
