@@ -295,6 +295,21 @@ FINETUNE = Record(
     }
 )
 
+#: The data a model was trained on: MNIST's checksums, and the pen strokes' writers' file.
+DATA = Record(
+    {
+        "mnist_sha256": DictOf(Str(256), max_len=64, key_len=256),
+        "pen_strokes": Record(
+            {
+                "digits": Int(0),
+                "writers": Int(0),
+                "copies": Int(0),
+                "content_sha256": Str(256),
+            }
+        ),
+    }
+)
+
 #: Every field digitnet reads from a file's metadata (anything else is dropped).
 SCHEMA = Record(
     {
@@ -308,7 +323,7 @@ SCHEMA = Record(
         "history": HISTORY,
         "preset": Str(64),
         "metrics": METRICS,
-        "data": DictOf(DictOf(Str(256), max_len=64, key_len=256), max_len=16),
+        "data": DATA,
         "train_seconds": Num(0),
         "command": Str(4096),
         "app_source": Str(64),
