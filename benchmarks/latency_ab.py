@@ -9,18 +9,17 @@ alternating every round (A B, B A, ...). Each stroke is a one-stroke digit on an
 empty canvas, timed in the page from the mouse-up to the answer shown, with its
 stages (drawing sent, answer received: :func:`harness.answer_timing`).
 
-``--trainers K`` first starts K visitors training ``fast`` on *every* server, their
-pages on the Train tab (watching the live charts), so that every variant is measured
-beside its own trainers.
+Two phases: the servers idle, then (``--trainers K``, default 2) beside K visitors
+training ``fast`` on *every* server, their pages on the Train tab watching the live
+charts (so each variant is measured beside trainers of its own: with two variants,
+twice as many runs share the machine as in ``app_check.py``'s phase with two).
 
 Usage::
 
-    git archive main | tar -x -C /tmp/a     # the checkouts to compare
-    DIGITNET_DATA=... python benchmarks/latency_ab.py /tmp/a=main . --rounds 15
-    DIGITNET_DATA=... python benchmarks/latency_ab.py /tmp/a=main . --trainers 2
+    git archive <commit> | tar -x -C /tmp/before     # a checkout to compare with
+    DIGITNET_DATA=... python benchmarks/latency_ab.py /tmp/before=before .=after
 
-Prints JSON: per variant, the median, p90 and every latency, and the medians of its
-stages' times (send, server with the network, browser).
+Prints JSON; ``--write`` also writes the ``app-latency-ab`` section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -34,16 +33,36 @@ import tempfile
 from pathlib import Path
 
 from app_check import Server, Visitor
+from common import RESULTS_MD, write_section
 from harness import CHROMIUM_FLAGS, chromium_path, percentile
 from playwright.sync_api import sync_playwright
+
+
+def summary(timings: list) -> dict:
+    """Median, p90, every latency, and the medians of each stage's own time."""
+    shown = [s for s, _ in timings]
+    stages = [(*st, s) for s, st in timings if st is not None]
+    return {
+        "median_ms": round(statistics.median(shown)),
+        "p90_ms": round(percentile(shown, 90)),
+        # stroke by stroke, then the median: pen-up to the drawing sent; on to the
+        # answer received (server and network); on to the answer shown (the browser)
+        "stage_medians_ms": {
+            "send": round(statistics.median(sent for sent, _, _ in stages)),
+            "server": round(statistics.median(rec - sent for sent, rec, _ in stages)),
+            "browser": round(statistics.median(sh - rec for _, rec, sh in stages)),
+        },
+        "all_ms": [round(s) for s in shown],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkouts", nargs="+", help="DIR or DIR=NAME, one per variant")
-    parser.add_argument("--rounds", type=int, default=15, help="measured strokes per variant")
-    parser.add_argument("--trainers", type=int, default=0, help="visitors training per server")
+    parser.add_argument("--rounds", type=int, default=15, help="strokes per variant and phase")
+    parser.add_argument("--trainers", type=int, default=2, help="visitors training per server")
     parser.add_argument("--epochs", type=int, default=200, help="epochs of each trainer's run")
+    parser.add_argument("--write", action="store_true", help="write RESULTS.md's section")
     args = parser.parse_args()
     variants = []
     for spec in args.checkouts:
@@ -51,48 +70,70 @@ def main() -> int:
         variants.append((Path(folder).resolve(), name or Path(folder).resolve().name))
     tmp = Path(tempfile.mkdtemp(prefix="digitnet-latency-ab-"))
     report: dict = {"load_average_at_start": os.getloadavg(), "trainers": args.trainers}
-    measured: dict = {name: [] for _, name in variants}
     errors: list[str] = []
-    servers = []
+    servers, pages = [], {}
+    phases = ["idle"] + ([f"{args.trainers} training"] if args.trainers else [])
     chromium = chromium_path()
     with sync_playwright() as p:
         launch = {"args": CHROMIUM_FLAGS, **({"executable_path": chromium} if chromium else {})}
         browser = p.chromium.launch(**launch)
         try:
-            pages = {}
             for folder, name in variants:
                 servers.append(Server(tmp / f"{name}.log", root=folder))
                 pages[name] = Visitor(browser, servers[-1].url, errors)
                 pages[name].one_stroke(0)  # warm-up
-                for _ in range(args.trainers):
-                    Visitor(browser, servers[-1].url, errors).start_training(args.epochs)
-            for r in range(args.rounds):
-                for _, name in variants if r % 2 == 0 else variants[::-1]:
-                    measured[name].append(pages[name].one_stroke(r + 1))
+            for phase in phases:
+                if phase != "idle":
+                    for server in servers:
+                        for _ in range(args.trainers):
+                            Visitor(browser, server.url, errors).start_training(args.epochs)
+                measured: dict = {name: [] for _, name in variants}
+                for r in range(args.rounds):
+                    for _, name in variants if r % 2 == 0 else variants[::-1]:
+                        measured[name].append(pages[name].one_stroke(r + 1))
+                report[phase] = {name: summary(measured[name]) for _, name in variants}
+                print(phase, json.dumps(report[phase]), flush=True)
         finally:
             browser.close()
             for server in servers:
                 server.stop()
     report["load_average_at_end"] = os.getloadavg()
-    for _, name in variants:
-        shown = [s for s, _ in measured[name]]
-        stages = [(*st, s) for s, st in measured[name] if st is not None]
-        report[name] = {
-            "median_ms": round(statistics.median(shown)),
-            "p90_ms": round(percentile(shown, 90)),
-            # each stage's own time, stroke by stroke, then the median: the pen-up to the
-            # drawing sent, on to the answer received (server and network), on to shown
-            "stage_medians_ms": {
-                "send": round(statistics.median(sent for sent, _, _ in stages)),
-                "server": round(statistics.median(rec - sent for sent, rec, _ in stages)),
-                "browser": round(statistics.median(sh - rec for _, rec, sh in stages)),
-            },
-            "all_ms": [round(s) for s in shown],
-            "stages_ms": [[round(x) for x in st] for st in stages],
-        }
     report["console_errors"] = errors
     print(json.dumps(report, indent=1))
+    if args.write:
+        write_section(RESULTS_MD, "app-latency-ab", markdown(report, args, variants, phases))
     return 0 if not errors else 1
+
+
+def markdown(r: dict, args, variants, phases) -> str:
+    rows = []
+    for phase in phases:
+        for _, name in variants:
+            x = r[phase][name]
+            st = x["stage_medians_ms"]
+            rows.append(
+                f"| {phase} | {name} | **{x['median_ms']} ms** | {x['p90_ms']} ms | "
+                f"{st['send']} / {st['server']} / {st['browser']} ms |"
+            )
+    table = "\n".join(rows)
+    load = " → ".join(
+        ", ".join(f"{v:.1f}" for v in r[k])
+        for k in ("load_average_at_start", "load_average_at_end")
+    )
+    names = " and ".join(f"`{name}`" for _, name in variants)
+    return f"""## The app: answer latency, side by side
+
+`python benchmarks/latency_ab.py ... --rounds {args.rounds} --trainers {args.trainers}`:
+{names} served at once, one stroke on each in turn ({args.rounds} per variant and phase,
+the order alternating), so that both meet the same load: load average {load}. Then the
+same beside {args.trainers} visitors training and watching on each server. Stages, each
+stroke's own then the median: the pen lifted to the drawing sent / on to the answer
+received (the server, the network) / on to the answer shown (the browser).
+
+| phase | variant | median | p90 | stages |
+|---|---|---|---|---|
+{table}
+"""
 
 
 if __name__ == "__main__":
