@@ -9,10 +9,12 @@ alternating every round (A B, B A, ...). Each stroke is a one-stroke digit on an
 empty canvas, timed in the page from the mouse-up to the answer shown, with its
 stages (drawing sent, answer received: :func:`harness.answer_timing`).
 
-Two phases: the servers idle, then (``--trainers K``, default 2) beside K visitors
+Two phases: the servers idle, then (``--trainers K``, default 1) beside K visitors
 training ``fast`` on *every* server, their pages on the Train tab watching the live
-charts (so each variant is measured beside trainers of its own: with two variants,
-twice as many runs share the machine as in ``app_check.py``'s phase with two).
+charts. With two variants and one trainer each, two runs and their two watching pages
+share the machine, as in ``app_check.py``'s "two other visitors train and watch" (there
+both on the drawing visitor's server); two per server made four, which a 2-core machine
+already busy with other jobs could not carry (strokes took seconds).
 
 Usage::
 
@@ -60,7 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkouts", nargs="+", help="DIR or DIR=NAME, one per variant")
     parser.add_argument("--rounds", type=int, default=15, help="strokes per variant and phase")
-    parser.add_argument("--trainers", type=int, default=2, help="visitors training per server")
+    parser.add_argument("--trainers", type=int, default=1, help="visitors training per server")
     parser.add_argument("--epochs", type=int, default=200, help="epochs of each trainer's run")
     parser.add_argument("--write", action="store_true", help="write RESULTS.md's section")
     args = parser.parse_args()
@@ -126,7 +128,7 @@ def markdown(r: dict, args, variants, phases) -> str:
 `python benchmarks/latency_ab.py ... --rounds {args.rounds} --trainers {args.trainers}`:
 {names} served at once, one stroke on each in turn ({args.rounds} per variant and phase,
 the order alternating), so that both meet the same load: load average {load}. Then the
-same beside {args.trainers} visitors training and watching on each server. Stages, each
+same beside {args.trainers} visitor(s) training `fast` and watching on each server. Stages, each
 stroke's own then the median: the pen lifted to the drawing sent / on to the answer
 received (the server, the network) / on to the answer shown (the browser).
 
