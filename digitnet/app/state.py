@@ -6,7 +6,8 @@ outlive a run lives in one of two places:
 - **per server** (``st.cache_resource``): built once, shared by every visitor:
   the training slots, the shipped model, MNIST (uint8, about 55 MB; the test
   set alone, about 8 MB, for the Explore tab), and the evaluation of each model
-  on the MNIST test set, by the model's :func:`model_key`;
+  on the MNIST test set, by the model's :func:`model_key` (at most
+  ``DIGITNET_MAX_EVALUATIONS`` at once, :func:`evaluation_slots`);
 - **per visitor** (``st.session_state``): their :class:`~digitnet.app.jobs.TrainJob`,
   their uploaded model, the model taught their handwriting, which model answers
   on the Draw tab.
@@ -26,18 +27,24 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from .. import budget
 from .. import data as mnist
-from ..errors import WeightsError
+from ..errors import DigitnetError, WeightsError
 from ..evaluate import evaluate
 from ..model import MLP
 from ..presets import with_pen_strokes, with_styled_digits
-from . import jobs, models
+from . import jobs, memory, models
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
 UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
 TAUGHT_KEY = "taught_model"  # (description, MLP): the model taught the visitor's drawings
 DRAWING_KEY = "drawing_input"  # the Draw tab's drawing as the network sees it, or None
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
+EVALUATION_WAIT_S = 60.0  #: how long an evaluation waits for its turn on the server
+
+
+class EvaluationBusy(DigitnetError):
+    """Every evaluation slot of the server stayed busy while this one waited."""
 
 
 # ---------------------------------------------------------------- per server
@@ -100,7 +107,7 @@ def pen_strokes(progress: Callable[[str, int, int | None], None]):
 
 @st.cache_resource(
     show_spinner="Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best "
-    "preset (once per server, about a minute)…"
+    "preset (once per server: a minute or more)…"
 )
 def styled_training_data(fraction: float, pen_copies: int = 0) -> jobs.TrainingData:
     """The training data with styled digits appended, and ``pen_copies`` renders of each
@@ -140,12 +147,32 @@ def model_key(model: MLP) -> str:
     return h.hexdigest()
 
 
+@st.cache_resource(show_spinner=False)
+def evaluation_slots() -> jobs.Slots:
+    """The server-wide cap on test-set evaluations at once (``DIGITNET_MAX_EVALUATIONS``).
+
+    An evaluation is up to seconds of CPU (an uploaded network of the largest size
+    allowed), outside the training slots: each new upload would be another.
+    """
+    return jobs.Slots(budget.max_evaluations())
+
+
 @st.cache_resource(
-    show_spinner="Reading the 10,000 MNIST test digits…", max_entries=EVALUATIONS_KEPT
+    show_spinner="Reading the 10,000 MNIST test digits (one model at a time on this server)…",
+    max_entries=EVALUATIONS_KEPT,
 )
 def _evaluation(key: str, _model: MLP) -> dict:
     X, y = _mnist_test()
-    return evaluate(_model, X, y)
+    slots = evaluation_slots()
+    if not slots.acquire(key, timeout=EVALUATION_WAIT_S):  # not cached: tried again next time
+        raise EvaluationBusy(
+            "This server is busy reading the test digits with other visitors' models: "
+            "try again in a minute."
+        )
+    try:
+        return evaluate(_model, X, y)
+    finally:
+        slots.release(key)
 
 
 def test_evaluation(model: MLP) -> dict:
@@ -153,7 +180,8 @@ def test_evaluation(model: MLP) -> dict:
 
     Cached on the server by :func:`model_key` (shared by every visitor: the same
     weights give the same figures); the arrays in it must not be changed. Call
-    :func:`test_data` first (it downloads MNIST if needed).
+    :func:`test_data` first (it downloads MNIST if needed). Raises
+    :class:`EvaluationBusy` if it waited :data:`EVALUATION_WAIT_S` for its turn.
     """
     return _evaluation(model_key(model), model)
 
@@ -183,6 +211,66 @@ def job() -> jobs.TrainJob:
         sid = ctx.session_id if ctx is not None else "no-session"
         st.session_state.job = jobs.TrainJob(sid, training_slots(), alive=session_alive(sid))
     return st.session_state.job
+
+
+# ---------------------------------------------------------------- memory
+#: What a visitor's session keeps beyond the training job (released when the page is gone).
+HELD_KEYS = (UPLOADED_KEY, TAUGHT_KEY, "teach_base", "teach_report", "teach_examples")
+
+
+@st.cache_resource(show_spinner=False)
+def reaper() -> memory.Reaper | None:
+    """The server's :class:`~digitnet.app.memory.Reaper` (None in AppTest: no real runtime).
+
+    Also tunes glibc's allocator (:func:`memory.tune_malloc`), once per server.
+    """
+    from streamlit import config, runtime
+
+    if config.get_option("global.appTest") or not runtime.exists():
+        return None
+    memory.tune_malloc()
+    rt = runtime.get_instance()
+    ttl = memory.setting(memory.SESSION_TTL_ENV, memory.DEFAULT_SESSION_TTL_S)
+    # clear_user_info_for_session: "Threading: SAFE"; a disconnected session is closed on
+    # the event loop (shut down: its media files, uploads and state are freed)
+    return memory.Reaper(rt.is_active_session, rt.clear_user_info_for_session, ttl)
+
+
+def watch_visitor() -> None:
+    """Have the reaper give this visitor's memory back once their page has been gone a while
+    (called on every run; does something once per session)."""
+    ctx = get_script_run_ctx()
+    r = reaper()
+    if r is None or ctx is None or st.session_state.get("_reaper_watching"):
+        return
+    ss = ctx.session_state  # thread-safe, unlike st.session_state outside the script thread
+
+    def release() -> None:
+        if "job" in ss:
+            ss["job"].close()
+        for key in HELD_KEYS:
+            if key in ss:
+                del ss[key]
+
+    r.watch(ctx.session_id, release)
+    st.session_state._reaper_watching = True
+
+
+def held_mb(*, with_job: bool = True) -> float:
+    """MB of arrays this visitor's session keeps: their models, their run's state."""
+    held = [st.session_state.get(k) for k in HELD_KEYS]
+    if with_job and "job" in st.session_state:
+        held.append(st.session_state.job)
+    return memory.arrays_mb(held)
+
+
+def memory_refusal(need_mb: float, keep_mb: float, *, with_job: bool = True) -> str | None:
+    """Why an action must wait (the server's or the visitor's memory budget), or None.
+
+    ``need_mb``: its peak; ``keep_mb``: what the session keeps afterwards.
+    """
+    budget = memory.Budget.from_env()
+    return memory.refusal(need_mb, keep_mb, held_mb(with_job=with_job), budget, memory.rss_mb())
 
 
 def set_source(source: str) -> None:

@@ -17,6 +17,7 @@ import time
 
 import streamlit as st
 
+from .. import budget
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
 from ..presets import (
@@ -189,6 +190,10 @@ def check(preset: str, params: dict):
             f"This network has {n_weights:,} weights; this server trains at most "
             f"{MAX_WEIGHTS:,}. Try fewer hidden units."
         )
+    try:  # weights, optimizer, a minibatch's activations, evaluation: before anything runs
+        budget.check_run(model, budget.app_run_memory_bytes())
+    except budget.BudgetError as e:
+        return None, f"Cannot train this network: {e}."
     return model, None
 
 
@@ -215,6 +220,12 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     model, error = check(preset, params)
     if model is None:
         st.error(error)
+        return
+    need = budget.run_memory(model)  # the run's peak, and what the session keeps after it
+    why = state.memory_refusal(need.total / 2**20, (need.weights + need.optimizer) / 2**20,
+                               with_job=False)  # fmt: skip
+    if why:
+        st.info(why, icon=":material/hourglass_top:")
         return
     bar = st.empty()
     last = [0.0]
@@ -328,7 +339,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     elif snap.state in ("diverged", "failed"):
         st.error(snap.message)
-    elif snap.state == "ended":
+    elif snap.state in ("ended", "timeout"):
         st.warning(snap.message)
 
 
