@@ -1,9 +1,9 @@
 """The Draw tab: a canvas, what the network answers, and how the drawing got there.
 
-After every stroke the canvas sends its picture (a 280×280 PNG, checked by
-:func:`digitnet.preprocess.read_canvas_png` before it is decoded) and
-:func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest of the
-page does not rerun):
+After every stroke the canvas sends its picture (a 280×280 PNG, as soon as the pen
+lifts: :mod:`.pad`; checked by :func:`digitnet.preprocess.read_canvas_png` before it is
+decoded) and :func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest
+of the page does not rerun):
 
 1. :func:`digitnet.preprocess.preprocess_steps` makes the drawing look like an
    MNIST digit (crop, scale to 20 px, centre by the centre of mass);
@@ -12,9 +12,9 @@ page does not rerun):
    averaged): the most probable digit as a metric, "not sure" when that
    probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
 3. the steps of 1 are shown as four small pictures;
-4. under the answer, "Not a 7? It's a …" (the digit read) keeps a misread drawing with the right
-   digit, and under the pictures, :mod:`.teach` fine-tunes the network on the
-   drawings kept ("Teach it your handwriting").
+4. under the answer, "Not a 7? It's a …" (the digit read) keeps a misread drawing
+   with the right digit, and under the pictures, :mod:`.teach` fine-tunes the
+   network on the drawings kept ("Teach it your handwriting").
 
 The answer is written before anything slower, and given a head start
 (:data:`ANSWER_HEADSTART_S`), so that it shows as soon as possible after the
@@ -73,7 +73,7 @@ def draw_panel() -> None:
 
     # The canvas's column just fits it (280 px); the answer's has room for the nine
     # "Not a 7? It's a…" buttons in one row.
-    left, right = st.columns([0.42, 0.58], gap="small")
+    left, right = st.columns([0.46, 0.54], gap="small")
     with left:
         result = st_canvas(
             fill_color="rgba(0, 0, 0, 0)",
@@ -118,14 +118,18 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
     """The metric "Prediction", the bars of the ten probabilities, and who answered.
 
     Returns the digit read, or None (nothing drawn, no model).
+
+    The bars are on the page from the start (all at 0 while nothing is drawn), in the
+    same place whatever the answer says above them: the page does not jump when the
+    first stroke's answer comes, and the browser updates the chart's data in place
+    instead of drawing a new chart after every Clear.
     """
     who = state.answering_model()
     timing = ""
-    top = None
+    top = probs = None
     label = t("draw.prediction")
     if steps is None or steps.image is None:
         st.metric(label, "–", delta=t("draw.nothing_yet"), delta_color="off", delta_arrow="off")
-        st.info(t("draw.invitation"))
     elif who.model is None:
         st.metric(label, "–", delta=t("draw.no_model"), delta_color="off", delta_arrow="off")
     else:
@@ -138,21 +142,32 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         if not np.isfinite(probs).all():  # loading refuses such weights; never answer "9?"
             top = None
             st.metric(label, "–", delta=t("draw.no_answer"), delta_color="off", delta_arrow="off")
-            st.error(t("draw.not_finite"))
-        elif p >= NOT_SURE_THRESHOLD:
-            st.metric(label, str(top), delta=t("draw.sure", p=p), delta_color="off",
-                      delta_arrow="off")  # fmt: skip
         else:
-            st.metric(label, f"{top}?", delta=t("draw.not_sure", p=p), delta_color="off",
-                      delta_arrow="off")  # fmt: skip
-            second = int(order[1])
-            st.caption(t("draw.perhaps", top=top, p=p, second=second, q=probs[second]))
+            sure = p >= NOT_SURE_THRESHOLD
+            st.metric(label, str(top) if sure else f"{top}?",
+                      delta=t("draw.sure", p=p) if sure else t("draw.not_sure", p=p),
+                      delta_color="off", delta_arrow="off")  # fmt: skip
+    notes = st.container()  # one slot, so that the chart below keeps its place
+    if steps is None or steps.image is None:
+        notes.info(t("draw.invitation"))
+    elif probs is not None:
+        if top is None:
+            notes.error(t("draw.not_finite"))
+        elif probs[top] < NOT_SURE_THRESHOLD:
+            second = int(probs.argsort()[-2])
+            notes.caption(t("draw.perhaps", top=top, p=probs[top], second=second, q=probs[second]))
         time.sleep(ANSWER_HEADSTART_S)
         if steps.status != "ok":  # the library's status, in the page's words
-            st.warning(t(f"draw.status.{steps.status}"))
-        if top is not None:
-            st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
-            st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
+            notes.warning(t(f"draw.status.{steps.status}"))
+    if who.model is not None:
+        answered = probs is not None and top is not None
+        bars = probs if answered else np.zeros(10)
+        st.vega_lite_chart(*charts.probabilities(bars, NOT_SURE_THRESHOLD), width="stretch")
+        st.caption(
+            charts.probabilities_summary(probs, NOT_SURE_THRESHOLD)
+            if answered
+            else t("draw.bars_waiting", threshold=NOT_SURE_THRESHOLD)
+        )
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:

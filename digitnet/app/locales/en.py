@@ -320,6 +320,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "draw.not_sure": "not sure: {p:.1%}",
     "draw.perhaps": "Not sure: perhaps a {top} ({p:.0%}), or a {second} ({q:.0%}). Try drawing it larger, in the middle, in one go.",
     **{f"draw.status.{status}": text for status, text in MESSAGES.items()},
+    "draw.bars_waiting": "The bars will show how probable the network finds each digit; it is not sure below the dashed line, {threshold:.0%}.",
     "draw.answered": "Answered by {model}.",
     "draw.model_answering": "Model answering",
     "draw.model_help": "The shipped weights (the best preset: trained on MNIST's training digits and on 7,494 real pen-drawn digits by 30 writers, drawn on this canvas), the network trained on the Train tab (as it is right now, even mid-training), a weights file you upload, or the network taught your handwriting (correct a wrong answer, then Teach).",
