@@ -452,8 +452,9 @@ def test_train_tab_validates_hyperparameters(apps):
 
 
 def training_charts(at) -> list:
-    """The Train tab's charts (the Draw tab's bars are always on the page too)."""
-    return [c for c in at.get("vega_lite_chart") if '"title": "epoch"' in c.proto.spec]
+    """The Train tab's charts (the Draw tab's bars are always on the page too), in any
+    language: the ones over the epochs."""
+    return [c for c in at.get("vega_lite_chart") if '"field": "epoch"' in c.proto.spec]
 
 
 def test_train_start_live_progress_stop_resume(apps, mnist):

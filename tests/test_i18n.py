@@ -283,7 +283,7 @@ def test_explore_in_japanese(apps, mnist, tiny_data):
 
 
 def test_train_in_japanese(apps, mnist):
-    from test_app import wait
+    from test_app import training_charts, wait
 
     tab = JA.texts["tab.train"]
     at = _page(apps, locale="ja-JP", tab=tab)
@@ -306,7 +306,7 @@ def test_train_in_japanese(apps, mnist):
     job = at.session_state["job"]
     wait(lambda: job.snapshot().epoch >= 1)
     at.run()  # live: progress, elapsed, ETA, the curves and their summary
-    assert at.get("progress") and len(at.get("vega_lite_chart")) == 2
+    assert at.get("progress") and len(training_charts(at)) == 2
     _no_english(at, tab)
     at.button(key="stop").click().run()
     _no_english(at, tab)  # stopped: Resume
@@ -315,7 +315,7 @@ def test_train_in_japanese(apps, mnist):
     wait(lambda: job.snapshot().state == "done")
     at.run()  # done; two runs: the table, and the earlier run to compare
     at.multiselect(key="compare").set_value([job.runs()[0].label]).run()
-    assert at.success and len(at.get("vega_lite_chart")) == 2
+    assert at.success and len(training_charts(at)) == 2
     _no_english(at, tab)
 
 
