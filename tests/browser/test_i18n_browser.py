@@ -193,6 +193,12 @@ def test_japanese_tabs_show_no_english_and_are_screenshotted(browser, server, sc
         page.get_by_role("tab", name=JA["tab.how"]).click()
         expect(page.get_by_text(re.compile("^最大の相対誤差は"))).to_be_visible(timeout=60_000)
         expect(page.locator(".katex .text", has_text="交差エントロピー")).to_be_visible()
+        # every formula's code drawn (the highlighter loads on the page's first code block:
+        # an earlier screenshot caught the blocks empty)
+        page.wait_for_function(
+            "[...document.querySelectorAll('[data-testid=stCode] code')]"
+            ".every((c) => c.innerText.trim().length > 0)"
+        )
         assert not no_english_shown(page), no_english_shown(page)
         shot(page, screenshots / "howitworks_ja.png")
 
