@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DigitnetError
+from .model import PARAMETERS
+from .presets import PRESETS
 from .version import __version__
+from .weights import STORED_DTYPES
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -346,17 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
     weights.add_argument("--weights", help="weights file (.npz); default: the shipped weights")
 
     t = sub.add_parser("train", parents=[common, data], help="train a network on MNIST")
-    t.add_argument("--preset", choices=["seed", "fast", "best"], default="fast")
+    t.add_argument("--preset", choices=list(PRESETS), default="fast")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes, e.g. 100 or 512,256")
-    t.add_argument("--activation", choices=["sigmoid", "relu", "tanh"])
-    t.add_argument("--output", choices=["sigmoid", "softmax"])
-    t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"])
+    t.add_argument("--activation", choices=PARAMETERS["activation"].choices)
+    t.add_argument("--output", choices=PARAMETERS["output"].choices)
+    t.add_argument("--optimizer", choices=PARAMETERS["optimizer"].choices)
     t.add_argument("--epochs", type=int)
     t.add_argument("--eta", type=float, help="learning rate")
     t.add_argument("--l2", type=float, help="L2 regularisation strength λ")
     t.add_argument("--batch", type=int, help="minibatch size")
     t.add_argument("--seed", type=int)
-    t.add_argument("--precision", choices=["float32", "float64"])
+    t.add_argument("--precision", choices=PARAMETERS["precision"].choices)
     t.add_argument("--out", help="save the trained weights to this .npz file")
     t.add_argument(
         "--pendigits",
@@ -367,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--store-dtype",
-        choices=["float16", "float32", "float64"],
+        choices=STORED_DTYPES,
         help="precision of the saved arrays (default: float16 for best, to stay under 3 MB; "
         "else float32)",
     )

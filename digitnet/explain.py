@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functions import N_CLASSES, check_labels, data_loss
+from .functions import N_CLASSES, OUTPUTS, check_labels, data_loss
 from .model import MLP
 
 
@@ -113,9 +113,7 @@ def hidden_contributions(model: MLP, image: np.ndarray, target: int | None = Non
     w = model.weights_[-1][:, target].astype(np.float64)
     contributions = a * w
     bias = float(model.biases_[-1][target])
-    probabilities = out.astype(np.float64)
-    if model.output == "sigmoid":  # as predict_proba: normalised to sum to 1
-        probabilities = probabilities / max(probabilities.sum(), np.finfo(np.float64).tiny)
+    probabilities = OUTPUTS[model.output].probabilities(out.astype(np.float64))  # as predict_proba
     return Contributions(
         target=target,
         layer=layer,

@@ -37,6 +37,11 @@ if TYPE_CHECKING:  # the model calls the loop (MLP.fit); the loop only drives th
 
 EVAL_CHUNK = 8192  # rows per forward pass when scoring whole data sets
 
+#: How the per-epoch cost and training accuracy are measured (:class:`~digitnet.model.MLP`'s
+#: ``train_metrics``): a pass over the whole training set after the epoch (the article),
+#: or the running sums of the epoch's minibatches.
+TRAIN_METRICS = ("full", "running")
+
 
 @dataclass
 class Progress:
@@ -218,6 +223,7 @@ class Trainer:
         model, mb = self.model, self.model.batch_size
         opt = model.optimizer_
         params = [*model.weights_, *model.biases_]
+        running = model.train_metrics == "running"
         if self.batch == 0:  # a new epoch: a new order, as the article's shuffle
             self.order = np.arange(len(self.X))
             if model.shuffle:
@@ -232,13 +238,13 @@ class Trainer:
                     return False
                 idx = self.order[b * mb : (b + 1) * mb]
                 yb = self.y[idx]
-                activations = model.forward(self._inputs(idx))
+                activations, z_out = model.forward_pass(self._inputs(idx), keep_z_out=running)
                 grad_W, grad_b = model.backward(activations, self.one_hot[yb])
                 if not (np.isfinite(grad_b[-1]).all() and np.isfinite(grad_W[-1]).all()):
                     self._diverged(f"minibatch {b + 1} of epoch {model.epochs_trained_ + 1}")
                 opt.step(params, [*grad_W, *grad_b])
-                if model.train_metrics == "running":
-                    self._accumulate(activations[-1], yb)
+                if z_out is not None:
+                    self._accumulate(z_out, yb)
                 self.batch = b + 1
                 if self._pending is not None and self._pending[1].done():
                     self.elapsed += time.perf_counter() - t0
@@ -262,16 +268,10 @@ class Trainer:
             images = self._augmenter(images)  # floats in [0, 1]
         return self.model.prepare(images)
 
-    def _accumulate(self, out: np.ndarray, yb: np.ndarray) -> None:
-        rows = np.arange(len(yb))
-        eps = np.finfo(out.dtype).tiny
-        if self.model.output == "softmax":
-            loss = -np.log(np.maximum(out[rows, yb], eps)).sum()
-        else:
-            p = np.clip(out, eps, 1 - np.finfo(out.dtype).epsneg)
-            loss = -np.log1p(-p).sum() - np.log(p[rows, yb]).sum() + np.log1p(-p[rows, yb]).sum()
-        self._running[0] += float(loss)
-        self._running[1] += int((out.argmax(axis=1) == yb).sum())
+    def _accumulate(self, z_out: np.ndarray, yb: np.ndarray) -> None:
+        """Add a minibatch's loss (the cost's own formula, from z) and right answers."""
+        self._running[0] += data_loss(z_out, yb, self.model.output)
+        self._running[1] += int((z_out.argmax(axis=1) == yb).sum())
         self._running[2] += len(yb)
 
     # ------------------------------------------------------------ after each epoch

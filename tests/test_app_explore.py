@@ -182,7 +182,8 @@ def test_how_it_works_formulas_and_gradient_check(apps, mnist):
     n = len(howitworks.FORMULAS) + len(howitworks.OTHER_FORMULAS)
     assert len(at.latex) == n
     codes = [c.value for c in at.code]
-    assert "delta = activations[-1] - Y  # δ_out = a_out − y" in codes
+    assert "delta = output_error(activations[-1], Y)  # δ_out = a_out − y" in codes
+    assert "return a_out - Y" in codes
     assert "p -= eta * g" in codes
     assert any("λ/2 in the cost" in i.value for i in at.info)
     assert any("1 / (1 + e^z)" in i.value for i in at.info)

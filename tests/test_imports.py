@@ -17,9 +17,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "digitnet"
 
 #: What the bottom rungs may import: the math, the geometry and the BLAS limits
-#: stand on their own, so that anything can use them without a cycle.
+#: stand on their own (NumPy, threadpoolctl and the standard library), so that
+#: anything can use them without a cycle.
 STANDALONE = {
-    "digitnet.functions": {"numpy"},
+    "digitnet.functions": {"numpy", "collections", "dataclasses"},
     "digitnet.geometry": {"numpy", "math", "collections"},
     "digitnet.blas": {
         "contextlib",

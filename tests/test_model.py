@@ -119,7 +119,7 @@ def test_bad_images_are_refused_clearly(bad, message):
         ({"l2": -0.1}, "l2 must be >= 0"),
         ({"activation": "swish"}, "activation must be one of"),
         ({"output": "linear"}, "output must be one of"),
-        ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+        ({"optimizer": "newton"}, "optimizer must be one of"),
         ({"momentum": 1.0}, "momentum must be <="),
         ({"precision": "float16"}, "precision must be one of"),
         ({"seed": -1}, "seed must be >= 0"),

@@ -15,6 +15,7 @@ differences of the cost, in float64, on a few weights of every layer.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from .. import model as model_module
 from ..errors import DataError
 from ..explain import gradient_check
 from ..model import MLP
-from ..optimizers import SGD
+from ..optimizers import OPTIMIZERS, SGD
 from . import state
 
 ROOT = Path(model_module.__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ FORMULAS: tuple[Formula, ...] = (
         "The forward pass",
         r"\begin{gathered} z^{(l+1)} = a^{(l)}\, W^{(l)} + b^{(l)} \\ "
         r"a^{(l+1)} = \phi\big(z^{(l+1)}\big), \qquad a^{(0)} = x \end{gathered}",
-        (Source(m.MLP.forward, "# z = a W + b", "# a = φ(z)"),),
+        (Source(m.MLP.forward_pass, "# z = a W + b", "# a = φ(z)"),),
         "Each layer multiplies the previous layer's activations by its weights, adds its "
         "biases and applies the activation φ. A minibatch is a matrix with one image per "
         "row, so one matrix product serves every image at once.",
@@ -134,8 +135,12 @@ FORMULAS: tuple[Formula, ...] = (
         r"\log a_k^{(i)} \\ &+ \big(1 - y_k^{(i)}\big) \log\big(1 - a_k^{(i)}\big) \Big] "
         r"\\ &+ \frac{\lambda}{2} \sum_{l} \big\lVert W^{(l)} \big\rVert^2 \end{aligned}",
         (
-            Source(m.MLP.cost, "return data_loss(self.logits(X), y, self.output)"),
-            Source(functions.data_loss, "softplus = np.logaddexp", "return float(softplus.sum()"),
+            Source(m.MLP.cost, "return functions.OUTPUTS[self.output].loss(self.logits(X), y)"),
+            Source(
+                functions.sigmoid_cross_entropy,
+                "softplus = np.logaddexp",
+                "return float(softplus.sum()",
+            ),
             Source(m.MLP.l2_term, "return 0.5 * self.l2"),
         ),
         "The binary cross-entropy of the ten sigmoid outputs against the one-hot label, "
@@ -150,7 +155,10 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "The output layer's error",
         r"\delta^{(\mathrm{out})} = a^{(\mathrm{out})} - y",
-        (Source(m.MLP.backward, "# δ_out = a_out − y"),),
+        (
+            Source(m.MLP.backward, "# δ_out = a_out − y"),
+            Source(functions.output_error, "return a_out - Y"),
+        ),
         "With sigmoid outputs and this cost (or softmax outputs and cross-entropy) the "
         "derivative of J with respect to the output's z is simply the output minus the "
         "one-hot label.",
@@ -181,39 +189,55 @@ FORMULAS: tuple[Formula, ...] = (
         r"\\ b^{(l)} := b^{(l)} - \eta\, \frac{\partial J}{\partial b^{(l)}} \end{gathered}",
         (Source(SGD._update, "p -= eta * g"),),
         "Plain gradient descent with learning rate η, in place, for every weight matrix "
-        "and bias vector (`digitnet.optimizers` also has momentum, Nesterov and Adam).",
+        "and bias vector (`digitnet.optimizers` also has "
+        + ", ".join(o.label for o in OPTIMIZERS.values() if o.name != "sgd")
+        + ").",
     ),
 )
 
-#: The other activations digitnet offers (the shipped network uses ReLU and softmax).
-OTHER_FORMULAS: tuple[Formula, ...] = (
+
+def _body(function) -> Source:
+    """The lines of ``function`` after its docstring."""
+    lines = textwrap.dedent(inspect.getsource(function)).splitlines()
+    node = ast.parse("\n".join(lines)).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    statements = node.body[1:] if ast.get_docstring(node) else node.body
+    first, last = lines[statements[0].lineno - 1].strip(), lines[node.end_lineno - 1].strip()
+    return Source(function, first, None if last == first else last)
+
+
+#: What the code of some of the other choices does beyond its formula.
+NOTES = {
+    "softmax": "Shifted by the largest z so that exp never overflows. With cross-entropy, "
+    "the output error is again a − y: the same backward pass serves both.",
+}
+
+#: Every other activation and output digitnet offers (:data:`digitnet.functions.ACTIVATIONS`
+#: and :data:`~digitnet.functions.OUTPUTS`; the article's sigmoid is above), with its code.
+OTHER_FORMULAS: tuple[Formula, ...] = tuple(
     Formula(
-        "ReLU and its derivative",
-        r"\begin{gathered} \phi(z) = \max(0, z) \\ \phi'(z) = \begin{cases} 1 & z > 0 \\ "
-        r"0 & z \le 0 \end{cases} \end{gathered}",
-        (
-            Source(functions.relu, "return np.maximum(z, 0.0, out=z)"),
-            Source(functions.relu_derivative, "return (a > 0).astype(a.dtype)"),
-        ),
-        uses="relu",
-    ),
+        f"{a.label} and its derivative",
+        a.latex,
+        (_body(a.phi), _body(a.derivative)),
+        NOTES.get(a.name, ""),
+        uses=a.name,
+    )
+    for a in functions.ACTIVATIONS.values()
+    if a.name != "sigmoid"
+) + tuple(
     Formula(
-        "Softmax outputs",
-        r"\begin{gathered} a_k = \frac{e^{z_k}}{\sum_{j} e^{z_j}} \\ "
-        r"J(W) = -\sum_i \log a^{(i)}_{y^{(i)}} + \frac{\lambda}{2} \sum_l "
-        r"\big\lVert W^{(l)} \big\rVert^2 \end{gathered}",
-        (
-            Source(functions.softmax, "z -= z.max(axis=1, keepdims=True)", "return z"),
-            Source(
-                functions.data_loss,
-                "zmax = z.max(axis=1, keepdims=True)",
-                "return float((logsumexp",
-            ),
-        ),
-        "Shifted by the largest z so that exp never overflows. With cross-entropy, the "
-        "output error is again a − y: the same backward pass serves both.",
-        uses="softmax",
-    ),
+        o.label[0].upper() + o.label[1:],
+        o.latex,
+        (_body(o.activation), _body(o.loss)),
+        NOTES.get(o.name, ""),
+        uses=o.name,
+    )
+    for o in functions.OUTPUTS.values()
+    if o.name != "sigmoid"
+)
+OTHERS_TITLE = "Other activations and outputs digitnet offers: " + ", ".join(
+    [a.label for a in functions.ACTIVATIONS.values() if a.name != "sigmoid"]
+    + [o.name for o in functions.OUTPUTS.values() if o.name != "sigmoid"]
 )
 
 
@@ -233,9 +257,7 @@ def render() -> None:
     for number, formula in enumerate(FORMULAS, start=1):
         show_formula(formula, number, used)
     others = {f.uses for f in OTHER_FORMULAS}
-    with st.expander(
-        "Other activations digitnet offers: ReLU, softmax", expanded=bool(used & others)
-    ):
+    with st.expander(OTHERS_TITLE, expanded=bool(used & others)):
         for formula in OTHER_FORMULAS:
             show_formula(formula, None, used)
     if who.model is not None:

@@ -18,7 +18,7 @@ import time
 import streamlit as st
 
 from ..errors import DataError
-from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
+from ..model import PARAMETERS
 from ..presets import DESCRIPTIONS, PRESETS, STYLED_DIGITS, build, preset_params
 from . import charts, jobs, models, state
 
@@ -103,7 +103,8 @@ def hyperparameters(preset: str) -> dict:
     def value(name: str):
         return p.get(name, getattr(defaults, name))
 
-    def choice(col, label, name, options):
+    def choice(col, label, name):
+        options = PARAMETERS[name].choices
         return col.selectbox(label, options, index=list(options).index(value(name)),
                              key=key(name), persist_state="page")  # fmt: skip
 
@@ -133,9 +134,9 @@ def hyperparameters(preset: str) -> dict:
             help="Units per hidden layer, separated by commas: `100` is the article's "
             "784-100-10; `256, 128` gives two hidden layers.",
         )
-        out["activation"] = choice(c2, "Hidden activation", "activation", HIDDEN_ACTIVATIONS)
-        out["output"] = choice(c3, "Output", "output", OUTPUTS)
-        out["optimizer"] = choice(c1, "Optimizer", "optimizer", OPTIMIZERS)
+        out["activation"] = choice(c2, "Hidden activation", "activation")
+        out["output"] = choice(c3, "Output", "output")
+        out["optimizer"] = choice(c1, "Optimizer", "optimizer")
         out["eta"] = number(c2, "Learning rate η", "eta", step=0.0001)
         out["l2"] = number(c3, "L2 λ", "l2", step=0.001)
         out["batch_size"] = number(c1, "Minibatch", "batch_size", step=10, low=1)
@@ -144,13 +145,13 @@ def hyperparameters(preset: str) -> dict:
         st.caption("More settings")
         d1, d2, d3 = st.columns(3)
         out["momentum"] = number(d1, "Momentum μ", "momentum", step=0.05)
-        out["schedule"] = choice(d2, "η schedule", "schedule", ("constant", "cosine"))
+        out["schedule"] = choice(d2, "η schedule", "schedule")
         out["warmup"] = number(d3, "Warm-up (cosine)", "warmup", step=0.05)
-        out["init"] = choice(d1, "Initial weights", "init", INITS)
+        out["init"] = choice(d1, "Initial weights", "init")
         out["init_scale"] = number(d2, "Init σ (normal)", "init_scale", step=0.01)
-        out["input_scaling"] = choice(d3, "Input scaling", "input_scaling", INPUT_SCALINGS)
-        out["precision"] = choice(d1, "Precision", "precision", PRECISIONS)
-        out["train_metrics"] = choice(d2, "Training metrics", "train_metrics", ("full", "running"))
+        out["input_scaling"] = choice(d3, "Input scaling", "input_scaling")
+        out["precision"] = choice(d1, "Precision", "precision")
+        out["train_metrics"] = choice(d2, "Training metrics", "train_metrics")
         out["early_stopping"] = d3.checkbox(
             "Early stopping",
             value=value("early_stopping"),
