@@ -10,6 +10,7 @@ averaged, as in the article) with the L2 term already added to the weights'.
 ``Momentum``       v ← μ·v − η·g;  w ← w + v            (Polyak momentum)
 ``Momentum(nesterov=True)``  v ← μ·v − η·g;  w ← w + μ·v − η·g
 ``Adam``           m ← β₁m + (1−β₁)g;  s ← β₂s + (1−β₂)g²;  w ← w − η·m̂ / (√ŝ + ε)
+``RMSprop``        s ← β₂s + (1−β₂)g²;  w ← w − η·g / (√s + ε)
 =================  ===========================================================
 
 A learning-rate *schedule* scales η as training advances: ``constant`` keeps
@@ -188,6 +189,37 @@ class Adam(Optimizer):
         p -= denom
 
 
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton, 2012): each weight's step is divided by the root of a
+    running average of its squared gradients, ``s ← β₂s + (1−β₂)g²``, then
+    ``w ← w − η·g / (√s + ε)``. It is Adam without the momentum and the bias correction,
+    so its decay rate is the model's ``beta2`` (0.9 is the usual choice for RMSprop)."""
+
+    def __init__(
+        self,
+        eta: float = 1e-3,
+        beta2: float = 0.9,
+        epsilon: float = 1e-8,
+        schedule: str = "constant",
+        warmup: float = 0.0,
+    ) -> None:
+        super().__init__(eta, schedule, warmup)
+        self.beta2, self.epsilon = float(beta2), float(epsilon)
+        self.s: dict[int, np.ndarray] = {}
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, eta: float) -> None:
+        s = self.s.get(i)
+        if s is None:
+            s = self.s[i] = np.zeros_like(p)
+        s *= self.beta2
+        s += (1.0 - self.beta2) * (g * g)  # s ← β₂s + (1−β₂)g²
+        denom = np.sqrt(s)
+        denom += self.epsilon
+        np.divide(g, denom, out=denom)
+        denom *= eta
+        p -= denom  # w ← w − η·g / (√s + ε)
+
+
 # --------------------------------------------------------------------------
 # The registry
 # --------------------------------------------------------------------------
@@ -214,6 +246,7 @@ OPTIMIZERS: dict[str, OptimizerChoice] = {
         OptimizerChoice("momentum", "momentum", Momentum, ("momentum",)),
         OptimizerChoice("nesterov", "Nesterov", partial(Momentum, nesterov=True), ("momentum",)),
         OptimizerChoice("adam", "Adam", Adam, ("beta1", "beta2")),
+        OptimizerChoice("rmsprop", "RMSprop", RMSprop, ("beta2",)),
     )
 }
 

@@ -11,6 +11,7 @@ from digitnet.optimizers import (
     SGD,
     Adam,
     Momentum,
+    RMSprop,
     make_optimizer,
     schedule_factor,
 )
@@ -73,3 +74,14 @@ def test_every_schedule_starts_near_eta_and_never_exceeds_it():
     for name in SCHEDULES:
         factors = [schedule_factor(name, t, 100) for t in range(100)]
         assert factors[0] == pytest.approx(1.0) and max(factors) <= 1.0 and min(factors) >= 0.0
+
+
+def test_rmsprop_scales_each_step_by_the_root_of_its_squared_gradients():
+    w = np.array([1.0, 1.0])
+    opt = RMSprop(0.01, beta2=0.9)
+    g = np.array([3.0, -0.2])
+    opt.step([w], [g])  # s = 0.1·g², so the step is η·g/√(0.1·g²) = η·sign(g)/√0.1
+    np.testing.assert_allclose(w, [1.0 - 0.01 / np.sqrt(0.1), 1.0 + 0.01 / np.sqrt(0.1)])
+    opt.step([w], [g])  # s = 0.09·g² + 0.1·g² = 0.19·g²
+    np.testing.assert_allclose(w[0], 1.0 - 0.01 / np.sqrt(0.1) - 0.01 / np.sqrt(0.19))
+    assert OPTIMIZERS["rmsprop"].settings == ("beta2",)
