@@ -235,7 +235,8 @@ def cmd_evaluate(args) -> dict:
 
 def cmd_predict(args) -> dict:
     from . import tta
-    from .preprocess import EmptyCanvas, canvas_to_mnist, load_image
+    from .errors import EmptyCanvas
+    from .preprocess import canvas_to_mnist, load_image
     from .weights import load_model
 
     model = load_model(args.weights)

@@ -21,7 +21,6 @@ No Streamlit here: the app's Explore and "How it works" tabs show these.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,18 +163,6 @@ class GradientCheck:
     relative_error: float
 
 
-def float64_copy(model: MLP) -> MLP:
-    """A copy of ``model`` computing in float64 (its weights converted)."""
-    twin = copy.copy(model)
-    twin.precision = "float64"
-    twin.weights_ = [W.astype(np.float64) for W in model.weights_]
-    twin.biases_ = [b.astype(np.float64) for b in model.biases_]
-    twin.optimizer_ = None
-    twin.history_ = list(model.history_)
-    twin.metadata_ = dict(model.metadata_)
-    return twin
-
-
 def gradient_check(
     model: MLP,
     images: np.ndarray,
@@ -227,7 +214,7 @@ def gradient_check(
     list of GradientCheck
         Layer by layer, the weights then the biases.
     """
-    twin = float64_copy(model)
+    twin = model.copy("float64")
     if l2 is not None:
         twin.l2 = float(l2)
     X = twin.prepare(images)

@@ -26,6 +26,7 @@ printed formula writes the sigmoid as 1/(1 + exp(z)); it is 1/(1 + exp(−z)).
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -447,6 +448,38 @@ class MLP:
             self.biases_.append(np.zeros(n_out, dtype=self.dtype))
         self.history_, self.epochs_trained_, self.optimizer_ = [], 0, None
         return self
+
+    def copy(
+        self,
+        dtype: str | None = None,
+        *,
+        weights: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+    ) -> MLP:
+        """An independent copy: the same hyperparameters, and copies of the weights,
+        history, metadata, epochs trained and random stream; no optimizer state (it
+        belongs to the run that trained this model).
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"}, optional
+            Compute in this precision instead (the weights are converted).
+        weights : (W, b), optional
+            Weights to give the copy (copied) instead of this model's own: e.g. those
+            of an epoch's end while this model trains on.
+        """
+        params = self.get_params()
+        if dtype is not None:
+            params["precision"] = dtype
+        twin = MLP(**params)
+        W, b = weights if weights is not None else (self.weights_, self.biases_)
+        twin.weights_ = [w.astype(twin.dtype) for w in W]  # astype copies
+        twin.biases_ = [v.astype(twin.dtype) for v in b]
+        twin.history_ = [dict(h) for h in self.history_]
+        twin.epochs_trained_ = self.epochs_trained_
+        twin.metadata_ = dict(self.metadata_)
+        if self.random_state_ is not None:
+            twin.random_state_ = copy.deepcopy(self.random_state_)
+        return twin
 
     @property
     def is_fitted(self) -> bool:

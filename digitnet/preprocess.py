@@ -62,7 +62,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import DigitnetError
+# The exceptions live in digitnet.errors; importable from here too, as they used to be.
+from .errors import EmptyCanvas as EmptyCanvas
+from .errors import ImageReadError as ImageReadError
 from .geometry import MNIST_BOX, MNIST_CENTER, MNIST_SIZE, center_of_mass, grow
 
 SUPERSAMPLE = 4  #: the digit is built at 4× the final resolution, then block-averaged
@@ -91,14 +93,6 @@ MESSAGES = {
     "too_small": "The drawing is very small: draw the digit bigger, filling most of the canvas.",
     "not_a_digit": "Most of the canvas is ink: this doesn't look like a digit.",
 }
-
-
-class EmptyCanvas(DigitnetError, ValueError):
-    """Nothing is drawn: the image has no ink, so there is no digit to read."""
-
-
-class ImageReadError(DigitnetError, ValueError):
-    """An image file cannot be read (missing, not an image, or an unsupported format)."""
 
 
 @dataclass

@@ -15,14 +15,13 @@ converted one minibatch at a time.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -41,6 +40,35 @@ EVAL_CHUNK = 8192  # rows per forward pass when scoring whole data sets
 #: ``train_metrics``): a pass over the whole training set after the epoch (the article),
 #: or the running sums of the epoch's minibatches.
 TRAIN_METRICS = ("full", "running")
+
+#: A copy of a model's weights and biases: ``(W, b)``, one array per layer each.
+Weights = tuple[list[np.ndarray], list[np.ndarray]]
+
+
+@dataclass
+class RunningSums:
+    """An epoch's minibatches so far, for ``train_metrics="running"``."""
+
+    loss: float = 0.0  #: Σ of the data loss
+    correct: int = 0  #: images read right
+    seen: int = 0  #: images
+
+
+class PendingEpoch(NamedTuple):
+    """An epoch whose cost and accuracies are being measured in the background."""
+
+    epoch: int
+    job: Future[dict]
+    weights: Weights  #: the weights at the epoch's end
+    eta: float  #: the learning rate at the epoch's end
+
+
+class BestEpoch(NamedTuple):
+    """For early stopping: the epoch with the best validation accuracy so far."""
+
+    valid_acc: float
+    weights: Weights
+    epoch: int
 
 
 @dataclass
@@ -76,15 +104,11 @@ class Progress:
     history: list
     elapsed: float
     model: MLP
-    weights: tuple | None = None
+    weights: Weights | None = None
 
     def snapshot(self) -> MLP:
         """A copy of the model with the weights of this epoch's end (or of now)."""
-        W, b = self.weights or (self.model.weights_, self.model.biases_)
-        view = copy.copy(self.model)
-        view.weights_, view.biases_ = [w.copy() for w in W], [v.copy() for v in b]
-        view.optimizer_ = None
-        return view
+        return self.model.copy(weights=self.weights)
 
     @property
     def fraction(self) -> float:
@@ -182,11 +206,11 @@ class Trainer:
             overlap_eval = model.train_metrics == "full" and (os.cpu_count() or 1) >= 2
         self.overlap_eval = bool(overlap_eval)
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: tuple | None = None  # (epoch, future, weights, eta) measured in background
+        self._pending: PendingEpoch | None = None
         self._good = self._snapshot()  # weights of the last epoch with a finite cost
-        self._best: tuple[float, list, list, int] | None = None  # for early stopping
+        self._best: BestEpoch | None = None
         self._since_best = 0
-        self._running = [0.0, 0, 0]  # loss sum, correct, seen (train_metrics="running")
+        self._running = RunningSums()
 
     # ------------------------------------------------------------ the loop
     @property
@@ -228,7 +252,7 @@ class Trainer:
             self.order = np.arange(len(self.X))
             if model.shuffle:
                 model.random_state_.shuffle(self.order)
-            self._running = [0.0, 0, 0]
+            self._running = RunningSums()
         t0 = time.perf_counter()
         try:
             for b in range(self.batch, self.n_batches):
@@ -246,7 +270,7 @@ class Trainer:
                 if z_out is not None:
                     self._accumulate(z_out, yb)
                 self.batch = b + 1
-                if self._pending is not None and self._pending[1].done():
+                if self._pending is not None and self._pending.job.done():
                     self.elapsed += time.perf_counter() - t0
                     self._collect()  # the previous epoch's metrics are ready
                     t0 = time.perf_counter()
@@ -270,9 +294,9 @@ class Trainer:
 
     def _accumulate(self, z_out: np.ndarray, yb: np.ndarray) -> None:
         """Add a minibatch's loss (the cost's own formula, from z) and right answers."""
-        self._running[0] += data_loss(z_out, yb, self.model.output)
-        self._running[1] += int((z_out.argmax(axis=1) == yb).sum())
-        self._running[2] += len(yb)
+        self._running.loss += data_loss(z_out, yb, self.model.output)
+        self._running.correct += int((z_out.argmax(axis=1) == yb).sum())
+        self._running.seen += len(yb)
 
     # ------------------------------------------------------------ after each epoch
     def _end_epoch(self) -> None:
@@ -287,13 +311,13 @@ class Trainer:
         self._collect(wait=True)  # at most one epoch in flight
         model.epochs_trained_ += 1
         self.batch = 0
-        epoch, weights, running = model.epochs_trained_, self._snapshot(), list(self._running)
+        epoch, weights, running = model.epochs_trained_, self._snapshot(), replace(self._running)
         eta = model.optimizer_.current_eta() if model.optimizer_ else model.eta
         if self.overlap_eval and model.epochs_trained_ < self.target_epoch:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="digitnet-eval")
             job = self._executor.submit(self._measure, weights, running)
-            self._pending = (epoch, job, weights, eta)
+            self._pending = PendingEpoch(epoch, job, weights, eta)
         else:
             t0 = time.perf_counter()
             metrics = self._measure(weights, running)
@@ -313,15 +337,14 @@ class Trainer:
         self._pending = None
         self._record(epoch, metrics, weights, eta)
 
-    def _measure(self, weights, running) -> dict:
+    def _measure(self, weights: Weights, running: RunningSums) -> dict:
         """Cost and accuracies of the weights ``(W, b)`` (the model's are left alone)."""
-        model = copy.copy(self.model)
-        model.weights_, model.biases_ = weights
+        model = self.model.copy(weights=weights)
         if model.train_metrics == "full":
             loss_sum, correct = evaluate_rows(model, self.X, self.y)
             n = len(self.X)
         else:
-            loss_sum, correct, n = running
+            loss_sum, correct, n = running.loss, running.correct, running.seen
         valid_acc = None
         if self.valid is not None:
             valid_acc = evaluate_rows(model, *self.valid)[1] / len(self.valid[0])
@@ -332,7 +355,7 @@ class Trainer:
             "valid_acc": valid_acc,
         }
 
-    def _record(self, epoch: int, metrics: dict, weights, eta: float) -> None:
+    def _record(self, epoch: int, metrics: dict, weights: Weights, eta: float) -> None:
         model = self.model
         if not np.isfinite(metrics["cost"]) or not all(np.isfinite(W).all() for W in weights[0]):
             self._diverged(f"the end of epoch {epoch}")
@@ -342,18 +365,18 @@ class Trainer:
             self._early_stopping(metrics["valid_acc"], epoch, weights)
         self._notify("epoch", epoch, weights)
 
-    def _early_stopping(self, valid_acc: float, epoch: int, weights) -> None:
+    def _early_stopping(self, valid_acc: float, epoch: int, weights: Weights) -> None:
         model = self.model
-        if self._best is None or valid_acc > self._best[0]:
-            self._best = (valid_acc, weights, epoch)
+        if self._best is None or valid_acc > self._best.valid_acc:
+            self._best = BestEpoch(valid_acc, weights, epoch)
             self._since_best = 0
             return
         self._since_best += 1
         if self._since_best >= model.patience or epoch >= self.target_epoch:
-            _, (W, b), best_epoch = self._best
+            W, b = self._best.weights
             model.weights_[:] = [w.copy() for w in W]
             model.biases_[:] = [v.copy() for v in b]
-            model.history_[-1]["restored_best_epoch"] = best_epoch
+            model.history_[-1]["restored_best_epoch"] = self._best.epoch
             self.target_epoch = model.epochs_trained_  # done: no more epochs
             self.batch = 0
             model.optimizer_ = None
@@ -376,7 +399,7 @@ class Trainer:
             self.stopped = True
 
     # ------------------------------------------------------------ divergence
-    def _snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _snapshot(self) -> Weights:
         return [W.copy() for W in self.model.weights_], [b.copy() for b in self.model.biases_]
 
     def _diverged(self, where: str) -> None:

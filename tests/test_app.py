@@ -15,6 +15,8 @@ import base64
 import io
 import json
 import os
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -122,16 +124,19 @@ def new_jobs():
 
 # ---------------------------------------------------------------- jobs (no Streamlit)
 def test_job_trains_publishes_copies_and_scores(new_jobs, tiny_data):
-    job = new_jobs(jobs.Slots(1))
+    slots = jobs.Slots(1)
+    job = new_jobs(slots)
     assert job.snapshot().state == "idle" and job.published() is None
     model = presets.build("fast", epochs=3, hidden=32)
+    assert slots.acquire("another visitor", timeout=1)  # the run waits: nothing moves yet
     job.start(model, tiny_training_data(tiny_data), preset="fast", label="tiny")
     first = job.published()  # the initial weights, at once: the Draw tab can use them
     assert first is not None and first.epoch == 0.0 and first.run == 1
+    slots.release("another visitor")
     wait(lambda: job.snapshot().state == "done")
     s = job.snapshot()
     assert s.epoch == s.epochs == 3 and len(s.history) == 3 and s.fraction == 1.0
-    assert 0.0 <= s.test_acc <= 1.0 and s.eta is None
+    assert 0.0 <= s.test_acc <= 1.0 and s.seconds_left is None
     pub = job.published()
     assert pub.epoch == 3.0 and pub.model.epochs_trained_ == 3
     assert pub.model.metadata_["metrics"]["mnist_test_accuracy"] == s.test_acc
@@ -213,6 +218,19 @@ def test_divergence_is_reported_and_last_good_weights_kept(new_jobs, tiny_data):
     assert s.state == "diverged" and "smaller learning rate" in s.message
     pub = job.published()
     assert all(np.isfinite(W).all() for W in pub.model.weights_)
+
+
+def test_importing_the_jobs_module_configures_no_logging():
+    code = (
+        "import logging, digitnet.app.jobs as jobs\n"
+        "assert not jobs.log.handlers and not logging.getLogger().handlers\n"
+        "jobs.log_to_stderr(); jobs.log_to_stderr()\n"
+        "assert len(jobs.log.handlers) == 1 and not jobs.log.propagate\n"
+        "jobs.log.info('hello from a worker')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("digitnet.jobs hello from a worker") == 1
 
 
 def test_max_training_runs_from_the_environment():

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, state, train_view
+from . import draw, explore, howitworks, jobs, state, train_view
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
 
 
 def main() -> None:
+    jobs.log_to_stderr()
     st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
     st.markdown("### ✍️ digitnet")
     st.caption("A neural network written from scratch in NumPy reads your handwriting.")

@@ -266,8 +266,8 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         f"of {snap.epochs}",
     )
     facts = [f"elapsed {_duration(snap.elapsed)}"]
-    if snap.eta is not None:
-        facts.append(f"ETA {_duration(snap.eta)}")
+    if snap.seconds_left is not None:
+        facts.append(f"ETA {_duration(snap.seconds_left)}")
     if snap.history:
         last = snap.history[-1]
         facts.append(f"cost {last['cost']:,.1f}")
