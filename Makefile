@@ -4,24 +4,31 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+# The address the app listens on: this computer only. `make run ADDRESS=0.0.0.0` serves
+# it to the other computers of the network too.
+ADDRESS ?= 127.0.0.1
 
-.PHONY: run test lint format bench clean
+.PHONY: run test screenshots lint format bench clean
 
 $(BIN)/python:
+	@echo "Creating the virtual environment $(VENV) (once)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install --upgrade pip
 
 $(VENV)/.app: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -r requirements.txt
+	@echo "Installing the app's packages into $(VENV) (once; about a minute)"
+	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@echo "Installing the app's and the tests' packages into $(VENV) (once; about a minute)"
+	$(BIN)/python -m pip install -r requirements-dev.txt
 	touch $@ $(VENV)/.app
 
-## run: set up and launch the app on http://localhost:$(PORT)
+## run: set up and launch the app on http://localhost:$(PORT) (ADDRESS=0.0.0.0: for others too)
 run: $(VENV)/.app
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m streamlit run streamlit_app.py --server.port $(PORT)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m streamlit run streamlit_app.py \
+		--server.address $(ADDRESS) --server.port $(PORT)
 
 ## test: set up and run every test (browser tests use $$CHROMIUM, /usr/bin/chromium, or Playwright's own)
 test: $(VENV)/.dev
@@ -30,6 +37,10 @@ test: $(VENV)/.dev
 		$(BIN)/python -m playwright install chromium; \
 	fi
 	$(BIN)/python -m pytest
+
+## screenshots: refresh README's screenshots (docs/screenshots/) with the browser tests
+screenshots: $(VENV)/.dev
+	DIGITNET_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser tests/browser
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .

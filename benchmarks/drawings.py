@@ -27,6 +27,7 @@ Run: ``python benchmarks/drawings.py [--weights FILE] [--data-dir DIR]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -47,9 +48,9 @@ from benchmarks.common import (  # noqa: E402
     pct,
     write_section,
 )
-from digitnet import load_mnist, load_model, tta  # noqa: E402
+from digitnet import load_mnist, load_model, presets, strokes, tta  # noqa: E402
 from digitnet import preprocess as pp  # noqa: E402
-from digitnet.data import load_pendigits  # noqa: E402
+from digitnet.data import load_pen_strokes, load_pendigits  # noqa: E402
 from digitnet.evaluate import expected_calibration_error  # noqa: E402
 from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
 
@@ -247,6 +248,106 @@ def stroke_widths(canvases: list[np.ndarray]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
+# Writer-level cross-validation: train `best` on 20 writers, read the other 10
+# --------------------------------------------------------------------------
+CV_FOLDS = 3
+#: How the held-out writers' digits are drawn: as the development set was rendered
+#: (its render.py: an 18 px pen, the digit 45-85% of the canvas tall, anywhere on it).
+HELD_OUT_STYLE = strokes.StrokeStyle(
+    pen=(18.0, 18.0),
+    height=(0.45, 0.85),
+    rotate=0.0,
+    shear=0.0,
+    stretch=0.0,
+    stroke_shift=0.0,
+    wobble=0.0,
+    spacing=(0.0, 0.0),
+    smooth=0.0,
+)
+HELD_OUT_SEED = 7  #: seeds the held-out renders (never the training renders' seed, 1)
+
+
+def writer_folds(writers: np.ndarray, k: int = CV_FOLDS) -> list[np.ndarray]:
+    """The writers held out in each of ``k`` folds: every k-th writer id, from the f-th."""
+    ids = np.unique(writers)
+    return [ids[f::k] for f in range(k)]
+
+
+def app_inputs(pen, style=HELD_OUT_STYLE, seed: int = HELD_OUT_SEED, width=None, height=None):
+    """Every digit of ``pen`` drawn on a canvas and turned into the network's input as the
+    Draw tab does (``preprocess_steps(canvas, background="dark")``): float32 (N, 28, 28).
+    ``width``/``height`` fix the pen and the digit's height (the robustness sweep)."""
+    if width is not None:
+        style = dataclasses.replace(style, pen=(width, width), height=(height, height))
+    out = np.zeros((len(pen), 28, 28), np.float32)
+    for i in range(len(pen)):
+        rng = np.random.default_rng([seed, int(pen.writers[i]), int(pen.sample_no[i])])
+        out[i] = pp.preprocess_steps(strokes.render(pen, i, rng, style), background="dark").image
+    return out
+
+
+def train_fold(pen_train, X, y, seed: int = 1):
+    """``best`` trained as the shipped weights are, on the training writers' strokes only."""
+    model = presets.build("best", seed=seed)
+    (X_train, y_train), valid = presets.training_set("best", X, y, seed=seed, pen_strokes=pen_train)
+    log(f"  training on {len(X_train):,} images ...")
+    t0 = time.perf_counter()
+    model.fit(X_train, y_train, validation_data=valid)
+    log(f"  trained in {time.perf_counter() - t0:.0f} s")
+    return model
+
+
+def cross_validate(pen, data_dir: Path, cv_dir: Path, sweep_digits: int) -> dict:
+    """Train (or reuse from ``cv_dir``) one model per fold; read its held-out writers."""
+    from digitnet.weights import save_model
+
+    X, y = load_mnist("train", data_dir)
+    Xt, yt = load_mnist("test", data_dir)
+    cv_dir.mkdir(parents=True, exist_ok=True)
+    folds = []
+    for f, held in enumerate(writer_folds(pen.writers)):
+        path = cv_dir / f"fold{f}.npz"
+        test_mask = np.isin(pen.writers, held)
+        if path.exists():
+            model = load_model(path)
+            log(f"fold {f}: reusing {path}")
+        else:
+            log(f"fold {f}: holding out writers {held.tolist()}")
+            model = train_fold(pen.select(~test_mask), X, y)
+            save_model(model, path, dtype="float16")
+        held_pen = pen.select(test_mask)
+        inputs = app_inputs(held_pen)
+        probs = tta.predict_proba(model, inputs)
+        once = model.predict_proba(inputs.reshape(len(inputs), -1))
+        mnist_probs = tta.predict_proba(model, Xt)
+        # the sweep: a sample of the held-out digits at each pen width and height
+        step = max(1, len(held_pen) // sweep_digits)
+        sample = held_pen.select(np.arange(0, len(held_pen), step)[:sweep_digits])
+        sweep_acc = np.zeros((len(SWEEP_WIDTHS), len(SWEEP_HEIGHTS)))
+        for i, w in enumerate(SWEEP_WIDTHS):
+            for j, h in enumerate(SWEEP_HEIGHTS):
+                read = tta.predict(model, app_inputs(sample, width=w, height=h))
+                sweep_acc[i, j] = float((read == sample.labels).mean())
+        folds.append(
+            {
+                "held_out": held.tolist(),
+                "labels": held_pen.labels,
+                "writers": held_pen.writers,
+                "probs": probs,
+                "once": once,
+                "mnist_probs": mnist_probs,
+                "mnist_once": model.predict_proba(Xt),
+                "sweep": sweep_acc,
+                "n_sweep": len(sample),
+            }
+        )
+        held_acc = float((probs.argmax(1) == held_pen.labels).mean())
+        mnist_acc = float((mnist_probs.argmax(1) == yt).mean())
+        log(f"fold {f}: held-out writers {pct(held_acc, 2)}, MNIST test {pct(mnist_acc, 2)}")
+    return {"folds": folds, "mnist_labels": yt}
+
+
+# --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
 def report(r: dict) -> str:
@@ -307,7 +408,6 @@ def report(r: dict) -> str:
     ]
 
     acc, used = r["sweep_acc"], r["sweep_used"]
-    heights = " | ".join(f"{h:.0%}" for h in SWEEP_HEIGHTS)
     capped = ", ".join(f"{w} px: {used[i, -1]:.0%}" for i, w in enumerate(SWEEP_WIDTHS))
     lines += [
         "",
@@ -318,15 +418,7 @@ def report(r: dict) -> str:
         "reads them (d). Rows: pen width on the 280 px canvas; columns: digit height. Where the "
         f"pen would not fit, the digit is drawn as tall as fits ({capped} for 95%).",
         "",
-        f"| pen \\ height | {heights} |",
-        "|---" * (len(SWEEP_HEIGHTS) + 1) + "|",
-    ]
-    for i, w in enumerate(SWEEP_WIDTHS):
-        lines.append(f"| {w} px | " + " | ".join(pct(a) for a in acc[i]) + " |")
-    lines += [
-        "",
-        f"Range: {pct(acc.min())} to {pct(acc.max())} "
-        f"({100 * (acc.max() - acc.min()):.1f} points).",
+        *sweep_lines(acc),
         "",
         '### Calibration and the "not sure" threshold',
         "",
@@ -363,6 +455,125 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def cv_report(cv: dict, baseline: dict | None) -> str:
+    """The Markdown section of the writer-level cross-validation."""
+    folds, yt = cv["folds"], cv["mnist_labels"]
+    labels = np.concatenate([f["labels"] for f in folds])
+    writers = np.concatenate([f["writers"] for f in folds])
+    probs = np.concatenate([f["probs"] for f in folds])
+    once = np.concatenate([f["once"] for f in folds])
+    res = scores(probs.argmax(1), labels, writers)
+    res_once = scores(once.argmax(1), labels, writers)
+    pw = res["per_writer"]
+    values = np.array(list(pw.values()))
+    worst5 = sorted(pw, key=lambda w: (pw[w], w))[:5]
+    mnist = [float((f["mnist_probs"].argmax(1) == yt).mean()) for f in folds]
+    mnist_once = [float((f["mnist_once"].argmax(1) == yt).mean()) for f in folds]
+    lines = [
+        "## Strangers' handwriting: writer-level cross-validation",
+        "",
+        machine_info_markdown(),
+        f"The 7,494 pen-drawn digits of the data set's 30 development writers, in {len(folds)} "
+        "folds of 10 writers: for each fold, `best` is trained exactly as the shipped weights "
+        "(MNIST's 55,000, the styled digits, and renders of the pen strokes) but on the other "
+        "20 writers' strokes only, and then reads the 10 held-out writers' digits as the app "
+        "reads them (each drawn like pendigits-dev: an 18 px pen, 45-85% of the canvas tall, "
+        'anywhere on it; `preprocess_steps(canvas, background="dark")`, then '
+        "`tta.predict_proba`). Every digit is read by a network that never saw its writer.",
+        "",
+        "| | held-out writers' digits | one view | writers: min / median / max | worst 5 writers "
+        "| MNIST test (as the app reads / one view) |",
+        "|---|---|---|---|---|---|",
+        f"| **all folds** | **{pct(res['overall'], 2)}** | {pct(res_once['overall'], 2)} "
+        f"| {pct(values.min())} / {pct(float(np.median(values)))} / {pct(values.max())} "
+        f"| {', '.join(f'#{w} {pct(pw[w])}' for w in worst5)} "
+        f"| {' / '.join(pct(float(np.mean(v)), 2) for v in (mnist, mnist_once))} (mean) |",
+    ]
+    for k, f in enumerate(folds):
+        r = scores(f["probs"].argmax(1), f["labels"], f["writers"])
+        v = np.array(list(r["per_writer"].values()))
+        o = float((f["once"].argmax(1) == f["labels"]).mean())
+        lines.append(
+            f"| fold {k + 1}: writers {', '.join(map(str, f['held_out']))} "
+            f"| {pct(r['overall'], 2)} | {pct(o, 2)} "
+            f"| {pct(v.min())} / {pct(float(np.median(v)))} / {pct(v.max())} | "
+            f"| {pct(mnist[k], 2)} / {pct(mnist_once[k], 2)} |"
+        )
+    if baseline is not None:
+        b = baseline["scores"]
+        bv = np.array(list(b["per_writer"].values()))
+        lines.append(
+            f"| before (`{baseline['weights']}`, trained on no writer's strokes), all 30 writers "
+            f"| {pct(b['overall'], 2)} | {pct(baseline['once'], 2)} "
+            f"| {pct(bv.min())} / {pct(float(np.median(bv)))} / {pct(bv.max())} | | |"
+        )
+    lines += [
+        "",
+        "Per digit, held-out writers (%): "
+        + ", ".join(f"{d}: {100 * a:.1f}" for d, a in enumerate(res["per_class"])),
+    ]
+    acc = np.mean([f["sweep"] for f in folds], axis=0)
+    lines += [
+        "",
+        "### Robustness on held-out writers: other pens and sizes",
+        "",
+        f"Each fold's network reads {folds[0]['n_sweep']} of its held-out writers' digits drawn "
+        "at each pen width (rows, px on the 280 px canvas) and digit height (columns; as tall "
+        "as fits with the pen), as the app reads them; the mean of the folds.",
+        "",
+        *sweep_lines(acc),
+    ]
+    mnist_probs = np.concatenate([f["mnist_probs"] for f in folds])
+    mnist_labels = np.tile(yt, len(folds))
+    rows = {
+        "drawings": threshold_table(probs, labels),
+        "mnist": threshold_table(mnist_probs, mnist_labels),
+    }
+    t = recommend_threshold(rows["mnist"])
+    chosen = next(d for d in rows["drawings"] if d["t"] == t)
+    chosen_mnist = next(m for m in rows["mnist"] if m["t"] == t)
+    lines += [
+        "",
+        '### Calibration and the "not sure" threshold, on held-out writers',
+        "",
+        "Expected calibration error (15 bins) of the app's probabilities: held-out writers "
+        f"**{expected_calibration_error(probs, labels):.4f}** (one view "
+        f"{expected_calibration_error(once, labels):.4f}), MNIST test "
+        f"{expected_calibration_error(mnist_probs, mnist_labels):.4f} (the folds' networks).",
+        "",
+        "| top probability < t | held-out digits flagged | flagged read right "
+        "| the rest read right | MNIST flagged | MNIST: the rest read right |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d, m in zip(rows["drawings"], rows["mnist"]):
+        lines.append(
+            f"| {d['t']:.2f} | {pct(d['flagged'])} | {pct(d['acc_flagged'])} | "
+            f"{pct(d['acc_sure'])} | {pct(m['flagged'])} | {pct(m['acc_sure'])} |"
+        )
+    lines += [
+        "",
+        f"By the rule (the largest threshold that flags at most {MNIST_FLAG_BUDGET:.0%} of MNIST "
+        f"test digits): **{t:.2f}**. It flags {pct(chosen_mnist['flagged'])} of MNIST and "
+        f"{pct(chosen['flagged'])} of the held-out writers' digits, which are read right "
+        f"{pct(chosen['acc_flagged'])} of the time (the others {pct(chosen['acc_sure'])}); "
+        f"errors caught: {chosen['errors_flagged']} of {chosen['errors']}.",
+        "",
+        "Run: `python benchmarks/drawings.py --cv DIR [--pen-strokes DIR] [--data-dir DIR]` "
+        "(trains the folds' networks into DIR, or reuses them from there).",
+    ]
+    return "\n".join(lines)
+
+
+def sweep_lines(acc: np.ndarray) -> list[str]:
+    """The robustness sweep's table (pen widths × digit heights) and its range."""
+    heights = " | ".join(f"{h:.0%}" for h in SWEEP_HEIGHTS)
+    lines = [f"| pen \\ height | {heights} |", "|---" * (len(SWEEP_HEIGHTS) + 1) + "|"]
+    for i, w in enumerate(SWEEP_WIDTHS):
+        lines.append(f"| {w} px | " + " | ".join(pct(a) for a in acc[i]) + " |")
+    spread = 100 * (acc.max() - acc.min())
+    return [*lines, "", f"Range: {pct(acc.min())} to {pct(acc.max())} ({spread:.1f} points)."]
+
+
 def _range(ms: dict, key: str) -> str:
     low, high = ms["range"][key]
     return f"{low:.2f}-{high:.2f} ms"
@@ -379,7 +590,22 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep-digits", type=int, default=500, help="drawings re-rendered per sweep cell"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="the RESULTS.md to update")
+    parser.add_argument(
+        "--cv",
+        type=Path,
+        metavar="DIR",
+        help="writer-level cross-validation instead: train (or reuse) the folds' networks in DIR",
+    )
+    parser.add_argument(
+        "--pen-strokes",
+        type=Path,
+        default=None,
+        help="the writers' strokes (default: $"
+        "DIGITNET_PENDIGITS_TRAIN, else ../shared/data/pendigits-train)",
+    )
     args = parser.parse_args(argv)
+    if args.cv:
+        return main_cv(parser, args)
 
     model, pendigits, data_dir = resolve_inputs(parser, args)
     canvases, labels, writers = load_pendigits(pendigits)
@@ -429,6 +655,33 @@ def main(argv: list[str] | None = None) -> int:
     r["threshold"] = recommend_threshold(r["rows"]["mnist"])
     text = report(r)
     write_section(args.results, "drawings", text)
+    print(text)
+    return 0
+
+
+def default_pen_strokes_dir() -> Path:
+    """``$DIGITNET_PENDIGITS_TRAIN``, else ``../shared/data/pendigits-train``."""
+    value = os.environ.get("DIGITNET_PENDIGITS_TRAIN")
+    return Path(value) if value else (ROOT / ".." / "shared" / "data" / "pendigits-train").resolve()
+
+
+def main_cv(parser: argparse.ArgumentParser, args) -> int:
+    """The writer-level cross-validation (``--cv DIR``): writes the ``drawings-cv`` section."""
+    pen = load_pen_strokes(args.pen_strokes or default_pen_strokes_dir(), download=False)
+    data_dir = args.data_dir or default_data_dir()
+    cv = cross_validate(pen, data_dir, args.cv, args.sweep_digits)
+    baseline = None
+    if args.weights is not None:  # weights trained on no writer: read all 30 the same way
+        model = load_model(args.weights)
+        inputs = app_inputs(pen)
+        probs = tta.predict_proba(model, inputs)
+        baseline = {
+            "weights": str(args.weights),
+            "scores": scores(probs.argmax(1), pen.labels, pen.writers),
+            "once": float(model.score(inputs.reshape(len(inputs), -1), pen.labels)),
+        }
+    text = cv_report(cv, baseline)
+    write_section(args.results, "drawings-cv", text)
     print(text)
     return 0
 

@@ -134,11 +134,19 @@ def cmd_train(args) -> dict:
         from .data import load_pendigits
 
         drawings = load_pendigits(args.pendigits)[:2]
+    pen = None
+    if presets.PEN_STROKE_COPIES.get(args.preset):  # best: the writers' strokes, checked first
+        from .data import load_pen_strokes
+
+        pen = load_pen_strokes(args.pen_strokes, progress=_download_progress(args))
     X, y = _load(args, "train")
     X_test, y_test = _load(args, "test")
     if presets.STYLED_DIGITS.get(args.preset):
         _log(args, "drawing European-style 1s, 7s and 9s to add to the training set")
-    (X_train, y_train), valid = presets.training_set(args.preset, X, y)
+    if pen is not None:
+        copies = presets.PEN_STROKE_COPIES[args.preset]
+        _log(args, f"drawing the {len(pen):,} pen-drawn digits {copies}× on the canvas")
+    (X_train, y_train), valid = presets.training_set(args.preset, X, y, pen_strokes=pen)
     _log(args, f"training {model!r} on {len(X_train):,} images")
     bar = ProgressBar(model.epochs, f"{args.preset}")
 
@@ -186,6 +194,15 @@ def cmd_train(args) -> dict:
 
         model.metadata_["metrics"] = metrics
         model.metadata_["data"] = {"mnist_sha256": mnist_checksums()}
+        if pen is not None:
+            from .data import pen_strokes_sha256
+
+            model.metadata_["data"]["pen_strokes"] = {
+                "digits": len(pen),
+                "writers": len(np.unique(pen.writers)),
+                "copies": presets.PEN_STROKE_COPIES[args.preset],
+                "content_sha256": pen_strokes_sha256(pen),
+            }
         model.metadata_["train_seconds"] = result["train_seconds"]
         model.metadata_["command"] = "python -m digitnet " + " ".join(sys.argv[1:])
         store = args.store_dtype or ("float16" if args.preset == "best" else "float32")
@@ -267,14 +284,25 @@ def cmd_predict(args) -> dict:
 
 
 def cmd_download(args) -> dict:
-    from .data import download_mnist, resolve_data_dir
+    from .data import download_mnist, load_pen_strokes, resolve_data_dir
 
-    directory = download_mnist(args.data_dir, progress=_download_progress(args))
-    for split in ("train", "test"):
-        _load(args, split)  # verify
-    if not args.json:
-        print(f"MNIST is ready in {directory}")
-    return {"data_dir": str(resolve_data_dir(args.data_dir)), "ok": True}
+    result: dict = {"ok": True}
+    if args.what in ("mnist", "all"):
+        directory = download_mnist(args.data_dir, progress=_download_progress(args))
+        for split in ("train", "test"):
+            _load(args, split)  # verify
+        if not args.json:
+            print(f"MNIST is ready in {directory}")
+        result["data_dir"] = str(resolve_data_dir(args.data_dir))
+    if args.what in ("pen-strokes", "all"):
+        pen = load_pen_strokes(args.pen_strokes, progress=_download_progress(args))
+        from .data import find_pen_strokes_file, resolve_pen_strokes_dir
+
+        where = find_pen_strokes_file(resolve_pen_strokes_dir(args.pen_strokes))
+        if not args.json:
+            print(f"The pen-drawn digits' writers' file is ready: {where} ({len(pen):,} digits)")
+        result["pen_strokes"] = str(where)
+    return result
 
 
 def cmd_info(args) -> dict:
@@ -349,7 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     weights = argparse.ArgumentParser(add_help=False)
     weights.add_argument("--weights", help="weights file (.npz); default: the shipped weights")
 
-    t = sub.add_parser("train", parents=[common, data], help="train a network on MNIST")
+    pen = argparse.ArgumentParser(add_help=False)
+    pen.add_argument(
+        "--pen-strokes",
+        metavar="DIR",
+        help="directory of the pen-drawn digits' writers' file, which best trains on "
+        "(strokes.json or pendigits-orig.tra[.Z]; default: $DIGITNET_PENDIGITS_TRAIN, else a "
+        "per-user cache, where it is downloaded if missing)",
+    )
+
+    t = sub.add_parser("train", parents=[common, data, pen], help="train a network on MNIST")
     t.add_argument("--preset", choices=list(PRESETS), default="fast")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes, e.g. 100 or 512,256")
     t.add_argument("--activation", choices=PARAMETERS["activation"].choices)
@@ -390,7 +427,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_predict)
 
-    d = sub.add_parser("download", parents=[common, data], help="fetch and verify MNIST")
+    d = sub.add_parser(
+        "download",
+        parents=[common, data, pen],
+        help="fetch and verify MNIST (and/or the pen-drawn digits' writers' file)",
+    )
+    d.add_argument(
+        "what",
+        nargs="?",
+        choices=["mnist", "pen-strokes", "all"],
+        default="mnist",
+        help="mnist (the default), pen-strokes (the 30 writers' pen-drawn digits best trains "
+        "on, about 1 MB from UCI), or all",
+    )
     d.set_defaults(func=cmd_download)
 
     i = sub.add_parser("info", parents=[common, data, weights], help="describe the weights")

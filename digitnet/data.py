@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import json
 import math
 import os
 import sys
@@ -36,6 +37,7 @@ import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -401,8 +403,25 @@ def _download_file(
     url: str, name: str, directory: Path, timeout: float, progress: ProgressCallback | None
 ) -> None:
     """Fetch ``url`` to ``directory/name.gz`` via a verified temporary file."""
-    final = directory / f"{name}.gz"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.part-", dir=directory)
+    fetch_verified(
+        url, directory / f"{name}.gz", lambda tmp: _read_mnist_file(name, tmp), timeout, progress
+    )
+
+
+def fetch_verified(
+    url: str,
+    final: Path,
+    check: Callable[[Path], object],
+    timeout: float,
+    progress: ProgressCallback | None,
+) -> None:
+    """Stream ``url`` into a temporary file beside ``final``, ``check`` it, then rename it
+    into place: an interrupted, failed or bad download leaves nothing behind.
+
+    ``check(path)`` raises (``_BadFile``, ``DataError``, ``ValueError``) if the file is bad.
+    ``progress(final.name, done, total)`` is called while downloading.
+    """
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.part-", dir=final.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -422,7 +441,7 @@ def _download_file(
                 raise _BadFile(f"connection dropped after {done} of {total} bytes")
             out.flush()
             os.fsync(out.fileno())
-        _read_mnist_file(name, tmp)  # raises _BadFile if the download is bad
+        check(tmp)  # raises if the download is bad
         os.replace(tmp, final)
     except BaseException:  # including KeyboardInterrupt: leave nothing half-written
         tmp.unlink(missing_ok=True)
@@ -509,3 +528,485 @@ def load_pendigits(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.nd
     ):
         raise DataError(f"{path}: labels must be digits 0-9")
     return canvases, labels.astype(np.int64), writers.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- #
+# Pen-drawn digits as strokes: the 30 development writers' file (for training)
+# --------------------------------------------------------------------------- #
+
+#: Environment variable naming the directory of the writers' strokes (the CLI's --pen-strokes).
+PEN_STROKES_ENV = "DIGITNET_PENDIGITS_TRAIN"
+PEN_STROKES_JSON = "strokes.json"  #: the shared form: ``{"digits": [{label, writer, ...}]}``
+PEN_STROKES_FILE = "pendigits-orig.tra"  #: the data set's own file (UNIPEN text), or ``.Z``
+#: Where the data set's own file is published (UCI, "Pen-Based Recognition of Handwritten
+#: Digits", Alpaydin & Alimoglu, CC BY 4.0): the 30 writers' file alone, ``compress``-ed.
+#: UCI's newer site serves the data set only as one zip that also holds the 14 test
+#: writers (``pendigits-orig.tes.Z``), which digitnet never downloads.
+PEN_STROKES_URLS: tuple[str, ...] = (
+    "https://archive.ics.uci.edu/ml/machine-learning-databases/pendigits/pendigits-orig.tra.Z",
+)
+#: SHA-256 of the digits' content in canonical form (:func:`pen_strokes_sha256`), whichever
+#: file they come from: the same 7,494 digits in the shared strokes.json and in the
+#: data set's ``pendigits-orig.tra``.
+PEN_STROKES_SHA256 = "8ea3772a1f97accfe0b8b299c64bf17fa172bf51471343bf69d65e34d528e855"
+PEN_STROKES_COUNT = 7494  #: digits in the 30 writers' file
+MAX_PEN_FILE_BYTES = 64 * 1024 * 1024  #: a writers' file larger than this is refused unread
+MAX_COORDINATE = 100_000  #: tablet coordinates beyond ±this are refused
+TABLET_SIDE = 500  #: the tablet's writing box: 0..500 in x and y, y growing upwards
+
+
+@dataclass(frozen=True)
+class PenStrokes:
+    """Digits written with a pen, as strokes (pen-down trajectories), in file order.
+
+    The points of every stroke of every digit are stored end to end (``points``);
+    ``stroke_start`` and ``digit_start`` say where each stroke and each digit
+    begins (compressed-row offsets: stroke ``s`` is ``points[stroke_start[s] :
+    stroke_start[s + 1]]``, digit ``i`` is strokes ``digit_start[i]`` to
+    ``digit_start[i + 1] - 1``).
+
+    Attributes
+    ----------
+    points : ndarray
+        int32 (P, 2): tablet coordinates x, y (y grows *upwards*, 0..500).
+    stroke_start : ndarray
+        int64 (S + 1,).
+    digit_start : ndarray
+        int64 (N + 1,).
+    labels, writers, sample_no : ndarray
+        int64 (N,): the digit, the writer (1..30), the digit's number in the
+        writer's session.
+    """
+
+    points: np.ndarray
+    stroke_start: np.ndarray
+    digit_start: np.ndarray
+    labels: np.ndarray
+    writers: np.ndarray
+    sample_no: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def strokes(self, i: int) -> list[np.ndarray]:
+        """Digit ``i``'s strokes: a list of int32 (n, 2) arrays of tablet coordinates."""
+        first, last = self.digit_start[i], self.digit_start[i + 1]
+        bounds = self.stroke_start[first : last + 1]
+        return [self.points[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def select(self, index) -> PenStrokes:
+        """The digits picked by ``index`` (a boolean mask or integer indices), in that order."""
+        picked = np.arange(len(self))[index]
+        digits = [self.strokes(int(i)) for i in picked]
+        return _pack(digits, self.labels[picked], self.writers[picked], self.sample_no[picked])
+
+
+def _pack(digits: list[list[np.ndarray]], labels, writers, sample_no) -> PenStrokes:
+    """Build a :class:`PenStrokes` from each digit's list of (n, 2) stroke arrays."""
+    strokes = [s for d in digits for s in d]
+    stroke_lengths = np.array([len(s) for s in strokes], np.int64)
+    digit_lengths = np.array([len(d) for d in digits], np.int64)
+    points = np.concatenate(strokes).astype(np.int32) if strokes else np.zeros((0, 2), np.int32)
+    return PenStrokes(
+        points=points.reshape(-1, 2),
+        stroke_start=np.concatenate([[0], np.cumsum(stroke_lengths)]).astype(np.int64),
+        digit_start=np.concatenate([[0], np.cumsum(digit_lengths)]).astype(np.int64),
+        labels=np.asarray(labels, np.int64),
+        writers=np.asarray(writers, np.int64),
+        sample_no=np.asarray(sample_no, np.int64),
+    )
+
+
+def pen_strokes_sha256(pen: PenStrokes) -> str:
+    """SHA-256 of the digits' content in a canonical form, whatever file held them.
+
+    The form: for each digit in order, the int32 little-endian numbers
+    ``label, writer, sample_no, number of strokes``, then for each stroke its
+    number of points and its points ``x0, y0, x1, y1, ...`` (tablet coordinates).
+    """
+    h = hashlib.sha256()
+    for i in range(len(pen)):
+        strokes = pen.strokes(i)
+        head = [pen.labels[i], pen.writers[i], pen.sample_no[i], len(strokes)]
+        h.update(np.array(head, "<i4").tobytes())
+        for s in strokes:
+            h.update(np.array([len(s)], "<i4").tobytes())
+            h.update(np.ascontiguousarray(s, "<i4").tobytes())
+    return h.hexdigest()
+
+
+def resolve_pen_strokes_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    """The directory of the writers' strokes: ``directory`` (the CLI's ``--pen-strokes``),
+    else ``$DIGITNET_PENDIGITS_TRAIN``, else the per-user cache
+    (``~/.cache/digitnet/pendigits`` on Linux; see :func:`resolve_data_dir`)."""
+    if directory is not None:
+        return Path(directory).expanduser().absolute()
+    if os.environ.get(PEN_STROKES_ENV):
+        return Path(os.environ[PEN_STROKES_ENV]).expanduser().absolute()
+    return _user_cache_dir() / "digitnet" / "pendigits"
+
+
+def find_pen_strokes_file(directory: Path) -> Path | None:
+    """The writers' file in ``directory``: strokes.json, else pendigits-orig.tra(.Z), else None."""
+    for name in (PEN_STROKES_JSON, PEN_STROKES_FILE, f"{PEN_STROKES_FILE}.Z"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def pen_strokes_help(directory: Path) -> str:
+    """How to get the writers' file, for error messages."""
+    return (
+        f"Run `python -m digitnet download pen-strokes` to download {PEN_STROKES_FILE} "
+        f"(about 1 MB, from {PEN_STROKES_URLS[0]}) into {directory}, or put {PEN_STROKES_JSON} "
+        f"or {PEN_STROKES_FILE} there by hand, or point {PEN_STROKES_ENV} (the CLI's "
+        "--pen-strokes) at a directory that has one."
+    )
+
+
+def load_pen_strokes(
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+    expected_sha256: str | None = "official",
+) -> PenStrokes:
+    """The 7,494 digits of the pen-drawn data set's 30 development writers, as strokes.
+
+    Read from ``strokes.json`` (the shared form) or from the data set's own
+    ``pendigits-orig.tra`` (UNIPEN text, plain or ``.Z``) in ``directory``
+    (:func:`resolve_pen_strokes_dir`), downloaded there first if neither is
+    present and ``download`` is true. Everything in the file is checked: its
+    size, its structure, the types and ranges of every field, and the content's
+    canonical SHA-256 (:func:`pen_strokes_sha256`: by default
+    :data:`PEN_STROKES_SHA256`; pass ``expected_sha256=None`` for another set of digits).
+
+    Raises
+    ------
+    DataError
+        The file is missing (and not downloaded), unreadable, malformed, or
+        its content is not the expected one. The message says what to do.
+    DownloadError
+        It could not be downloaded.
+    """
+    if expected_sha256 == "official":
+        expected_sha256 = PEN_STROKES_SHA256
+    folder = resolve_pen_strokes_dir(directory)
+    path = find_pen_strokes_file(folder)
+    if path is None:
+        if not download:
+            raise DataError(
+                f"The pen-drawn digits' writers' file is missing from {folder}. "
+                + pen_strokes_help(folder)
+            )
+        path = download_pen_strokes(folder, progress=progress, expected_sha256=expected_sha256)
+    try:
+        pen = read_pen_strokes(path)
+        if expected_sha256 is not None:
+            actual = pen_strokes_sha256(pen)
+            if actual != expected_sha256:
+                raise _BadFile(
+                    f"its digits are not the expected ones (content SHA-256 {actual}, "
+                    f"expected {expected_sha256})"
+                )
+    except _BadFile as exc:
+        raise DataError(
+            f"{path}: {exc}. Delete it and run `python -m digitnet download pen-strokes`, "
+            "or put a good copy in place by hand."
+        ) from None
+    return pen
+
+
+def read_pen_strokes(path: str | os.PathLike[str]) -> PenStrokes:
+    """Parse a writers' file: ``*.json`` in the shared form, else UNIPEN text (plain or
+    ``.Z``, recognised by content). Raises ``_BadFile`` (inside the module) or
+    :class:`DataError` (from outside: see :func:`load_pen_strokes`)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PEN_FILE_BYTES:
+            raise _BadFile(f"{size:,} bytes, more than the {MAX_PEN_FILE_BYTES:,} allowed")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _BadFile(f"cannot be read ({exc.strerror or exc})") from None
+    from . import lzw
+
+    if lzw.is_compressed(raw):
+        try:
+            raw = lzw.decompress(raw, max_size=MAX_PEN_FILE_BYTES)
+        except lzw.ZError as exc:
+            raise _BadFile(str(exc)) from None
+    if path.suffix == ".json":
+        return _parse_strokes_json(raw)
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise _BadFile(f"not UNIPEN text: a non-ASCII byte at offset {exc.start}") from None
+    return parse_unipen(text)
+
+
+def _parse_strokes_json(raw: bytes) -> PenStrokes:
+    """The shared form: ``{"digits": [{"label", "writer", "sample_no", "index_in_file"
+    (optional: the file's order), "strokes": [[[x, y], ...], ...]}, ...]}``."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _BadFile(f"not valid JSON ({exc})") from None
+    digits = doc.get("digits") if isinstance(doc, dict) else None
+    if not isinstance(digits, list) or not digits:
+        raise _BadFile('no "digits" list in it')
+    fields: dict[str, list[int]] = {"label": [], "writer": [], "sample_no": [], "index": []}
+    all_strokes = []
+    for i, d in enumerate(digits):
+        if not isinstance(d, dict):
+            raise _BadFile(f"digit #{i} is not an object")
+        for key in ("label", "writer", "sample_no"):
+            fields[key].append(_json_int(d.get(key), f"digit #{i}: {key!r}"))
+        fields["index"].append(_json_int(d.get("index_in_file", i), f"digit #{i}: 'index_in_file'"))
+        strokes = d.get("strokes")
+        if not isinstance(strokes, list) or not strokes:
+            raise _BadFile(f"digit #{i}: 'strokes' must be a non-empty list of strokes")
+        all_strokes.append(
+            [_json_stroke(s, f"digit #{i}, stroke #{k}") for k, s in enumerate(strokes)]
+        )
+    order = np.argsort(fields["index"], kind="stable")
+    if len(set(fields["index"])) != len(digits):
+        raise _BadFile("two digits have the same 'index_in_file'")
+    pen = _pack(
+        [all_strokes[i] for i in order],
+        *(np.array(fields[k], np.int64)[order] for k in ("label", "writer", "sample_no")),
+    )
+    _check_pen(pen)
+    return pen
+
+
+def _json_int(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadFile(f"{where} must be an integer, got {value!r:.40}")
+    return value
+
+
+def _json_stroke(stroke, where: str) -> np.ndarray:
+    """A stroke ``[[x, y], ...]`` of integers as an int32 (n, 2) array."""
+    if not isinstance(stroke, list) or not stroke:
+        raise _BadFile(f"{where} must be a non-empty list of [x, y] points")
+    try:
+        a = np.array(stroke)
+    except (ValueError, TypeError, OverflowError):
+        a = None
+    if a is None or a.ndim != 2 or a.shape[1] != 2 or a.dtype.kind not in "iu":
+        raise _BadFile(f"{where} must be a list of [x, y] integer points")
+    if np.abs(a).max() > MAX_COORDINATE:
+        raise _BadFile(f"{where} has a coordinate beyond ±{MAX_COORDINATE:,}")
+    return a.astype(np.int32)
+
+
+def _check_pen(pen: PenStrokes) -> None:
+    """Labels are digits, writers positive."""
+    bad = np.flatnonzero((pen.labels < 0) | (pen.labels > 9))
+    if bad.size:
+        raise _BadFile(f"digit #{bad[0]} has label {pen.labels[bad[0]]}, not a digit 0-9")
+    bad = np.flatnonzero(pen.writers < 1)
+    if bad.size:
+        raise _BadFile(f"digit #{bad[0]} has writer {pen.writers[bad[0]]}, not a positive id")
+
+
+def parse_unipen(text: str) -> PenStrokes:
+    """Parse the pen-drawn data set's UNIPEN text (``pendigits-orig.tra``).
+
+    UNIPEN 1.0 (Guyon et al., 1994) is line based: a line starting with ``.`` in
+    the first column is a *keyword* with its arguments (which may go on over the
+    next lines, up to the next keyword); the lines after ``.PEN_DOWN`` up to
+    ``.PEN_UP`` are the points of one pen-down *component*, one point a line, the
+    values named by ``.COORD`` (default ``X Y``). The pen-down components are
+    numbered from 0 in file order; ``.SEGMENT DIGIT <components> <quality>
+    "<label>"`` says which of them make up one digit (``3``, ``4-5``, or a comma
+    list of these). This data set follows each ``.SEGMENT`` with ``.COMMENT
+    <label> <writer> <sample number>``. Other keywords (``.INCLUDE``,
+    ``.LEXICON``, ``.HIERARCHY``, ``.DT``, ...) carry nothing digitnet needs.
+
+    Checked: every component is in exactly one digit, every digit has its
+    comment and the labels agree, points are integers inside the pen-down
+    components only, nothing is left open. Raises ``_BadFile`` saying where.
+    """
+    components: list[np.ndarray] = []
+    segments: list[tuple[int, str, str]] = []  # (line number, delineation, label)
+    comments: dict[int, tuple[int, ...]] = {}  # segment index -> (label, writer, sample_no)
+    coord = ("X", "Y")
+    current: list[str] | None = None  # the lines of the pen-down component being read
+    keyword = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("."):
+            keyword, *rest = line.split(None, 1)
+            args = rest[0] if rest else ""
+            if keyword == ".PEN_DOWN":
+                if current is not None:
+                    raise _BadFile(f"line {number}: .PEN_DOWN inside a pen-down component")
+                current = []
+            elif keyword == ".PEN_UP":
+                if current is None:
+                    raise _BadFile(f"line {number}: .PEN_UP without a .PEN_DOWN")
+                components.append(_points(current, coord, number))
+                current = None
+            elif current is not None:
+                raise _BadFile(f"line {number}: {keyword} inside a pen-down component")
+            elif keyword == ".COORD":
+                coord = tuple(args.split())
+                if "X" not in coord or "Y" not in coord:
+                    raise _BadFile(f"line {number}: .COORD names no X and Y")
+            elif keyword == ".SEGMENT":
+                segments.append((number, *_segment(args, number)))
+            elif keyword == ".COMMENT" and segments and segments[-1][2] is not None:
+                # the first comment after a digit's .SEGMENT is the digit's
+                comments.setdefault(len(segments) - 1, _comment(args, number))
+        elif current is not None:
+            if line.strip():
+                current.append(line)
+        elif line.strip() and keyword in (".PEN_UP", ".DT"):  # pen-up points: not in this set
+            raise _BadFile(f"line {number}: points outside a pen-down component")
+    if current is not None:
+        raise _BadFile("the file ends inside a pen-down component (truncated?)")
+    return _assemble(components, segments, comments)
+
+
+def _points(lines: list[str], coord: tuple[str, ...], number: int) -> np.ndarray:
+    """The (x, y) integer points of one component's lines."""
+    ix, iy, n = coord.index("X"), coord.index("Y"), len(coord)
+    if not lines:
+        raise _BadFile(f"line {number}: a pen-down component with no points")
+    try:
+        values = [line.split() for line in lines]
+        if any(len(v) != n for v in values):
+            raise ValueError
+        a = np.array([(int(v[ix]), int(v[iy])) for v in values], np.int64)
+    except ValueError:
+        raise _BadFile(
+            f"before line {number}: a point is not {n} integers ({' '.join(coord)})"
+        ) from None
+    if np.abs(a).max() > MAX_COORDINATE:
+        raise _BadFile(f"before line {number}: a coordinate beyond ±{MAX_COORDINATE:,}")
+    return a.astype(np.int32)
+
+
+def _segment(args: str, number: int) -> tuple[str, str | None]:
+    """``DIGIT 0-1 ? "7"`` -> (delineation, label); the label is None for other levels."""
+    head, quote, rest = args.partition('"')
+    parts = head.split()
+    label = rest[:-1] if rest.endswith('"') else None
+    if not quote or len(parts) < 2 or label is None:
+        raise _BadFile(f'line {number}: a .SEGMENT must read: level components quality "label"')
+    if parts[0] != "DIGIT":
+        return parts[1], None
+    if len(label) != 1 or not label.isdigit():
+        raise _BadFile(f"line {number}: the digit's label {label!r} is not a digit 0-9")
+    return parts[1], label
+
+
+def _comment(args: str, number: int) -> tuple[int, ...]:
+    """``<label> <writer> <sample number>``, this data set's comment after each digit."""
+    parts = args.split()
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise _BadFile(
+            f"line {number}: the digit's .COMMENT must be '<label> <writer> <sample number>'"
+        ) from None
+
+
+def _components(delineation: str, number: int) -> list[int]:
+    """``"3"``, ``"4-5"`` or ``"0-2,7"`` as the list of component numbers."""
+    out: list[int] = []
+    try:
+        for part in delineation.split(","):
+            first, _, last = part.partition("-")
+            a, b = int(first), int(last or first)
+            if a < 0 or b < a or b - a > 1000:
+                raise ValueError
+            out.extend(range(a, b + 1))
+    except ValueError:
+        raise _BadFile(f"line {number}: unreadable components {delineation!r}") from None
+    return out
+
+
+def _assemble(components, segments, comments) -> PenStrokes:
+    """The digits from the components each DIGIT segment names; checks the cover."""
+    owner = np.full(len(components), -1)
+    digits, labels, writers, sample_no = [], [], [], []
+    for k, (number, delineation, label) in enumerate(segments):
+        if label is None:
+            continue
+        ids = _components(delineation, number)
+        for c in ids:
+            if c >= len(components):
+                raise _BadFile(f"line {number}: component {c} does not exist")
+            if owner[c] >= 0:
+                raise _BadFile(f"line {number}: component {c} is already in another digit")
+            owner[c] = k
+        if k not in comments:
+            raise _BadFile(f"line {number}: the digit has no '.COMMENT <label> <writer> <sample>'")
+        c_label, writer, sample = comments[k]
+        if c_label != int(label):
+            raise _BadFile(f"line {number}: the .SEGMENT says {label}, its .COMMENT {c_label}")
+        digits.append([components[c] for c in ids])
+        labels.append(c_label)
+        writers.append(writer)
+        sample_no.append(sample)
+    if not digits:
+        raise _BadFile("no digit in it (no .SEGMENT DIGIT)")
+    orphans = np.flatnonzero(owner < 0)
+    if orphans.size:
+        raise _BadFile(f"pen-down component {orphans[0]} belongs to no digit")
+    pen = _pack(digits, labels, writers, sample_no)
+    _check_pen(pen)
+    return pen
+
+
+def download_pen_strokes(
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    urls: Sequence[str] | None = None,
+    timeout: float = 30.0,
+    expected_sha256: str | None = "official",
+) -> Path:
+    """Download the writers' file (``pendigits-orig.tra.Z``) into ``directory``, unless it
+    holds one already; return its path.
+
+    The download is parsed and its content checked (:func:`pen_strokes_sha256`)
+    before it is moved into place. Only the 30 development writers' file is
+    fetched, never the data set's test writers.
+
+    Raises
+    ------
+    DownloadError
+        From no URL could a good file be fetched; lists each one's failure.
+    """
+    if expected_sha256 == "official":
+        expected_sha256 = PEN_STROKES_SHA256
+    folder = resolve_pen_strokes_dir(directory)
+    existing = find_pen_strokes_file(folder)
+    if existing is not None:
+        return existing
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{PEN_STROKES_FILE}.Z"
+
+    def check(tmp: Path) -> None:
+        pen = read_pen_strokes(tmp)
+        if expected_sha256 is not None and pen_strokes_sha256(pen) != expected_sha256:
+            raise _BadFile("its digits are not the expected ones (content checksum)")
+
+    failures = []
+    for url in PEN_STROKES_URLS if urls is None else urls:
+        try:
+            fetch_verified(url, final, check, timeout, progress)
+            return final
+        except (OSError, http.client.HTTPException, ValueError, _BadFile) as exc:
+            failures.append(f"  - {url}: {_brief(exc)}")
+    raise DownloadError(
+        f"Could not download {final.name}:\n"
+        + "\n".join(failures)
+        + "\n"
+        + pen_strokes_help(folder)
+    )

@@ -46,6 +46,7 @@ __all__ = [
     "INITS",
     "INPUT_SCALINGS",
     "MAX_EPOCHS",
+    "MAX_HIDDEN_LAYERS",
     "MAX_UNITS",
     "MLP",
     "N_CLASSES",
@@ -61,6 +62,7 @@ __all__ = [
 N_INPUTS = N_PIXELS  #: the network's inputs: the 784 pixels of a 28×28 image
 MAX_EPOCHS = 10_000
 MAX_UNITS = 8_192
+MAX_HIDDEN_LAYERS = 8  #: deeper networks are refused (memory and time grow with each layer)
 
 
 # --------------------------------------------------------------------------
@@ -154,6 +156,8 @@ def _check_hidden(h: Any) -> None:
     sizes = (int(h),) if isinstance(h, (int, np.integer)) else tuple(int(u) for u in h)
     if not sizes:
         raise ValueError("hidden must name at least one hidden layer, e.g. hidden=100")
+    if len(sizes) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(sizes):,}")
     for units in sizes:
         if units < 1 or units > MAX_UNITS:
             raise ValueError(

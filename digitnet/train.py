@@ -417,11 +417,15 @@ class Trainer:
 
 
 def evaluate_rows(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """Summed data loss and number of correct predictions over a whole set, in chunks."""
+    """Summed data loss and number of correct predictions over a whole set, in chunks
+    (of :data:`EVAL_CHUNK` rows, fewer for wide networks: :func:`digitnet.budget.eval_rows`)."""
+    from .budget import eval_rows
+
     loss, correct = 0.0, 0
-    for start in range(0, len(X), EVAL_CHUNK):
-        z = model.logits(model.prepare(X[start : start + EVAL_CHUNK]))
-        yc = y[start : start + EVAL_CHUNK]
+    chunk = min(EVAL_CHUNK, eval_rows(model.layer_sizes, model.dtype.itemsize))
+    for start in range(0, len(X), chunk):
+        z = model.logits(model.prepare(X[start : start + chunk]))
+        yc = y[start : start + chunk]
         loss += data_loss(z, yc, model.output)
         correct += int((z.argmax(axis=1) == yc).sum())
     return loss, correct

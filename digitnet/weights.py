@@ -6,41 +6,69 @@ rebuild and trust the model: its architecture and input scaling, the preset and
 hyperparameters it was trained with, its epochs, its accuracy on the MNIST test
 set, the checksums of the data, the digitnet version and the date.
 
-Loading reads with ``allow_pickle=False`` and checks, each with its own message:
-that the file is an .npz archive, that it holds no pickled object, the format
-and its version, the architecture, every array's shape and dtype, and that
-every value is finite. Saving writes a temporary file beside the target and
-renames it into place, so a crash never leaves half a file.
+A weights file can come from anyone (the app takes uploads), so loading trusts
+none of its bytes. It reads the archive with :mod:`zipfile` and each array's
+.npy header itself, never through pickle, and checks, each with its own message
+and before the next step costs anything: the file's size; the zip directory's
+size; how each member is stored (encrypted or exotic compression: refused);
+what the members unpack to; the metadata's length, JSON and schema
+(:mod:`digitnet.metadata`); the members against the architecture; what the
+network will take in memory once loaded; each header's shape and dtype before
+its data is read; that every value is finite; and, last, that the network's
+outputs are finite for a few ordinary digit images (:func:`probe_images`).
+Whatever the bytes, the only exception is :class:`~digitnet.errors.WeightsError`.
+
+Saving writes a temporary file beside the target and renames it into place, so
+a crash never leaves half a file.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import datetime as _dt
 import io
 import json
+import math
 import os
+import re
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from .errors import WeightsError
-from .model import (
-    HIDDEN_ACTIVATIONS,
-    INPUT_SCALINGS,
-    MAX_UNITS,
-    MLP,
-    N_CLASSES,
-    N_INPUTS,
-    OUTPUTS,
-)
+from .metadata import FORMAT, FORMAT_VERSION, MAX_METADATA_CHARS, NEVER_FROM_A_FILE, STORED_DTYPES
+from .metadata import parse as parse_metadata
+from .model import MLP
 from .version import __version__
 
-FORMAT = "digitnet-weights"
-FORMAT_VERSION = 1
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digitnet.npz"
-STORED_DTYPES = ("float16", "float32", "float64")
+
+#: The most a loaded network may take in memory by default (the CLI's limit; the app
+#: sets its own for uploads). 1 GB: 250 million float32 weights.
+MAX_LOADED_BYTES = 1_000_000_000
+#: Members of a weights file: the metadata and a W and b per layer (nine layers at most).
+MAX_MEMBERS = 64
+MAX_DIRECTORY_BYTES = 64 * 1024  #: a weights file's zip directory takes about 100 bytes a member
+MAX_NPY_HEADER = 10_000  #: the longest .npy header read (numpy's own limit)
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_LOADED_BYTES",
+    "SHIPPED_WEIGHTS",
+    "STORED_DTYPES",
+    "load_model",
+    "model_bytes",
+    "model_metadata",
+    "probe_images",
+    "save_model",
+]
 
 
 def model_metadata(model: MLP, extra: dict | None = None) -> dict:
@@ -134,10 +162,11 @@ def _arrays(model: MLP, metadata: dict | None, dtype: str) -> dict[str, np.ndarr
 
 
 def load_model(
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike | BinaryIO | None = None,
     *,
     max_bytes: int | None = None,
     max_unpacked_bytes: int | None = None,
+    max_loaded_bytes: int | None = MAX_LOADED_BYTES,
 ) -> MLP:
     """Load a model saved by :func:`save_model`; with no path, the shipped weights.
 
@@ -148,14 +177,24 @@ def load_model(
     max_bytes : int, optional
         Refuse files larger than this (for uploads).
     max_unpacked_bytes : int, optional
-        Refuse archives whose arrays would take more than this once unpacked (a
+        Refuse archives whose members would take more than this once unpacked (a
         small zip of zeros can unpack to gigabytes).
+    max_loaded_bytes : int, optional
+        Refuse networks whose weights would take more than this in memory once
+        loaded, in the precision they run in (a float16 file of zeros takes four
+        times its unpacked size as float64). Default :data:`MAX_LOADED_BYTES`;
+        None: no limit but the architecture's own (:data:`MAX_UNITS` units per
+        layer, :data:`MAX_HIDDEN_LAYERS` hidden layers).
 
     Raises
     ------
     WeightsError
-        The file is missing, too large, not an .npz, holds a pickled object, or
-        has the wrong format, architecture, shapes, dtypes or non-finite values.
+        Whatever is wrong with the file, in one sentence: missing, too large, not
+        an .npz, a damaged archive, encrypted or compressed in a way .npz files
+        never are, a pickled object, metadata that breaks its schema, the wrong
+        architecture, shapes or dtypes, non-finite values, too large once loaded,
+        or a network whose outputs are NaN for ordinary digit images. Nothing
+        else escapes, whatever the bytes.
     """
     if path is None:
         path = SHIPPED_WEIGHTS
@@ -164,149 +203,290 @@ def load_model(
                 f"the shipped weights are missing ({path}); reinstall digitnet or pass a "
                 "weights file"
             )
-    name = str(getattr(path, "name", path))
+    name = _short_name(path)
     if isinstance(path, (str, os.PathLike)):
         p = Path(path)
         if not p.is_file():
             raise WeightsError(f"{name}: no such weights file")
-        size = p.stat().st_size
-    else:
-        path.seek(0, os.SEEK_END)
-        size = path.tell()
-        path.seek(0)
+        try:
+            with open(p, "rb") as f:
+                return _load(f, name, max_bytes, max_unpacked_bytes, max_loaded_bytes)
+        except OSError as e:  # unreadable: permissions, a device error
+            raise WeightsError(f"{name}: cannot read the file ({e.strerror or e})") from None
+    try:
+        return _load(path, name, max_bytes, max_unpacked_bytes, max_loaded_bytes)
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            path.seek(0)
+
+
+def _short_name(path) -> str:
+    name = str(getattr(path, "name", path))
+    return name if len(name) <= 200 else f"{name[:100]}…{name[-60:]}"
+
+
+def _load(f: BinaryIO, name, max_bytes, max_unpacked_bytes, max_loaded_bytes) -> MLP:
+    """Read an open .npz: its directory, metadata, and arrays, each checked before use."""
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    f.seek(0)
     if max_bytes is not None and size > max_bytes:
         raise WeightsError(
             f"{name}: {size / 1e6:.1f} MB is larger than the {max_bytes / 1e6:.1f} MB allowed"
         )
-    if _first_bytes(path, 4) != b"PK\x03\x04":  # every .npz is a zip archive
+    if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
         raise WeightsError(f"{name}: not a digitnet weights file (not an .npz archive)")
-    if max_unpacked_bytes is not None:
-        unpacked = _unpacked_size(path, name)
-        if unpacked > max_unpacked_bytes:
-            raise WeightsError(
-                f"{name}: its arrays would take {unpacked / 1e6:.0f} MB in memory, more than "
-                f"the {max_unpacked_bytes / 1e6:.0f} MB allowed"
-            )
+    _check_directory(f, size, name)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = _read_arrays(npz, name)
+        with zipfile.ZipFile(f) as archive:
+            members = _members(archive, name, max_unpacked_bytes)
+            _refuse_objects(archive, members, name)
+            if "metadata" not in members:
+                raise WeightsError(f"{name}: not a digitnet weights file (no 'metadata' entry)")
+            raw = _read_member(archive, members["metadata"], name, "metadata")
+            meta = parse_metadata(str(raw[()]), name)
+            arch = meta["architecture"]
+            layers = arch["layers"]
+            shapes = _expected_shapes(layers)
+            _check_members(members, shapes, layers, name)
+            hyper = meta.get("hyperparameters", {})
+            dtype = np.dtype("float64" if hyper.get("precision") == "float64" else "float32")
+            loaded = sum(math.prod(s) for s in shapes.values()) * dtype.itemsize
+            if max_loaded_bytes is not None and loaded > max_loaded_bytes:
+                raise WeightsError(
+                    f"{name}: this {'-'.join(map(str, layers))} network would take "
+                    f"{loaded / 1e6:,.0f} MB in memory as {dtype.name}, more than the "
+                    f"{max_loaded_bytes / 1e6:,.0f} MB allowed"
+                )
+            arrays = {
+                key: _read_member(archive, members[key], name, key, shape)
+                for key, shape in shapes.items()
+            }
     except WeightsError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise WeightsError(
-                f"{name}: holds a pickled Python object; digitnet never unpickles files "
-                "(unpickling can run arbitrary code)"
-            ) from None
+    except _CORRUPT as e:
         raise WeightsError(
             f"{name}: not a readable digitnet weights file (.npz): the file is truncated "
-            f"or corrupt ({type(e).__name__}: {e})"
+            f"or corrupt ({type(e).__name__}: {_brief(e)})"
         ) from None
-    return _build_model(arrays, name)
+    model = _build_model(meta, arrays, name)
+    _check_outputs(model, name)
+    return model
 
 
-def _first_bytes(path, n: int) -> bytes:
-    if isinstance(path, (str, os.PathLike)):
-        with open(path, "rb") as f:
-            return f.read(n)
-    head = path.read(n)
-    path.seek(0)
-    return head
+#: What a damaged archive can raise from zipfile, zlib and the .npy header's parser.
+_CORRUPT = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    SyntaxError,
+    MemoryError,
+    RecursionError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
 
 
-def _unpacked_size(path, name: str) -> int:
-    """Total size of the archive's members once decompressed, from its directory."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            size = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise WeightsError(f"{name}: the .npz archive is truncated or corrupt ({e})") from None
-    finally:
-        if not isinstance(path, (str, os.PathLike)):
-            path.seek(0)
-    return size
+def _brief(e: BaseException, limit: int = 120) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _read_arrays(npz, name: str) -> dict:
-    if "metadata" not in npz.files:
-        raise WeightsError(f"{name}: not a digitnet weights file (no 'metadata' entry)")
-    arrays = {key: npz[key] for key in npz.files}  # reads (and CRC-checks) every member
-    for key, value in arrays.items():
-        if value.dtype == object:
-            raise WeightsError(f"{name}: holds a pickled Python object in {key!r}")
-    return arrays
+def _check_directory(f: BinaryIO, size: int, name: str) -> None:
+    """Read the zip's end record: refuse archives whose directory alone is large.
 
-
-def read_metadata(arrays: dict, name: str) -> dict:
-    raw = arrays["metadata"]
-    if raw.dtype.kind != "U" or raw.shape != ():
-        raise WeightsError(f"{name}: 'metadata' must be a JSON string")
-    try:
-        meta = json.loads(str(raw))
-    except json.JSONDecodeError as e:
-        raise WeightsError(f"{name}: metadata is not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise WeightsError(f"{name}: not a digitnet weights file (format is not {FORMAT!r})")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+    :class:`zipfile.ZipFile` builds an object per member from the central
+    directory before anything can be checked: 20,000 members would take a
+    second and tens of MB. The end record says how many and how large.
+    """
+    tail_len = min(size, 22 + 65_535)
+    f.seek(size - tail_len)
+    tail = f.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise WeightsError(f"{name}: the .npz archive is truncated or corrupt (no zip directory)")
+    _, _, _, entries, directory_size, _ = struct.unpack("<HHHHII", tail[at + 4 : at + 20])
+    if entries > MAX_MEMBERS or directory_size > MAX_DIRECTORY_BYTES:
         raise WeightsError(
-            f"{name}: weights format version {version!r} is not supported by this digitnet "
-            f"(it reads version {FORMAT_VERSION}); upgrade digitnet"
+            f"{name}: the archive holds {entries:,} members in a {directory_size:,}-byte "
+            f"directory; a digitnet weights file holds at most {MAX_MEMBERS}"
         )
-    return meta
+    f.seek(0)
 
 
-def _build_model(arrays: dict, name: str) -> MLP:
-    meta = read_metadata(arrays, name)
-    arch = meta.get("architecture")
-    if not isinstance(arch, dict):
-        raise WeightsError(f"{name}: metadata has no architecture")
-    layers = arch.get("layers")
-    if (
-        not isinstance(layers, list)
-        or len(layers) < 3
-        or not all(isinstance(n, int) and not isinstance(n, bool) for n in layers)
-    ):
-        raise WeightsError(f"{name}: architecture layers must be a list of ints, got {layers!r}")
-    if layers[0] != N_INPUTS or layers[-1] != N_CLASSES:
+def _members(archive: zipfile.ZipFile, name: str, max_unpacked_bytes) -> dict:
+    """The archive's members by array name, after checking how they are stored."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
         raise WeightsError(
-            f"{name}: the network must take {N_INPUTS} inputs and give {N_CLASSES} outputs, "
-            f"this one is {'-'.join(map(str, layers))}"
+            f"{name}: the archive holds {len(infos):,} members; a digitnet weights file "
+            f"holds at most {MAX_MEMBERS}"
         )
-    if not all(1 <= n <= MAX_UNITS for n in layers[1:-1]):
-        raise WeightsError(f"{name}: hidden layers must have 1..{MAX_UNITS} units, got {layers}")
-    for key, choices in (
-        ("activation", HIDDEN_ACTIVATIONS),
-        ("output", OUTPUTS),
-        ("input_scaling", INPUT_SCALINGS),
-    ):
-        if arch.get(key) not in choices:
-            raise WeightsError(f"{name}: {key} must be one of {choices}, got {arch.get(key)!r}")
-    n_layers = len(layers) - 1
-    expected = {"metadata"} | {f"{k}{i}" for i in range(n_layers) for k in "Wb"}
-    if set(arrays) != expected:
-        missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if info.flag_bits & 0x1:
+            raise WeightsError(f"{name}: member {key[:40]!r} is encrypted; .npz files never are")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise WeightsError(
+                f"{name}: member {key[:40]!r} is compressed with method "
+                f"{info.compress_type}; .npz files are stored or deflated"
+            )
+        if key in members:
+            raise WeightsError(f"{name}: member {key[:40]!r} appears twice")
+        members[key] = info
+    unpacked = sum(info.file_size for info in infos)
+    if max_unpacked_bytes is not None and unpacked > max_unpacked_bytes:
+        raise WeightsError(
+            f"{name}: its arrays would take {unpacked / 1e6:.0f} MB in memory, more than "
+            f"the {max_unpacked_bytes / 1e6:.0f} MB allowed"
+        )
+    return members
+
+
+def _refuse_objects(archive: zipfile.ZipFile, members: dict, name: str) -> None:
+    """Say first if any member is a pickled object (only the headers are read)."""
+    for key, info in members.items():
+        with archive.open(info) as member:
+            try:
+                dtype = _read_npy_header(member, name, key)[2]
+            except WeightsError:
+                continue  # reported later, in its turn
+        if dtype.hasobject:
+            raise WeightsError(f"{name}: holds a pickled Python object in {key[:40]!r}")
+
+
+def _names(names, limit: int = 6) -> str:
+    """Member names for a message: at most ``limit`` of them, each at most 40 characters."""
+    names = sorted(names)
+    shown = [n if len(n) <= 40 else n[:40] + "…" for n in names[:limit]]
+    more = f" and {len(names) - limit:,} more" if len(names) > limit else ""
+    return f"{shown}{more}"
+
+
+def _expected_shapes(layers: list[int]) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (n_in, n_out) in enumerate(zip(layers, layers[1:])):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (n_in, n_out), (n_out,)
+    return shapes
+
+
+def _check_members(members: dict, shapes: dict, layers: list[int], name: str) -> None:
+    expected = {"metadata", *shapes}
+    if set(members) != expected:
+        missing, extra = expected - set(members), set(members) - expected
         raise WeightsError(
             f"{name}: arrays do not match the architecture {'-'.join(map(str, layers))}"
-            + (f"; missing {missing}" if missing else "")
-            + (f"; unexpected {extra}" if extra else "")
+            + (f"; missing {_names(missing)}" if missing else "")
+            + (f"; unexpected {_names(extra)}" if extra else "")
         )
-    for i in range(n_layers):
-        for key, shape in ((f"W{i}", (layers[i], layers[i + 1])), (f"b{i}", (layers[i + 1],))):
-            a = arrays[key]
-            if a.shape != shape:
+
+
+def _read_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    key: str,
+    shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """One .npy member, its header checked before its data is read (never unpickled).
+
+    ``shape`` given: a weight array, which must have that shape and a float dtype.
+    Otherwise the metadata: a string of at most :data:`MAX_METADATA_CHARS`.
+    """
+    with archive.open(info) as member:
+        stored_shape, fortran, dtype = _read_npy_header(member, name, key)
+        if shape is None:
+            if dtype.kind != "U" or stored_shape != ():
+                raise WeightsError(f"{name}: 'metadata' must be a JSON string")
+            if dtype.itemsize // 4 > MAX_METADATA_CHARS:
                 raise WeightsError(
-                    f"{name}: {key} has shape {a.shape}, expected {shape} for a "
-                    f"{'-'.join(map(str, layers))} network"
+                    f"{name}: its metadata is {dtype.itemsize // 4:,} characters long, more "
+                    f"than the {MAX_METADATA_CHARS:,} allowed"
                 )
-            if a.dtype.name not in STORED_DTYPES:
-                raise WeightsError(f"{name}: {key} has dtype {a.dtype}, expected a float type")
-            if not np.isfinite(a).all():
-                raise WeightsError(f"{name}: {key} contains NaN or infinite values")
-    hyper = dict(meta.get("hyperparameters") or {})
-    known = set(MLP().get_params())
-    # never a thread count from a file: BLAS threads are the process's, not the model's
-    params = {k: v for k, v in hyper.items() if k in known and k != "threads"}
+        else:
+            if stored_shape != shape:
+                raise WeightsError(
+                    f"{name}: {key} has shape {_shape(stored_shape)}, expected {shape} for "
+                    f"that network"
+                )
+            if dtype.name not in STORED_DTYPES:
+                raise WeightsError(f"{name}: {key} has dtype {dtype}, expected a float type")
+        n_bytes = math.prod(stored_shape) * dtype.itemsize
+        data = member.read(n_bytes)
+        if len(data) != n_bytes:
+            raise WeightsError(f"{name}: {key} is truncated ({len(data):,} of {n_bytes:,} bytes)")
+        if member.read(1):  # also reaches the end, where zipfile checks the CRC
+            raise WeightsError(f"{name}: {key} has bytes after its data")
+    array = np.frombuffer(data, dtype=dtype)
+    return array.reshape(stored_shape, order="F" if fortran else "C")
+
+
+def _shape(shape: tuple) -> str:
+    text = str(shape)
+    return text if len(text) <= 60 else f"{text[:60]}…"
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_NPY_HEADER_LENGTH = {1: "<H", 2: "<I", 3: "<I"}
+#: The dtypes a header may name: plain numbers, a string (the metadata), objects (refused).
+_NPY_DTYPE = re.compile(r"[<>|=]?([biufc]\d{1,2}|U\d{1,9}|O)")
+
+
+def _read_npy_header(member, name: str, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, order and dtype a .npy header claims, read with every length bounded.
+
+    numpy's own reader would read a header of up to 4 GB before checking its length,
+    and allocate the array the header claims before reading its data.
+    """
+    head = member.read(len(_NPY_MAGIC) + 2)
+    if len(head) < 8 or head[:6] != _NPY_MAGIC or head[6] not in _NPY_HEADER_LENGTH:
+        raise WeightsError(f"{name}: {key} is not a NumPy array (.npy)")
+    fmt = _NPY_HEADER_LENGTH[head[6]]
+    size_bytes = member.read(struct.calcsize(fmt))
+    if len(size_bytes) != struct.calcsize(fmt):
+        raise WeightsError(f"{name}: {key} is truncated in its header")
+    length = struct.unpack(fmt, size_bytes)[0]
+    if length > MAX_NPY_HEADER:
+        raise WeightsError(f"{name}: {key} has a {length:,}-byte header; .npy headers are short")
+    text = member.read(length)
+    try:
+        header = ast.literal_eval(text.decode("utf8" if head[6] == 3 else "latin1"))
+        descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
+    except (ValueError, TypeError, SyntaxError, KeyError, MemoryError, RecursionError):
+        raise WeightsError(f"{name}: {key} has an unreadable .npy header") from None
+    if (
+        not isinstance(header, dict)
+        or len(header) != 3
+        or not isinstance(descr, str)
+        or not _NPY_DTYPE.fullmatch(descr)
+        or not isinstance(fortran, bool)
+        or not isinstance(shape, tuple)
+        or len(shape) > 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise WeightsError(f"{name}: {key} has an .npy header digitnet does not read")
+    return shape, fortran, np.dtype(descr)
+
+
+def _build_model(meta: dict, arrays: dict, name: str) -> MLP:
+    arch = meta["architecture"]
+    layers = arch["layers"]
+    n_layers = len(layers) - 1
+    for key, a in arrays.items():
+        if not np.isfinite(a).all():
+            raise WeightsError(f"{name}: {key} contains NaN or infinite values")
+    params = {
+        k: v for k, v in meta.get("hyperparameters", {}).items() if k not in NEVER_FROM_A_FILE
+    }
     params.update(
         hidden=layers[1:-1],
         activation=arch["activation"],
@@ -317,12 +497,39 @@ def _build_model(arrays: dict, name: str) -> MLP:
     try:
         model = MLP(**params)
     except (TypeError, ValueError) as e:
-        raise WeightsError(f"{name}: invalid hyperparameters in metadata: {e}") from None
+        raise WeightsError(f"{name}: invalid hyperparameters in metadata: {_brief(e)}") from None
     dtype = model.dtype
     model.weights_ = [arrays[f"W{i}"].astype(dtype) for i in range(n_layers)]
     model.biases_ = [arrays[f"b{i}"].astype(dtype) for i in range(n_layers)]
-    model.epochs_trained_ = int(meta.get("epochs_trained") or 0)
-    model.history_ = list(meta.get("history") or [])
+    model.epochs_trained_ = meta.get("epochs_trained", 0)
+    model.history_ = meta.get("history", [])
     model.metadata_ = meta
     model.random_state_ = np.random.RandomState(model.seed)
     return model
+
+
+def probe_images() -> np.ndarray:
+    """A few MNIST-like uint8 digits (a 0, a 1, a 7, a blank, full ink, noise) to try a model on."""
+    images = np.zeros((6, 28, 28), np.uint8)
+    yy, xx = np.mgrid[0:28, 0:28]
+    r = np.hypot(yy - 14, xx - 14)
+    images[0][(r > 6) & (r < 9)] = 255  # a 0
+    images[1][4:24, 13:16] = 255  # a 1
+    images[2][5:8, 7:21] = 255  # a 7: the bar...
+    for row in range(8, 24):  # ...and the stroke down
+        col = 20 - (row - 8) * 8 // 16
+        images[2][row, col - 1 : col + 2] = 255
+    images[4][:] = 255  # full ink (images[3] stays blank)
+    images[5] = np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)
+    return images
+
+
+def _check_outputs(model: MLP, name: str) -> None:
+    """Refuse a network whose outputs are not finite for ordinary digit images."""
+    with np.errstate(all="ignore"):
+        probabilities = model.predict_proba(probe_images())
+    if not np.isfinite(probabilities).all():
+        raise WeightsError(
+            f"{name}: the network's outputs are NaN or infinite for ordinary digit images "
+            "(its weights overflow), so it cannot read digits"
+        )

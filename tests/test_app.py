@@ -15,6 +15,7 @@ import base64
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitnet import presets
-from digitnet.app import charts, jobs, models, pictures
+from digitnet.app import charts, jobs, models, pad, pictures
 from digitnet.errors import DownloadError, WeightsError
 from digitnet.preprocess import preprocess_steps
 from digitnet.weights import SHIPPED_WEIGHTS, model_bytes, save_model
@@ -295,30 +296,79 @@ def test_step_pictures_show_the_box_and_the_centre_of_mass():
     assert pictures.step_pictures(preprocess_steps(np.zeros((280, 280), np.uint8))) == []
 
 
+HEX_COLOR = re.compile(r'"#[0-9a-fA-F]{3,8}"')
+
+
 def test_probability_chart_highlights_the_answer():
     probs = np.full(10, 0.01)
     probs[7] = 0.91
     data, spec = charts.probabilities(probs, 0.6)
     assert list(data["kind"]).count(charts.SURE) == 1 and data["kind"][7] == charts.SURE
-    assert spec["layer"][1]["encoding"]["y"]["datum"] == 0.6
+    rule, bars = spec["layer"]  # the "not sure" line first: drawn behind the bars
+    assert rule["mark"]["type"] == "rule" and rule["encoding"]["y"]["datum"] == 0.6
+    assert bars["mark"]["type"] == "bar"
+    # Colours come from the theme's palette, by position in the domain.
+    domain = bars["encoding"]["color"]["scale"]["domain"]
+    assert "range" not in bars["encoding"]["color"]["scale"]
+    assert domain.index(charts.SURE) == charts.MAIN and domain.index(charts.OTHER) == charts.MUTED
+    assert domain.index(rule["encoding"]["color"]["datum"]) == charts.GUIDE
     probs[7], probs[1] = 0.5, 0.42
     data, _ = charts.probabilities(probs, 0.6)
     assert data["kind"][7] == charts.UNSURE
+    assert not HEX_COLOR.search(json.dumps(spec))  # no colour written: the theme's
 
 
 def test_training_curves_data_and_spec():
     history = [
-        {"epoch": 1, "cost": 900.0, "train_acc": 0.9, "valid_acc": 0.91},
-        {"epoch": 2, "cost": 500.0, "train_acc": 0.95, "valid_acc": 0.94},
+        {"epoch": 1, "cost": 12456.663, "train_acc": 0.9, "valid_acc": 0.91},
+        {"epoch": 2, "cost": 5000.0, "train_acc": 0.95, "valid_acc": 0.94},
     ]
     data, spec = charts.curves([("#1", history), ("#2", history[:1])], "accuracy", x_max=5, now=2.4)
     assert len(data) == 2 * 2 + 2 + 1  # two series per epoch, plus the "now" row
     line, now = spec["layer"]
-    assert line["encoding"]["x"]["scale"]["domain"] == [0, 5.0]
-    assert line["encoding"]["color"]["scale"]["domain"] == ["#1", "#2"]
-    assert now["mark"]["type"] == "rule"
-    data, spec = charts.curves([("#1", history)], "cost", x_max=3)
-    assert list(data["series"]) == ["cost", "cost"] and len(spec["layer"]) == 1
+    enc = line["encoding"]
+    assert enc["x"]["scale"]["domain"] == [0, 5.0]
+    # training and validation in two colours of the theme's palette, named in a legend
+    domain = enc["color"]["scale"]["domain"]
+    assert domain.index("training") == charts.MAIN and domain.index("validation") == charts.SECOND
+    assert enc["color"]["legend"]["values"] == ["training", "validation"]
+    # the runs told apart by their dashes, in a legend of their own
+    assert enc["strokeDash"]["scale"]["domain"] == ["#1", "#2"] and enc["strokeDash"]["legend"]
+    assert enc["y"]["scale"]["domain"] == [0.9, 0.95] and enc["y"]["axis"]["format"] == ".1~%"
+    assert now["mark"]["type"] == "rule" and now["encoding"]["color"]["datum"] == "now"
+    assert not HEX_COLOR.search(json.dumps(spec))
+
+    # The first epoch: one point; round ticks around it, no "12.456663k".
+    data, spec = charts.curves([("#1", history[:1])], "cost", x_max=3)
+    (line,) = spec["layer"]
+    assert list(data["series"]) == ["cost"]
+    assert line["encoding"]["y"]["scale"]["domain"] == [12400, 12600]
+    assert line["encoding"]["y"]["axis"]["format"] == ",d"
+    assert (
+        line["encoding"]["color"]["legend"] is None
+        and line["encoding"]["strokeDash"]["legend"] is None
+    )
+    assert "point" in line["mark"]
+    _, spec = charts.curves([("#1", history)], "cost", x_max=100)
+    assert "point" not in spec["layer"][0]["mark"]  # 100 points would hide the dashes
+
+
+@pytest.mark.parametrize(
+    ("values", "bounds", "expected"),
+    [
+        ([12456.663], {}, [12400, 12600]),
+        ([12456.0, 3400.0], {}, [2000, 14000]),
+        ([0.9123], {"lowest": 0, "highest": 1}, [0.91, 0.92]),
+        ([0.85, 0.97], {"lowest": 0, "highest": 1}, [0.85, 1.0]),
+        ([1.0], {"lowest": 0, "highest": 1}, [0.99, 1.0]),
+        ([0.512], {}, [0.51, 0.52]),
+        ([], {}, [0.0, 1.0]),
+    ],
+)
+def test_nice_domain_rounds_outwards_to_a_few_steps(values, bounds, expected):
+    low, high = charts.nice_domain(values, **bounds)
+    assert [low, high] == pytest.approx(expected)
+    assert all(low <= v <= high for v in values)
 
 
 # ---------------------------------------------------------------- AppTest: Draw tab
@@ -332,7 +382,11 @@ def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):
     assert [t.label for t in at.tabs] == ["Draw", "Explore", "How it works", "Train"]
     assert metric(at).value == "–"
     assert "Draw a digit" in at.info[0].value
-    assert len(at.get("bidi_component")) == 1  # the canvas
+    canvas, glue = at.get("bidi_component")  # the canvas, and the pad's script (pad.py)
+    assert canvas.key == "canvas" and glue.key == "pad"
+    assert json.loads(glue.proto.json) == {
+        "canvasKey": "canvas", "undoKey": "undo", "label": pad.LABEL, "sendOnPenUp": True,
+    }  # fmt: skip
     assert not at.get("vega_lite_chart") and not at.get("image")
     (picker,) = at.radio
     assert picker.label == "Model answering" and picker.value == models.SHIPPED
@@ -348,8 +402,10 @@ def test_draw_tab_predicts_an_injected_drawing(apps):
     assert m.value == "1" and m.delta.endswith("% sure")
     (chart,) = at.get("vega_lite_chart")
     assert "probability" in chart.proto.spec
+    assert any(c.value.startswith("The bars: 1 at ") for c in at.caption)  # in words too
     (imgs,) = at.get("image")  # the four preprocessing steps, in one list
     assert [i.caption.split(" · ")[0] for i in imgs.proto.imgs] == ["1", "2", "3", "4"]
+    assert [i.alt for i in imgs.proto.imgs] == list(pictures.STEP_ALTS)  # for screen readers
 
 
 def test_draw_tab_not_sure_below_the_threshold(apps, monkeypatch):
@@ -458,7 +514,7 @@ def test_upload_weights_answer_and_bad_file_error(apps, small_model):
     at = apps()
     at.session_state["canvas"] = canvas_value(ONE)
     at.run()
-    at.file_uploader(key="upload").set_value(
+    at.file_uploader(key="upload_0").set_value(
         ("mine.npz", model_bytes(small_model), "application/octet-stream")
     ).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -468,7 +524,10 @@ def test_upload_weights_answer_and_bad_file_error(apps, small_model):
     )
     (download,) = at.get("download_button")
     assert "weights answering now" in download.proto.label
-    at.file_uploader(key="upload").set_value(("junk.npz", b"not weights", "x")).run()
+    # A new, empty uploader (rid of any chip it refused), and what was uploaded, in words.
+    assert [u.key for u in at.get("file_uploader")] == ["upload_1"]
+    assert any(c.value.startswith("Uploaded: mine.npz") for c in at.caption)
+    at.file_uploader(key="upload_1").set_value(("junk.npz", b"not weights", "x")).run()
     assert "junk.npz: not a digitnet weights file" in at.error[0].value
     assert at.radio[0].value == models.UPLOADED  # still chosen: the shipped ones answer
     assert any(c.value.startswith("No usable weights file uploaded") for c in at.caption)
@@ -488,7 +547,7 @@ def test_runs_are_kept_and_can_be_overlaid(apps, mnist):
     assert compare.options == [first]
     compare.set_value([first]).run()
     accuracy = json.loads(at.get("vega_lite_chart")[1].proto.spec)
-    assert accuracy["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
+    assert accuracy["layer"][0]["encoding"]["strokeDash"]["scale"]["domain"] == [
         "#2 (this run)",
         first,
     ]

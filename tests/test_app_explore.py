@@ -196,6 +196,10 @@ def test_how_it_works_formulas_and_gradient_check(apps, mnist):
     assert len(first) == 2 * layers * howitworks.CHECK_PER_LAYER  # weights and biases of each
     assert max(float(v) for v in first["relative error"]) < 1e-5
     at.button(key="check_again").click().run()
-    assert not at.dataframe[0].value.equals(first)  # other weights
+    again = at.dataframe[0].value.copy()
+    assert not again.equals(first)  # other weights
     at.toggle(key="check_article_cost").set_value(True).run()
     assert at.error and "not what the backward pass computes" in at.error[0].value
+    article = at.dataframe[0].value
+    assert list(article["parameter"]) == list(again["parameter"])  # the same weights: comparable
+    assert max(float(v) for v in article["relative error"]) > 1e-3

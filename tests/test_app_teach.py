@@ -87,6 +87,9 @@ def test_correcting_keeps_the_drawing_and_forgetting_drops_it(apps):
     at.session_state["canvas"] = canvas_value(ONE)
     at.run()
     read = int(metric(at).value.rstrip("?"))
+    offered = at.segmented_control(key="correct")
+    assert offered.label == f"Not a {read}? It's a…"  # never offers the digit it read
+    assert [int(o) for o in offered.options] == [d for d in range(10) if d != read]
     label = (read + 1) % 10
     _correct(at, label)
     assert not at.exception, [e.value for e in at.exception]

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT
+from test_pen_strokes import SAMPLE, as_json
 
 from digitnet import cli, data
 from digitnet.weights import load_model
@@ -279,3 +280,34 @@ def test_predict_refuses_what_is_not_an_image(tmp_path):
     proc = run("predict", str(bad))
     assert proc.returncode == cli.EXIT_ERROR
     assert_one_line_error(proc, "notes.png")
+
+
+def test_best_needs_the_pen_drawn_strokes(tiny_mnist, tmp_path):
+    """best trains on the writers' strokes: a wrong file stops it before training, saying
+    how to get the right one."""
+    (tmp_path / "strokes.json").write_text(json.dumps(as_json(data.parse_unipen(SAMPLE))))
+    proc = run(
+        "train", "--preset", "best", "--data-dir", str(tiny_mnist), "--pen-strokes", str(tmp_path)
+    )
+    assert_one_line_error(
+        proc, "its digits are not the expected ones", "python -m digitnet download pen-strokes"
+    )
+    assert "training" not in proc.stderr
+
+
+def test_best_trains_on_rendered_pen_strokes(tiny_mnist, tmp_path, capsys, monkeypatch):
+    pen = data.parse_unipen(SAMPLE)
+    monkeypatch.setattr(data, "PEN_STROKES_SHA256", data.pen_strokes_sha256(pen))
+    (tmp_path / "strokes.json").write_text(json.dumps(as_json(pen)))
+    out = tmp_path / "best.npz"
+    args = ["train", "--preset", "best", "--epochs", "1", "--hidden", "16", "--json"]
+    args += ["--data-dir", str(tiny_mnist), "--pen-strokes", str(tmp_path), "--out", str(out)]
+    assert cli.main(args) == 0
+    assert last_json(capsys)["preset"] == "best"
+    meta = load_model(out).metadata_
+    assert meta["data"]["pen_strokes"] == {
+        "digits": 3,
+        "writers": 2,
+        "copies": 2,
+        "content_sha256": data.pen_strokes_sha256(pen),
+    }

@@ -105,3 +105,7 @@ def test_gradient_check_catches_the_articles_code_cost(batch):
     off = gradient_check(model, *batch, l2=0.5, cost_l2_factor=1.0)
     assert max(r.relative_error for r in off if r.param == "W") > 1e-3
     assert max(r.relative_error for r in off if r.param == "b") < 1e-5  # biases: no L2
+    # The same parameters in both checks, and in one without λ: the rows compare.
+    plain = gradient_check(model, *batch)
+    assert [(r.layer, r.param, r.index) for r in ok] == [(r.layer, r.param, r.index) for r in off]
+    assert [(r.layer, r.param, r.index) for r in ok] == [(r.layer, r.param, r.index) for r in plain]

@@ -11,7 +11,7 @@ page does not rerun):
    averaged): the most probable digit as a metric, "not sure" when that
    probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
 3. the steps of 1 are shown as four small pictures;
-4. under the answer, "Wrong? It's a …" keeps a misread drawing with the right
+4. under the answer, "Not a 7? It's a …" (the digit read) keeps a misread drawing with the right
    digit, and under the pictures, :mod:`.teach` fine-tunes the network on the
    drawings kept ("Teach it your handwriting").
 
@@ -34,7 +34,7 @@ import streamlit as st
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import preprocess_steps
-from . import charts, models, pictures, state, teach
+from . import charts, models, pad, pictures, state, teach
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
 #: the app's probabilities (test-time augmentation): the largest threshold that flags at
@@ -67,7 +67,9 @@ def draw_panel() -> None:
     # Imported here: the component can only be declared inside a running app.
     from streamlit_drawable_canvas import st_canvas
 
-    left, right = st.columns(2, gap="medium")
+    # The canvas's column just fits it (280 px); the answer's has room for the nine
+    # "Not a 7? It's a…" buttons in one row.
+    left, right = st.columns([0.42, 0.58], gap="small")
     with left:
         result = st_canvas(
             fill_color="rgba(0, 0, 0, 0)",
@@ -92,15 +94,19 @@ def draw_panel() -> None:
     with right:
         read_as = answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
         teach.correction(drawing, read_as)
-    with left:  # below the canvas: above it is where the canvas's own toolbar pops up on hover
+    with left:  # below the canvas
         bar = st.container(horizontal=True, gap="small")
-        bar.button("Undo", key="undo", icon=":material/undo:", on_click=_undo)
+        bar.button("Undo", key="undo", icon=":material/undo:", on_click=_undo,
+                   help="Undo the last stroke (Ctrl+Z, ⌘Z)")  # fmt: skip
         bar.button("Clear", key="clear", icon=":material/delete:", on_click=_clear)
         with bar.popover("Pen", icon=":material/edit:"):
             st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key="pen")
+        with bar:
+            pad.attach(CANVAS_KEY, "undo")
     if drawing is not None:
         pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
-        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150)
+        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150,
+                 alt=list(pictures.STEP_ALTS))  # fmt: skip
     teach.panel()
 
 
@@ -144,6 +150,7 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         if steps.status != "ok":
             st.warning(steps.message)
         st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
+        st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:
@@ -207,22 +214,29 @@ def model_panel() -> None:
         on_change=_picked,
         args=(picker,),
         horizontal=True,
-        help="The shipped weights, the network trained on the Train tab (as it is right "
+        help="The shipped weights (the best preset: trained on MNIST's training digits and "
+        "on 7,494 real pen-drawn digits by 30 writers, drawn on this canvas), the network "
+        "trained on the Train tab (as it is right "
         "now, even mid-training), a weights file you upload, or the network taught your "
         "handwriting (correct a wrong answer, then Teach).",
     )
     with st.expander("Weights files: upload or download"):
+        key = _uploader_key()
         st.file_uploader(
             f"Upload digitnet weights (.npz, at most {models.MAX_UPLOAD_MB} MB)",
             type=["npz"],
-            key="upload",
+            key=key,
             on_change=_on_upload,
+            args=(key,),
             max_upload_size=models.MAX_UPLOAD_MB,
             help="A file saved by `python -m digitnet train --out FILE` or downloaded here. "
             "It is checked and never unpickled.",
         )
         if st.session_state.get("upload_error"):
             st.error(st.session_state.upload_error)
+        elif state.UPLOADED_KEY in st.session_state:
+            name = st.session_state[state.UPLOADED_KEY][0]
+            st.caption(f"Uploaded: {name} (“Uploaded” under Model answering).")
         who = state.answering_model()
         if who.model is not None:
             st.download_button(
@@ -247,9 +261,18 @@ def _picked(picker: str) -> None:
         st.session_state[state.SOURCE_KEY] = st.session_state[picker]
 
 
-def _on_upload() -> None:
+def _uploader_key() -> str:
+    """The uploader's key: a new one (an empty uploader) after every good file.
+
+    The uploader keeps the chips of the files it refused itself (wrong type, too big),
+    red, even after a good file: only a new uploader is rid of them.
+    """
+    return f"upload_{st.session_state.get('upload_revision', 0)}"
+
+
+def _on_upload(key: str) -> None:
     """Check an uploaded file; if it is good, let it answer."""
-    file = st.session_state.get("upload")
+    file = st.session_state.get(key)
     st.session_state.upload_error = ""
     if file is None:  # removed
         st.session_state.pop(state.UPLOADED_KEY, None)
@@ -264,6 +287,7 @@ def _on_upload() -> None:
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
     state.set_source(models.UPLOADED)
+    st.session_state.upload_revision = st.session_state.get("upload_revision", 0) + 1
 
 
 def _weights_later(who: state.Answerer):

@@ -32,7 +32,7 @@ from .. import tta
 from ..errors import DataError
 from ..explain import hidden_contributions, incoming_weights
 from ..model import MLP
-from . import state
+from . import charts, state
 
 PER_PAGE = 25  #: digits and units per page (the article's 5×5 figure)
 TOP_UNITS = 5  #: units shown with their pictures, each way
@@ -43,6 +43,13 @@ ALL = "all"
 POSITIVE = np.array([255, 99, 71], np.float64)  # ink here excites the unit / pushes towards
 NEGATIVE = np.array([66, 155, 255], np.float64)  # ink here inhibits it / pushes away
 ACTIVE = np.array([255, 189, 69], np.float64)  # amber: a hidden unit's activation
+#: The confusion matrix is a dark panel of its own in both themes: its cells' colours and
+#: the counts written on them (each pair contrasts 4.5:1 or more: tests/test_theme.py).
+CELL_RIGHT, TEXT_RIGHT = "#20344a", "#9fb3c8"  # the diagonal: read right
+CELL_NONE = "#1e2128"  # no mistake
+CELL_MISTAKES = ("#3a1f24", "#c62828")  # one mistake ... the most, on a square-root scale
+TEXT_OTHER = "#ffffff"  # the counts off the diagonal
+CHOSEN = "#ffbd45"  # the frame of the chosen cell(s)
 
 
 def render() -> None:
@@ -102,7 +109,8 @@ def why_section(model: MLP) -> None:
     )
 
     left, right = st.columns([1, 2], gap="medium")
-    left.image(big(image, 5), caption="your drawing, as the network sees it", width=140)
+    left.image(big(image, 5), caption="your drawing, as the network sees it", width=140,
+               alt="Your drawing, centred in 28 by 28 pixels, white on black")  # fmt: skip
     with right:
         asked = "" if target is None or target == answer else f" Why not a {target}?"
         drawn = tta.predict_proba(model, image)[0]
@@ -134,6 +142,8 @@ def why_section(model: MLP) -> None:
         activation_picture(c.activations),
         caption=activation_caption(model, c.activations, c.layer),
         width="content",
+        alt=f"A grid of {len(c.activations)} squares, one per hidden unit: the brighter "
+        "the amber, the more active the unit for your drawing",
     )
     right.vega_lite_chart(*contributions_chart(c, TOP_BARS), width="stretch")
     if not first_layer:
@@ -153,6 +163,7 @@ def why_section(model: MLP) -> None:
                 f"#{u}: {c.activations[u]:.2f} × {c.weights[u]:+.2f} = {c.contributions[u]:+.2f}"
                 for u in top
             ],
+            alt=[unit_alt(u) for u in top],
             width=TILE,
         )
     st.caption(
@@ -188,10 +199,12 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
             "y": {"field": "unit", "type": "nominal", "sort": None, "title": None,
                   "axis": {"labelOverlap": False}},
             "x": {"field": "push", "type": "quantitative",
-                  "title": f"activation × weight to output {c.target}"},
+                  "title": f"activation × weight to output {c.target}",
+                  # a set domain: no extent computed from the empty data Vega starts with
+                  "scale": {"domain": charts.nice_domain([0.0, *data["push"]])}},
             "color": {"field": "way", "type": "nominal", "legend": None,
-                      "scale": {"domain": ["towards", "away"],
-                                "range": [_hex(POSITIVE), _hex(NEGATIVE)]}},
+                      "scale": {"domain": charts.palette_domain({charts.EXCITE: "towards",
+                                                                charts.INHIBIT: "away"})}},
             "tooltip": [{"field": "unit"}, {"field": "activation", "format": ".3f"},
                         {"field": "weight", "format": "+.3f"}, {"field": "push", "format": "+.3f"}],
         },
@@ -206,8 +219,8 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     cm = np.asarray(r["confusion"])
     st.caption(
         f"{r['accuracy']:.2%} of the {r['n']:,} test digits read right: "
-        f"{len(r['errors'])} mistakes. Click a cell of the matrix to see its digits below "
-        "(double-click: all mistakes)."
+        f"{len(r['errors'])} mistakes{_most_confused(cm)}. Click a cell of the matrix to see "
+        "its digits below (double-click: all mistakes)."
     )
     left, right = st.columns([3, 2], gap="medium")
     with left:
@@ -220,6 +233,7 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
         )
     with right:
         st.vega_lite_chart(*per_class_chart(r["per_class"]), width="stretch")
+        st.caption(per_class_summary(r["per_class"]))
     gallery(r, X, y)
 
 
@@ -254,7 +268,7 @@ def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
         y=alt.Y("actual:O", title="true digit"),
     )
     cells = base.mark_rect().encode(
-        color=alt.condition("datum.right", alt.value("#20344a"), alt.value("#1e2128"))
+        color=alt.condition("datum.right", alt.value(CELL_RIGHT), alt.value(CELL_NONE))
     )
     mistakes = (
         base.transform_filter("!datum.right && datum.count > 0")
@@ -262,20 +276,20 @@ def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
         .encode(
             color=alt.Color(
                 "count:Q",
-                scale=alt.Scale(type="sqrt", domain=[0, worst], range=["#3a1f24", "#ff4b4b"]),
+                scale=alt.Scale(type="sqrt", domain=[0, worst], range=list(CELL_MISTAKES)),
                 legend=None,
             )
         )
     )
     text = base.mark_text(fontSize=11).encode(
         text="label:N",
-        color=alt.condition("datum.right", alt.value("#9fb3c8"), alt.value("#ffffff")),
+        color=alt.condition("datum.right", alt.value(TEXT_RIGHT), alt.value(TEXT_OTHER)),
     )
     cell = alt.selection_point(name="cell", fields=["actual", "read"], on="click", clear="dblclick")
     clicks = (
         base.mark_rect(fill="transparent", cursor="pointer")
         .encode(
-            stroke=alt.condition("datum.chosen", alt.value("#ffbd45"), alt.value("transparent")),
+            stroke=alt.condition("datum.chosen", alt.value(CHOSEN), alt.value("transparent")),
             strokeWidth=alt.condition("datum.chosen", alt.value(2.5), alt.value(0)),
             tooltip=[
                 alt.Tooltip("actual:O", title="true digit"),
@@ -288,23 +302,50 @@ def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
     return (cells + mistakes + text + clicks).properties(height=330)
 
 
+def _most_confused(cm: np.ndarray) -> str:
+    """ ", the most: 4s read as 9 (12)": the matrix's message in words ("" if no mistake)."""
+    off = cm * (1 - np.eye(len(cm), dtype=cm.dtype))
+    if not off.any():
+        return ""
+    true, read = np.unravel_index(int(off.argmax()), off.shape)
+    return f", the most: {true}s read as {read} ({off[true, read]})"
+
+
+def per_class_summary(per_class) -> str:
+    """The per-digit accuracy chart in one line of words."""
+    acc = np.asarray(per_class)
+    low, high = int(acc.argmin()), int(acc.argmax())
+    return (
+        f"Accuracy per true digit: from {acc[low]:.1%} for the {low}s to "
+        f"{acc[high]:.1%} for the {high}s."
+    )
+
+
 def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
     """Accuracy per true digit, as points (the axis does not start at 0: they are all high)."""
     data = pd.DataFrame({"digit": [str(d) for d in range(10)], "accuracy": np.asarray(per_class)})
+    # the theme's colours (digitnet/app/charts.py): the points in the main one, the labels
+    # in the guides'
+    colors = {"scale": {"domain": charts.palette_domain({charts.MAIN: "accuracy",
+                                                         charts.GUIDE: "label"})},
+              "legend": None}  # fmt: skip
     spec = {
         "height": 330,
         "title": {"text": "accuracy per digit", "fontSize": 13, "fontWeight": "normal"},
         "encoding": {
             "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
             "y": {"field": "accuracy", "type": "quantitative", "title": None,
-                  "scale": {"zero": False, "nice": False, "padding": 24},
+                  "scale": {"domain": charts.nice_domain(data["accuracy"], lowest=0, highest=1),
+                            "nice": False, "padding": 24},
                   "axis": {"format": ".1%", "tickCount": 5}},
             "tooltip": [{"field": "digit"}, {"field": "accuracy", "format": ".2%"}],
         },
         "layer": [
-            {"mark": {"type": "point", "filled": True, "size": 70, "color": _hex(ACTIVE)}},
-            {"mark": {"type": "text", "dy": -11, "fontSize": 10, "color": "#c9d1d9"},
-             "encoding": {"text": {"field": "accuracy", "format": ".1%"}}},
+            {"mark": {"type": "point", "filled": True, "size": 70},
+             "encoding": {"color": {"datum": "accuracy", **colors}}},
+            {"mark": {"type": "text", "dy": -11, "fontSize": 10},
+             "encoding": {"text": {"field": "accuracy", "format": ".1%"},
+                          "color": {"datum": "label", **colors}}},
         ],
     }  # fmt: skip
     return data, spec
@@ -385,6 +426,7 @@ def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     st.image(
         [tile(big(X[i], 4)) for i in shown],
         caption=[f"{y[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in shown],
+        alt=[f"MNIST test digit {i}, a {y[i]}, read as {pred[i]}" for i in shown],
         width=TILE,
     )
 
@@ -428,6 +470,7 @@ def units_section(model: MLP) -> None:
     st.image(
         [tile(diverging(w)) for w in incoming_weights(model, shown)],
         caption=[f"#{u}" for u in shown],
+        alt=[unit_alt(u) for u in shown],
         width=TILE,
     )
     text = (
@@ -477,6 +520,14 @@ def diverging(w: np.ndarray, k: int = 4) -> np.ndarray:
     return np.repeat(np.repeat(out, k, axis=0), k, axis=1)
 
 
+def unit_alt(unit: int) -> str:
+    """The alt text of a hidden unit's picture (:func:`diverging` of its weights)."""
+    return (
+        f"What hidden unit {unit} looks for: its weight per pixel, red where ink excites "
+        "it, blue where ink inhibits it"
+    )
+
+
 def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:
     """The activations as a grid of squares (row by row), amber brightness by activation."""
     n = len(a)
@@ -492,7 +543,3 @@ def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:
     big_[::square, :] = (30, 34, 44)  # a thin grid, so that dark units still show
     big_[:, ::square] = (30, 34, 44)
     return big_
-
-
-def _hex(rgb: np.ndarray) -> str:
-    return "#" + "".join(f"{int(v):02x}" for v in rgb)

@@ -17,11 +17,21 @@ from . import draw, explore, howitworks, jobs, state, train_view
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
 
+#: The charts' words (axes, legends, titles) in the theme's text colour. Streamlit's chart
+#: theme writes them in a fixed grey, #808495 in the light theme: 3.6:1 on white, under
+#: the 4.5:1 that text needs (tests/test_theme.py). The marks' colours are the theme's
+#: palette (digitnet/app/charts.py).
+PAGE_CSS = """
+[data-testid="stVegaLiteChart"] :is(.role-axis-label, .role-axis-title, .role-legend-label,
+  .role-legend-title, .role-title-text) text { fill: currentColor; }
+"""
+
 
 def main() -> None:
     jobs.log_to_stderr()
     st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
-    st.markdown("### ✍️ digitnet")
+    st.html(f"<style>{PAGE_CSS}</style>")  # style only: takes no room on the page
+    st.subheader("✍️ digitnet", anchor=False)  # no link icon: one keyboard stop less
     st.caption("A neural network written from scratch in NumPy reads your handwriting.")
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(
         ["Draw", "Explore", "How it works", "Train"], key="tab", on_change="rerun"

@@ -13,7 +13,9 @@ Four sources, chosen on the Draw tab:
   :func:`digitnet.weights.load_model`, which never unpickles and checks every
   array, after two size checks of its own: the file (:data:`MAX_UPLOAD_MB`)
   and what it unpacks to (:data:`MAX_UNPACKED_MB`: a small zip of zeros can
-  unpack to gigabytes).
+  unpack to gigabytes); and the network must take at most
+  ``DIGITNET_MAX_MODEL_MB`` (:func:`digitnet.budget.max_model_bytes`, 20 MB)
+  in memory once loaded (a float16 file runs as float32 or float64).
 
 No Streamlit in here; :mod:`digitnet.app.draw` shows these.
 """
@@ -24,6 +26,7 @@ import io
 import os
 from typing import BinaryIO
 
+from .. import budget
 from ..errors import WeightsError
 from ..model import MLP
 from ..weights import load_model, model_bytes
@@ -61,7 +64,8 @@ def load_upload(file: BinaryIO, name: str | None = None) -> MLP:
     Raises
     ------
     WeightsError
-        Too large, unpacks to too much, or not a valid digitnet weights file.
+        Too large, unpacks to too much, too large once loaded, or not a valid
+        digitnet weights file (the only exception, whatever the bytes).
     """
     name = name or getattr(file, "name", "upload")
     file.seek(0, os.SEEK_END)
@@ -74,7 +78,10 @@ def load_upload(file: BinaryIO, name: str | None = None) -> MLP:
     if not hasattr(file, "name"):
         file = _Named(file.read(), name)
     return load_model(
-        file, max_bytes=MAX_UPLOAD_MB * 1_000_000, max_unpacked_bytes=MAX_UNPACKED_MB * 1_000_000
+        file,
+        max_bytes=MAX_UPLOAD_MB * 1_000_000,
+        max_unpacked_bytes=MAX_UNPACKED_MB * 1_000_000,
+        max_loaded_bytes=budget.max_model_bytes(),
     )
 
 

@@ -28,8 +28,20 @@ GUIDE = (90, 140, 200)  #: blue-grey: the centre of the field
 FRAME = (70, 70, 80)  #: the edge of a picture, so black on black still shows its extent
 
 
+#: What each of the four pictures shows, for screen readers (their alt text).
+STEP_ALTS = (
+    "Your drawing on the canvas, white ink on black",
+    "Your drawing with the bounding box of its ink in amber",
+    "The digit scaled so that its longer side is 20 pixels, one square per pixel",
+    "The 28 by 28 pixel input the network reads, the digit centred on its centre of mass: "
+    "a red cross marks it, a circle where it was before",
+)
+
+
 def step_pictures(steps: Steps, strokes: int | None = None) -> list[tuple[np.ndarray, str]]:
     """Four ``(picture, caption)`` pairs, pictures uint8 (SIZE, SIZE, 3); [] when empty.
+
+    Their alt texts, in the same order: :data:`STEP_ALTS`.
 
     ``strokes``, the number of pen strokes, goes into the first caption.
     """

@@ -30,7 +30,7 @@ from .. import data as mnist
 from ..errors import WeightsError
 from ..evaluate import evaluate
 from ..model import MLP
-from ..presets import with_styled_digits
+from ..presets import with_pen_strokes, with_styled_digits
 from . import jobs, models
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
@@ -84,14 +84,32 @@ def training_data(progress: Callable[[str, int, int | None], None]) -> jobs.Trai
     return _mnist()
 
 
+@st.cache_resource(show_spinner=False)
+def _pen_strokes():
+    return mnist.load_pen_strokes(download=False)
+
+
+def pen_strokes(progress: Callable[[str, int, int | None], None]):
+    """The pen-drawn digits' writers' file (7,494 digits as strokes), loaded once per server;
+    downloaded into the cache first if missing, like MNIST (raises DataError, saying what
+    to do, if it cannot be had)."""
+    with _download_lock():
+        mnist.download_pen_strokes(progress=progress)  # returns at once if the file is there
+    return _pen_strokes()
+
+
 @st.cache_resource(
-    show_spinner="Drawing European-style 1s, 7s and 9s for the best preset (once per server)…"
+    show_spinner="Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best "
+    "preset (once per server, about a minute)…"
 )
-def styled_training_data(fraction: float) -> jobs.TrainingData:
-    """The training data with styled digits appended, as the shipped weights were trained
+def styled_training_data(fraction: float, pen_copies: int = 0) -> jobs.TrainingData:
+    """The training data with styled digits appended, and ``pen_copies`` renders of each
+    pen-drawn digit (call :func:`pen_strokes` first), as the shipped weights were trained
     (:func:`digitnet.presets.training_set`): made once per server, shared by every run."""
     data = _mnist()
     X, y = with_styled_digits(data.X_train, data.y_train, fraction)
+    if pen_copies:
+        X, y = with_pen_strokes(X, y, _pen_strokes(), pen_copies)
     X.flags.writeable = y.flags.writeable = False
     return dataclasses.replace(data, X_train=X, y_train=y)
 

@@ -1,6 +1,6 @@
 """Teach it my handwriting: correct a wrong answer, keep the drawing, fine-tune on it.
 
-On the Draw tab, under the answer, :func:`correction` asks "Wrong? It's a …":
+On the Draw tab, under the answer, :func:`correction` asks "Not a 7? It's a …" (the digit it read):
 the visitor's pick keeps the drawing (as the network sees it: 28×28, floats in
 [0, 1]) with that label in their session. :func:`panel`, under the
 preprocessing steps, shows the drawings kept and a **Teach** button that
@@ -157,12 +157,12 @@ def teach(
 
 # ---------------------------------------------------------------- under the answer
 def correction(image: np.ndarray | None, read_as: int | None) -> None:
-    """ "Wrong? It's a …": ten digits; picking one keeps the drawing with that label."""
+    """ "Not a 7? It's a …": the nine other digits; picking one keeps the drawing with it."""
     if image is None or read_as is None:
         return
     st.segmented_control(
-        "Wrong? It's a…",
-        list(range(10)),
+        f"Not a {read_as}? It's a…",
+        [d for d in range(10) if d != read_as],
         key="correct",
         wrap=True,
         on_change=_corrected,
@@ -202,6 +202,7 @@ def panel() -> None:
                 f"{ex.label}" + (f" (read {ex.read_as})" if ex.read_as is not None else "")
                 for ex in kept
             ],
+            alt=[f"Your drawing of a {ex.label}, as the network sees it" for ex in kept],
             width=64,
         )
         bar = st.container(horizontal=True, gap="small")

@@ -19,7 +19,14 @@ import streamlit as st
 
 from ..errors import DataError
 from ..model import PARAMETERS
-from ..presets import DESCRIPTIONS, PRESETS, STYLED_DIGITS, build, preset_params
+from ..presets import (
+    DESCRIPTIONS,
+    PEN_STROKE_COPIES,
+    PRESETS,
+    STYLED_DIGITS,
+    build,
+    preset_params,
+)
 from . import charts, jobs, models, state
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
@@ -221,11 +228,13 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
         size = f"{_size(done)} of {_size(total)}" if total else _size(done)
         bar.progress(
             min(1.0, done / total) if total else 0.0,
-            text=f"Downloading MNIST (once per server): {name}, {size}",
+            text=f"Downloading {name} (once per server), {size}",
         )
 
     try:
         data = state.training_data(progress)
+        if PEN_STROKE_COPIES.get(preset):  # best also trains on the writers' pen strokes
+            state.pen_strokes(progress)
     except DataError as e:  # offline, or a bad file: the message says what to do
         bar.empty()
         first, *rest = str(e).splitlines()
@@ -234,8 +243,8 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
             st.code("\n".join(rest), language=None, wrap_lines=True)
         return
     bar.empty()
-    if STYLED_DIGITS.get(preset):  # as the shipped weights were trained
-        data = state.styled_training_data(STYLED_DIGITS[preset])
+    if STYLED_DIGITS.get(preset) or PEN_STROKE_COPIES.get(preset):  # as the shipped weights
+        data = state.styled_training_data(STYLED_DIGITS[preset], PEN_STROKE_COPIES.get(preset, 0))
     hidden = "-".join(str(u) for u in model.hidden_layers)
     label = f"{preset} {hidden} {model.activation} η={model.eta:g}"
     try:
@@ -250,7 +259,8 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     if snap.state == "idle":
         st.info(
             "Pick a preset and press **Start training**: `fast` takes a few seconds, "
-            "`seed` (the article's network) a few minutes. You can switch to the Draw tab "
+            "`seed` (the article's network, 100 epochs) about a minute and `best` about "
+            "three, longer while the server is busy. You can switch to the Draw tab "
             "meanwhile and try the network as it learns."
         )
         return
@@ -292,8 +302,10 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
             )
         st.caption(
             "Per epoch: the cost J on the training set, and the accuracy on the training "
-            "set (solid line) and on the 5,000 validation digits (dashed)."
+            "set and on the 5,000 validation digits."
+            + (" Earlier runs are dashed." if earlier else "")
             + (" The dotted line is where the run is now." if now is not None else "")
+            + (" " + charts.curves_summary(snap.history) if snap.history else "")
         )
     elif snap.active:
         st.caption("The curves start at the end of the first epoch.")

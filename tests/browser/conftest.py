@@ -5,6 +5,9 @@ usage statistics, no file watcher) with the caller's environment, so
 ``DIGITNET_DATA`` reaches it. Chromium is ``$CHROMIUM``, else
 ``/usr/bin/chromium``, else Playwright's own browser (``playwright install
 chromium``). ``BASE_URL=http://...`` reuses a server that is already running.
+Screenshots go to ``tests/artifacts/screenshots/`` (ignored by git);
+``make screenshots`` refreshes README's, in ``docs/screenshots/``
+(``DIGITNET_SCREENSHOTS``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pytest
 from harness import CHROMIUM_FLAGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"  #: ignored by git
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +118,12 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+    """Where the tests save their screenshots: an ignored folder, so that a test run never
+    changes tracked files; ``make screenshots`` points it at README's (``docs/screenshots``)
+    with ``DIGITNET_SCREENSHOTS``."""
+    folder = ROOT / os.environ.get("DIGITNET_SCREENSHOTS", SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 #: What the browser tests measured (e.g. the answer's latency), shown at the end of the run.

@@ -1,8 +1,8 @@
 """The app in a real browser: drawing with the mouse and a finger, live training, screenshots.
 
 Each test opens its own page on the session's server (``conftest.py``), fails on
-any console error or off-host request, and saves screenshots to
-``docs/screenshots/`` for the README.
+any console error or warning or off-host request, and saves screenshots (README's,
+with ``make screenshots``).
 """
 
 from __future__ import annotations
@@ -12,20 +12,32 @@ import hashlib
 import re
 import statistics
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import tomllib
 from harness import FOUR, LATENCY_JS, ONE, SEVEN, ZERO, answer_timing, percentile
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rgb(color: str) -> tuple[int, int, int]:
+    """``"#1c6fd1"`` -> ``(28, 111, 209)``."""
+    return tuple(int(color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
 
 
 # ---------------------------------------------------------------- helpers
 def watch(page: Page) -> list[str]:
-    """Collect console errors and page errors; abort (and report) off-host requests."""
+    """Collect console errors and warnings (Vega's among them) and page errors; abort (and
+    report) off-host requests."""
     errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+    page.on(
+        "console",
+        lambda m: m.type in ("error", "warning") and errors.append(f"console {m.type}: {m.text}"),
+    )
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
 
     def guard(route):
@@ -72,10 +84,7 @@ def draw(page: Page, strokes, already: int = 0) -> str:
     """Draw ``strokes``; wait for the answer to the last one; return the predicted digit."""
     for i, points in enumerate(strokes, start=already + 1):
         stroke(page, points)
-        plural = "s" if i != 1 else ""
-        expect(page.get_by_text(re.compile(rf"^1 · canvas .*, {i} stroke{plural}$"))).to_be_visible(
-            timeout=20_000
-        )
+        strokes_shown(page, i)
     return metric_value(page).text_content()
 
 
@@ -85,9 +94,49 @@ def clear(page: Page) -> None:
     page.wait_for_timeout(300)  # let the canvas redraw itself empty
 
 
+def strokes_shown(page: Page, n: int) -> None:
+    """Wait until the first picture's caption counts ``n`` strokes."""
+    plural = "s" if n != 1 else ""
+    expect(page.get_by_text(re.compile(rf"^1 · canvas .*, {n} stroke{plural}$"))).to_be_visible(
+        timeout=20_000
+    )
+
+
+FOCUSED_JS = """() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  if (!el) return null;
+  const box = el.closest('[class*="st-key-"]');
+  const key = box ? [...box.classList].find((c) => c.startsWith('st-key-')) : null;
+  return {tag: el.tagName, role: el.getAttribute('role'), key: key && key.slice(7),
+          text: (el.getAttribute('aria-label') || el.innerText || '').trim().slice(0, 40),
+          inCanvasToolbar: !!(el.closest && el.closest('.dc-toolbar'))};
+}"""
+
+
+def assert_pictures_described(page: Page) -> None:
+    """Every picture on the page has an alt text (a screen reader says what it shows)."""
+    alts = page.evaluate(
+        "[...document.querySelectorAll('[data-testid=\"stMain\"] img')].map((i) => i.alt)"
+    )
+    assert alts and all(a.strip() for a in alts), alts
+
+
+def tab_until(page: Page, found, limit: int = 40) -> list[dict]:
+    """Press Tab until ``found(focused)``; returns the elements focused on the way."""
+    path = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED_JS)
+        path.append(focused)
+        if focused and found(focused):
+            return path
+    raise AssertionError(f"not reached by the keyboard in {limit} steps: {path}")
+
+
 def shot(page: Page, path, height: int | None = None) -> None:
     """Screenshot of the whole app: the page scrolls inside stMain, so grow the viewport."""
-    page.mouse.move(2, 2)  # the canvas toolbar shows while the mouse hovers the canvas
+    page.mouse.move(2, 2)  # no hover effects in the picture
     size = page.viewport_size
     if height is None:
         height = page.evaluate(
@@ -155,6 +204,153 @@ def test_draw_digits_with_the_mouse(page: Page, server, screenshots, measured):
              f"all {[round(x) for x in latencies]}{where}")  # fmt: skip
     assert median < 1500  # the 300 ms goal is measured by benchmarks/app_check.py
     assert not errors, errors
+
+
+def test_drawing_pad_never_gets_in_the_way(page: Page, server):
+    """The canvas component's own toolbar (its edit toggle among them) is gone: the tab bar
+    takes a click right after a stroke, strokes always draw, and Ctrl+Z / ⌘Z undo one."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors = watch(page)
+    open_app(page, server.url)
+    toolbar = page.locator(".dc-toolbar")  # in the canvas's shadow root
+    expect(toolbar).to_have_count(1)
+    draw(page, SEVEN)
+    # Straight from the stroke up to the tab bar, over where the toolbar used to pop up.
+    box = canvas_box(page)
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 10)
+    expect(toolbar).to_be_hidden()
+    tab = page.get_by_role("tab", name="How it works")
+    target = tab.bounding_box()
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + target["height"] * 0.75,
+                    steps=5)  # fmt: skip
+    hit = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('[role=tab]')?.textContent",
+        [target["x"] + target["width"] / 2, target["y"] + target["height"] * 0.75],
+    )
+    assert hit == "How it works"  # nothing lies over the tab's label
+    page.mouse.down()
+    page.mouse.up()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_text(re.compile(r"^Largest relative error"))).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="Draw").click()
+
+    # No edit mode to fall into: the toggle cannot be clicked, and every stroke draws.
+    expect(page.locator('.dc-toolbar button[aria-label="Edit"]')).to_be_hidden()
+    draw(page, [[(0.3, 0.55), (0.7, 0.55)]], already=1)
+    draw(page, [[(0.2, 0.9), (0.8, 0.9)]], already=2)
+    upper = page.locator("canvas.upper-canvas").first
+    assert upper.get_attribute("role") == "img" and "Drawing pad" in upper.get_attribute(
+        "aria-label"
+    )
+
+    # Ctrl+Z (⌘Z on a Mac) undoes the last stroke, as the Undo button does.
+    page.keyboard.press("Control+z")
+    strokes_shown(page, 2)
+    page.keyboard.press("Meta+z")
+    strokes_shown(page, 1)
+    assert not errors, errors
+
+
+def test_keyboard_alone_draw_answer_train_start_stop(page: Page, server):
+    """After a digit drawn with the mouse, everything else with the keyboard: the app's
+    Undo/Clear/Pen straight after the tabs, the answer corrected, the Train tab, Start, Stop."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors = watch(page)
+    open_app(page, server.url)
+    read = draw(page, SEVEN).rstrip("?")
+    draw(page, [[(0.3, 0.55), (0.7, 0.55)]], already=1)
+
+    page.get_by_role("tab", name="Draw").focus()
+    path = tab_until(page, lambda f: f["key"] == "undo")
+    assert len(path) == 1, path  # the canvas's own buttons are not in the way
+    page.keyboard.press("Enter")  # Undo
+    strokes_shown(page, 1)
+    path = tab_until(page, lambda f: f["key"] == "clear")
+    assert len(path) == 1, path
+    path = tab_until(page, lambda f: f["text"].startswith("edit") or "Pen" in f["text"])
+    assert len(path) == 1, path
+    expect(metric_value(page)).to_have_text(re.compile(rf"^{read}\??$"))
+
+    # The answer: "Not a 7? It's a…", by the keyboard.
+    other = "1" if read != "1" else "7"
+    tab_until(page, lambda f: f["key"] == "correct" and f["role"] == "radio")
+    for _ in range(9):  # a radio group: the arrows move within it
+        if page.evaluate(FOCUSED_JS)["text"] == other:
+            break
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(rf"^Kept as a {other} \(1 drawing"))).to_be_visible(
+        timeout=20_000
+    )
+
+    # The Train tab: back to the tab bar, End (the last tab; the arrows would open each tab
+    # on the way, every one a full rerun), then Start and Stop.
+    page.get_by_role("tab", name="Draw").focus()
+    page.keyboard.press("End")
+    train = page.get_by_role("tab", name="Train")
+    expect(train).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("button", name="Start training")).to_be_visible(timeout=30_000)
+    page.get_by_role("tab", name="Train").focus()
+    tab_until(page, lambda f: f["text"].endswith("Start training"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"^run #\d+ · running"))).to_be_visible(timeout=60_000)
+    tab_until(page, lambda f: f["key"] == "stop")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text(re.compile(r"^Stopped after"))).to_be_visible()
+    assert not errors, errors
+
+
+def test_a_good_upload_clears_a_refused_files_chip(page: Page, server, tmp_path):
+    """The uploader's own red chip for a refused file goes once a good weights file is in."""
+    from digitnet.weights import SHIPPED_WEIGHTS
+
+    if not SHIPPED_WEIGHTS.exists():
+        pytest.skip("no shipped weights file to upload")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors = watch(page)
+    open_app(page, server.url)
+    page.get_by_text("Weights files: upload or download").click()
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("not weights")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(wrong)
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    expect(uploader).to_contain_text("notes.txt")  # refused by the uploader itself
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(SHIPPED_WEIGHTS)
+    expect(page.get_by_text(f"Uploaded: {SHIPPED_WEIGHTS.name}")).to_be_visible(timeout=20_000)
+    expect(uploader).not_to_contain_text("notes.txt")
+    expect(uploader).not_to_contain_text("not allowed")
+    expect(page.get_by_role("radio", name="Uploaded")).to_be_checked()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_page_follows_the_systems_light_or_dark_theme(browser, server, screenshots, scheme):
+    """The visitor's system setting picks the theme: the background is that theme's, the
+    charts draw without a warning, and a screenshot of each shows it."""
+    theme = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"][scheme]
+    context = browser.new_context(viewport={"width": 1000, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    errors = watch(page)
+    try:
+        open_app(page, server.url)
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('.stApp')).backgroundColor"
+        )
+        assert background == "rgb({}, {}, {})".format(*rgb(theme["backgroundColor"]))
+        assert draw(page, SEVEN).rstrip("?") == "7"
+        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1)
+        # The chart's words in the theme's text colour (Streamlit's grey is too faint on
+        # white), its message in words below it, and every picture described.
+        label = page.locator('[data-testid="stVegaLiteChart"] .role-axis-label text').first
+        expect(label).to_have_css("fill", "rgb({}, {}, {})".format(*rgb(theme["textColor"])))
+        expect(page.get_by_text(re.compile(r"^The bars: 7 at \d"))).to_be_visible()
+        assert_pictures_described(page)
+        page.wait_for_timeout(300)
+        shot(page, screenshots / f"draw_{scheme}.png")
+        assert not errors, errors
+    finally:
+        context.close()
 
 
 def test_train_live_stop_resume_and_page_close(page: Page, browser, server, screenshots):

@@ -15,7 +15,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_app_browser import draw, metric_value, open_app, shot, watch
+from test_app_browser import assert_pictures_described, draw, metric_value, open_app, shot, watch
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def test_teach_explore_and_how_it_works(page: Page, server, screenshots):
     read = draw(page, LEAD_IN_ONE).rstrip("?")
     label = "1" if read != "1" else "7"
 
-    # "Wrong? It's a …": the drawing is kept with the right digit.
+    # "Not a 7? It's a …": the drawing is kept with the right digit.
     page.locator(".st-key-correct button", has_text=re.compile(rf"^{label}$")).click()
     expect(
         page.get_by_text(re.compile(rf"^Kept as a {label} \(1 drawing to teach\)"))
@@ -47,6 +47,7 @@ def test_teach_explore_and_how_it_works(page: Page, server, screenshots):
         page.get_by_text(re.compile(r"^Answered by .*taught 1 drawing of yours"))
     ).to_be_visible()
     expect(page.get_by_role("radio", name="Taught by you")).to_be_checked()
+    assert_pictures_described(page)
     shot(page, screenshots / "teach.png")
 
     # Explore: why this answer, the mistakes, a click on a cell of the confusion matrix.
@@ -63,6 +64,8 @@ def test_teach_explore_and_how_it_works(page: Page, server, screenshots):
     )
     cells.last.click()
     expect(page.get_by_text(re.compile(r"^\d+ 4s misread as 9"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_text(re.compile(r"^Accuracy per true digit: from"))).to_be_visible()
+    assert_pictures_described(page)
     shot(page, screenshots / "explore.png")
     page.set_viewport_size({"width": 360, "height": 740})
     page.wait_for_timeout(800)  # the charts redraw at the new width

@@ -1,0 +1,171 @@
+"""Stroke-level augmentation: pen strokes drawn on the app's canvas, read by its pipeline."""
+
+from __future__ import annotations
+
+import base64
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_app import app_weights, apps  # noqa: F401 (fixtures: AppTests of the real app)
+
+from digitnet import data, strokes
+from digitnet.preprocess import preprocess_steps
+
+DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pendigits-dev"
+
+#: Three digits by the format's example: an 8 (one stroke), a 4 (two), a 1.
+SAMPLE = [
+    (
+        8,
+        12,
+        224,
+        [
+            [
+                (267, 333),
+                (250, 380),
+                (300, 430),
+                (330, 380),
+                (240, 280),
+                (290, 230),
+                (330, 280),
+                (267, 333),
+            ]
+        ],
+    ),
+    (4, 3, 17, [[(100, 400), (80, 300), (160, 300)], [(150, 420), (150, 250)]]),
+    (7, 5, 3, [[(100, 400), (200, 400), (130, 250)], [(120, 330), (190, 330)]]),
+]
+
+
+@pytest.fixture
+def pen() -> data.PenStrokes:
+    digits = [[np.array(s) for s in d[3]] for d in SAMPLE]
+    return data._pack(digits, *zip(*[d[:3] for d in SAMPLE]))
+
+
+def canvas_of(pen, i, seed, style=strokes.STYLE):
+    return strokes.render(pen, i, np.random.default_rng(seed), style)
+
+
+def test_render_is_a_canvas_like_the_apps(pen):
+    c = canvas_of(pen, 0, 1)
+    assert c.shape == (280, 280, 4) and c.dtype == np.uint8
+    assert (c[..., 3] == 255).all()  # opaque
+    assert (c[..., 0] == c[..., 1]).all() and (c[..., 1] == c[..., 2]).all()  # grey: white on black
+    assert c[..., 0].max() == 255 and c[0, 0, 0] == 0
+    assert ((c[..., 0] > 0) & (c[..., 0] < 255)).any()  # antialiased edges
+
+
+def test_render_is_deterministic_with_a_seed(pen):
+    assert np.array_equal(canvas_of(pen, 1, 5), canvas_of(pen, 1, 5))
+    assert not np.array_equal(canvas_of(pen, 1, 5), canvas_of(pen, 1, 6))
+    a, _ = strokes.training_images(pen, copies=2, seed=3)
+    b, _ = strokes.training_images(pen, copies=2, seed=3)
+    assert np.array_equal(a, b)
+    # a digit's renders do not depend on which other digits are in the set
+    alone, _ = strokes.training_images(pen.select([2]), copies=2, seed=3)
+    assert np.array_equal(alone, a[[2, 5]])
+
+
+def test_stroke_order_and_direction_do_not_matter(pen):
+    """The same digit with its strokes in another order, each drawn the other way."""
+    digits = [[np.array(s) for s in d[3]] for d in SAMPLE]
+    flipped = [[s[::-1] for s in d[::-1]] for d in digits]
+    other = data._pack(flipped, *zip(*[d[:3] for d in SAMPLE]))
+    for i in range(len(pen)):
+        for seed in range(4):
+            assert np.array_equal(canvas_of(pen, i, seed), canvas_of(other, i, seed))
+
+
+def test_pens_heights_and_positions_stay_in_range(pen):
+    style = strokes.STYLE
+    heights, widths = [], []
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        placed, width = strokes.vary(strokes.screen_strokes(pen, seed % 3), rng, style)
+        pts = np.concatenate(placed)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        half = width / 2 + strokes.MARGIN
+        assert style.pen[0] <= width <= style.pen[1]
+        assert (lo >= half - 1e-6).all() and (hi <= 280 - half + 1e-6).all()  # pen inside
+        heights.append((hi[1] - lo[1]) / 280)
+        widths.append(width)
+    heights, widths = np.array(heights), np.array(widths)
+    assert style.height[0] - 1e-9 <= heights.min() and heights.max() <= style.height[1] + 1e-9
+    assert heights.min() < 0.35 and heights.max() > 0.8  # the whole range is used
+    assert widths.min() < 11 and widths.max() > 27
+
+
+def test_plain_style_is_the_data_sets_rendering(pen):
+    """Without variation a render is the set's own (render.py): the same rasteriser."""
+    if not (DEV / "render.py").exists():
+        pytest.skip(f"no render.py in {DEV}")
+    sys.path.insert(0, str(DEV))
+    import render  # the pen-drawn set's renderer
+
+    placed, _ = strokes.vary(strokes.screen_strokes(pen, 1), np.random.default_rng(0))
+    ours, theirs = strokes.draw(placed, 18), render.draw(placed)
+    # the same but at the edges, where segments run right to left (Pillow's wide lines
+    # are not quite symmetric): under 2% of the ink, and nearly the same 28×28 input
+    diff = np.abs(ours[..., 0].astype(int) - theirs[..., 0])
+    assert diff.sum() < 0.02 * theirs[..., 0].astype(int).sum() and (ours[..., 3] == 255).all()
+    a, b = (preprocess_steps(c, background="dark").image for c in (ours, theirs))
+    assert np.abs(a - b).mean() < 0.02
+    plain = strokes.vary(strokes.screen_strokes(pen, 1), np.random.default_rng(0), strokes.PLAIN)
+    # the shape is kept: only scaled and moved
+    src = np.concatenate(strokes.screen_strokes(pen, 1))
+    got = np.concatenate(plain[0])
+    scale = np.ptp(got[:, 1]) / np.ptp(src[:, 1])
+    assert np.allclose(got - got.min(0), (src - src.min(0)) * scale)
+
+
+def test_training_images_are_what_the_pipeline_makes(pen):
+    images, labels = strokes.training_images(pen, copies=2, seed=9)
+    assert images.shape == (6, 28, 28) and images.dtype == np.uint8
+    assert labels.tolist() == [8, 4, 7, 8, 4, 7]
+    for c in range(2):
+        for i in range(3):
+            rng = np.random.default_rng([9, c, int(pen.writers[i]), int(pen.sample_no[i])])
+            steps = preprocess_steps(strokes.render(pen, i, rng), background="dark")
+            assert np.array_equal(images[c * 3 + i], np.round(steps.image * 255).astype(np.uint8))
+
+
+def test_the_app_reads_a_render_as_it_was_trained(pen, apps):  # noqa: F811
+    """A render sent by the canvas: the Draw tab's network input is the training image."""
+    from digitnet.app import state
+
+    images, _ = strokes.training_images(pen.select([2]), copies=1, seed=4)
+    rng = np.random.default_rng([4, 0, int(pen.writers[2]), int(pen.sample_no[2])])
+    canvas = strokes.render(pen, 2, rng)
+    buf = io.BytesIO()
+    Image.fromarray(canvas, "RGBA").save(buf, format="PNG")
+    at = apps()
+    at.session_state["canvas"] = {
+        "drawing": {
+            "raw": {"objects": [{"type": "path"}, {"type": "path"}]},
+            "data": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+        }
+    }
+    at.run()
+    seen = at.session_state[state.DRAWING_KEY]
+    assert seen is not None and np.array_equal(np.round(seen * 255).astype(np.uint8), images[0])
+
+
+def test_midpoint_curve_and_resampling_are_symmetric():
+    s = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 12.0], [3.0, 20.0]])
+    curve = strokes._midpoint_curve(s)
+    assert np.allclose(curve[0], s[0]) and np.allclose(curve[-1], s[-1])
+    assert np.allclose(strokes._midpoint_curve(s[::-1])[::-1], curve)
+    r = strokes._resample(curve, 1.5)
+    assert np.allclose(strokes._resample(curve[::-1], 1.5)[::-1], r)
+    steps = np.hypot(*np.diff(r, axis=0).T)
+    assert steps.max() <= 1.5 * 1.2  # about the spacing asked for
+
+
+def test_every_render_has_ink(pen):
+    images, _ = strokes.training_images(pen, copies=3)
+    assert len(images) == 9 and (images.reshape(9, -1).max(axis=1) > 200).all()
