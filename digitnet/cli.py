@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -22,6 +23,11 @@ from .model import PARAMETERS
 from .presets import PRESETS
 from .version import __version__
 from .weights import STORED_DTYPES
+
+if TYPE_CHECKING:
+    from .data import ProgressCallback
+    from .model import MLP
+    from .train import Progress
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -42,7 +48,9 @@ class ProgressBar:
         Defaults to ``sys.stderr``.
     """
 
-    def __init__(self, total: float, label: str = "", stream=None, width: int = 28) -> None:
+    def __init__(
+        self, total: float, label: str = "", stream: TextIO | None = None, width: int = 28
+    ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.total, self.label, self.width = max(total, 1e-12), label, width
@@ -78,13 +86,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _log(args, message: str) -> None:
+def _log(args: argparse.Namespace, message: str) -> None:
     """A status line on stderr (kept off stdout, which --json owns)."""
     if not args.quiet:
         print(message, file=sys.stderr, flush=True)
 
 
-def _download_progress(args):
+def _download_progress(args: argparse.Namespace) -> ProgressCallback:
     bars: dict[str, ProgressBar] = {}
 
     def progress(name: str, done: int, total: int | None) -> None:
@@ -100,14 +108,14 @@ def _download_progress(args):
     return progress
 
 
-def _load(args, split: str):
+def _load(args: argparse.Namespace, split: str) -> tuple[np.ndarray, np.ndarray]:
     from .data import load_mnist
 
     return load_mnist(split, args.data_dir, progress=_download_progress(args))
 
 
 # ------------------------------------------------------------------ commands
-def cmd_train(args) -> dict:
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from . import presets
     from .evaluate import evaluate
     from .weights import save_model
@@ -150,7 +158,7 @@ def cmd_train(args) -> dict:
     _log(args, f"training {model!r} on {len(X_train):,} images")
     bar = ProgressBar(model.epochs, f"{args.preset}")
 
-    def report(p) -> None:
+    def report(p: Progress) -> None:
         if p.kind == "batch":
             bar.update(p.epoch + p.batch / p.n_batches)
             return
@@ -212,7 +220,7 @@ def cmd_train(args) -> dict:
     return result
 
 
-def drawings_accuracy(model, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+def drawings_accuracy(model: MLP, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on pen-drawn canvases (:func:`digitnet.data.load_pendigits`), through the
     same preprocessing as the app's canvas, read as the app reads them
     (:func:`digitnet.tta.predict`), and from the drawing alone. For measuring only."""
@@ -223,7 +231,7 @@ def drawings_accuracy(model, canvases: np.ndarray, labels: np.ndarray) -> tuple[
     return float(np.mean(tta.predict(model, images) == labels)), model.score(images, labels)
 
 
-def cmd_evaluate(args) -> dict:
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .evaluate import evaluate
     from .weights import load_model
 
@@ -250,7 +258,7 @@ def cmd_evaluate(args) -> dict:
     }
 
 
-def cmd_predict(args) -> dict:
+def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from . import tta
     from .errors import EmptyCanvas
     from .preprocess import canvas_to_mnist, load_image
@@ -283,10 +291,10 @@ def cmd_predict(args) -> dict:
     return {"predictions": results}
 
 
-def cmd_download(args) -> dict:
+def cmd_download(args: argparse.Namespace) -> dict[str, Any]:
     from .data import download_mnist, load_pen_strokes, resolve_data_dir
 
-    result: dict = {"ok": True}
+    result: dict[str, Any] = {"ok": True}
     if args.what in ("mnist", "all"):
         directory = download_mnist(args.data_dir, progress=_download_progress(args))
         for split in ("train", "test"):
@@ -305,7 +313,7 @@ def cmd_download(args) -> dict:
     return result
 
 
-def cmd_info(args) -> dict:
+def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
     from .data import FILES, resolve_data_dir
@@ -464,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

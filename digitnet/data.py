@@ -594,14 +594,19 @@ class PenStrokes:
         bounds = self.stroke_start[first : last + 1]
         return [self.points[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    def select(self, index) -> PenStrokes:
+    def select(self, index: np.ndarray) -> PenStrokes:
         """The digits picked by ``index`` (a boolean mask or integer indices), in that order."""
         picked = np.arange(len(self))[index]
         digits = [self.strokes(int(i)) for i in picked]
         return _pack(digits, self.labels[picked], self.writers[picked], self.sample_no[picked])
 
 
-def _pack(digits: list[list[np.ndarray]], labels, writers, sample_no) -> PenStrokes:
+def _pack(
+    digits: list[list[np.ndarray]],
+    labels: np.ndarray | list[int],
+    writers: np.ndarray | list[int],
+    sample_no: np.ndarray | list[int],
+) -> PenStrokes:
     """Build a :class:`PenStrokes` from each digit's list of (n, 2) stroke arrays."""
     strokes = [s for d in digits for s in d]
     stroke_lengths = np.array([len(s) for s in strokes], np.int64)
@@ -780,13 +785,13 @@ def _parse_strokes_json(raw: bytes) -> PenStrokes:
     return pen
 
 
-def _json_int(value, where: str) -> int:
+def _json_int(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _BadFile(f"{where} must be an integer, got {value!r:.40}")
     return value
 
 
-def _json_stroke(stroke, where: str) -> np.ndarray:
+def _json_stroke(stroke: object, where: str) -> np.ndarray:
     """A stroke ``[[x, y], ...]`` of integers as an int32 (n, 2) array."""
     if not isinstance(stroke, list) or not stroke:
         raise _BadFile(f"{where} must be a non-empty list of [x, y] points")
@@ -830,9 +835,9 @@ def parse_unipen(text: str) -> PenStrokes:
     components only, nothing is left open. Raises ``_BadFile`` saying where.
     """
     components: list[np.ndarray] = []
-    segments: list[tuple[int, str, str]] = []  # (line number, delineation, label)
+    segments: list[tuple[int, str, str | None]] = []  # (line number, delineation, label)
     comments: dict[int, tuple[int, ...]] = {}  # segment index -> (label, writer, sample_no)
-    coord = ("X", "Y")
+    coord: tuple[str, ...] = ("X", "Y")
     current: list[str] | None = None  # the lines of the pen-down component being read
     keyword = ""
     for number, line in enumerate(text.splitlines(), 1):
@@ -930,7 +935,11 @@ def _components(delineation: str, number: int) -> list[int]:
     return out
 
 
-def _assemble(components, segments, comments) -> PenStrokes:
+def _assemble(
+    components: list[np.ndarray],
+    segments: list[tuple[int, str, str | None]],
+    comments: dict[int, tuple[int, ...]],
+) -> PenStrokes:
     """The digits from the components each DIGIT segment names; checks the cover."""
     owner = np.full(len(components), -1)
     digits, labels, writers, sample_no = [], [], [], []

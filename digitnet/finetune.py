@@ -32,7 +32,7 @@ def finetune(
     share: float = 0.25,
     epochs: int = 4,
     eta: float = 1e-4,
-    augment: dict | None = None,
+    augment: dict[str, float] | None = None,
     seed: int = 0,
 ) -> MLP:
     """Return a copy of ``model`` fine-tuned on ``images`` mixed with MNIST replay.

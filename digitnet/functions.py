@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 #: Clip limit and 1, as scalars of each float type (faster than Python floats on
 #: small arrays). e^80 still fits in float32.
-_SIGMOID_CONSTANTS = {
+_SIGMOID_CONSTANTS: dict[str, tuple[np.floating[Any], np.floating[Any]]] = {
     "d": (np.float64(250.0), np.float64(1.0)),
     "f": (np.float32(80.0), np.float32(1.0)),
     "e": (np.float16(11.0), np.float16(1.0)),

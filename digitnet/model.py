@@ -29,8 +29,9 @@ import contextlib
 import copy
 import inspect
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,8 +39,11 @@ from . import functions
 from .blas import blas_threads
 from .functions import ACTIVATIONS, N_CLASSES, check_labels, data_loss
 from .geometry import N_PIXELS
-from .optimizers import OPTIMIZERS, SCHEDULES
-from .train import TRAIN_METRICS, Trainer
+from .optimizers import OPTIMIZERS, SCHEDULES, Optimizer
+from .train import TRAIN_METRICS, Progress, Trainer
+
+if TYPE_CHECKING:
+    import threading
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
@@ -312,7 +316,7 @@ class MLP:
         init_scale: float = 0.1,
         input_scaling: str = "symmetric",
         precision: str = "float32",
-        augment: dict | None = None,
+        augment: dict[str, float] | None = None,
         early_stopping: bool = False,
         patience: int = 10,
         train_metrics: str = "full",
@@ -345,21 +349,21 @@ class MLP:
         self._validate_params()
         self.weights_: list[np.ndarray] = []
         self.biases_: list[np.ndarray] = []
-        self.history_: list[dict] = []
+        self.history_: list[dict[str, Any]] = []
         self.epochs_trained_ = 0
-        self.optimizer_ = None
+        self.optimizer_: Optimizer | None = None
         self.random_state_: np.random.RandomState | None = None
-        self.metadata_: dict = {}  # preset, metrics, ... (saved with the weights)
+        self.metadata_: dict[str, Any] = {}  # preset, metrics, ... (saved with the weights)
 
     # ------------------------------------------------------------ parameters
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as passed to the constructor (scikit-learn style)."""
         names = [p for p in inspect.signature(MLP.__init__).parameters if p != "self"]
         params = {name: getattr(self, name) for name in names}
         params["hidden"] = list(self.hidden_layers)
         return params
 
-    def set_params(self, **params) -> MLP:
+    def set_params(self, **params: Any) -> MLP:
         """Change hyperparameters (validated); the weights are kept."""
         valid = self.get_params()
         for name, value in params.items():
@@ -468,16 +472,18 @@ class MLP:
         dtype : {"float32", "float64"}, optional
             Compute in this precision instead (the weights are converted).
         weights : (W, b), optional
-            Weights to give the copy (copied) instead of this model's own: e.g. those
-            of an epoch's end while this model trains on.
+            Arrays to give the copy instead of copies of this model's own: e.g. a
+            snapshot of an epoch's end while this model trains on. They are used as
+            they are, not copied (converted if ``dtype`` differs).
         """
         params = self.get_params()
         if dtype is not None:
             params["precision"] = dtype
         twin = MLP(**params)
-        W, b = weights if weights is not None else (self.weights_, self.biases_)
-        twin.weights_ = [w.astype(twin.dtype) for w in W]  # astype copies
-        twin.biases_ = [v.astype(twin.dtype) for v in b]
+        own = weights is None
+        W, b = (self.weights_, self.biases_) if weights is None else weights
+        twin.weights_ = [w.astype(twin.dtype, copy=own) for w in W]
+        twin.biases_ = [v.astype(twin.dtype, copy=own) for v in b]
         twin.history_ = [dict(h) for h in self.history_]
         twin.epochs_trained_ = self.epochs_trained_
         twin.metadata_ = dict(self.metadata_)
@@ -582,9 +588,9 @@ class MLP:
         y: np.ndarray,
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         *,
-        callback=None,
+        callback: Callable[[Progress], bool | None] | None = None,
         callback_every: int | None = None,
-        stop_event=None,
+        stop_event: threading.Event | None = None,
     ) -> MLP:
         """Train from fresh weights for ``epochs`` epochs.
 
@@ -626,7 +632,7 @@ class MLP:
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         *,
         epochs: int = 1,
-        callback=None,
+        callback: Callable[[Progress], bool | None] | None = None,
     ) -> MLP:
         """Train for ``epochs`` more epochs (default one pass), keeping the current
         weights and optimizer state; starts from fresh weights if there are none."""
@@ -672,7 +678,7 @@ class MLP:
         predictions = self.predict(X)
         return float(np.mean(predictions == check_labels(y, len(predictions))))
 
-    def _threads(self, batch_rows: int):
+    def _threads(self, batch_rows: int) -> AbstractContextManager[None]:
         """Context manager limiting BLAS threads (one thread for small batches).
 
         A few rows need no limit: BLAS runs such small products on one thread
@@ -693,7 +699,7 @@ class MLP:
         return f"MLP({', '.join(changed)})"
 
 
-def _same(a, b) -> bool:
+def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
     except Exception:

@@ -229,13 +229,17 @@ class OptimizerChoice:
 
     ``settings`` are the :class:`~digitnet.model.MLP` hyperparameters it takes
     besides η, the schedule and the warm-up (e.g. ``("momentum",)``), passed to
-    ``make`` by name.
+    ``make`` by name. ``states`` and ``temporaries`` are what it holds in memory
+    (:mod:`digitnet.budget` counts them): arrays as large as the weights kept
+    between steps, and arrays as large as a weight matrix made during a step.
     """
 
     name: str
     label: str
     make: Callable[..., Optimizer]
     settings: tuple[str, ...] = ()
+    states: int = 0
+    temporaries: int = 1
 
 
 #: The update rules, by name.
@@ -243,10 +247,12 @@ OPTIMIZERS: dict[str, OptimizerChoice] = {
     o.name: o
     for o in (
         OptimizerChoice("sgd", "SGD", SGD),
-        OptimizerChoice("momentum", "momentum", Momentum, ("momentum",)),
-        OptimizerChoice("nesterov", "Nesterov", partial(Momentum, nesterov=True), ("momentum",)),
-        OptimizerChoice("adam", "Adam", Adam, ("beta1", "beta2")),
-        OptimizerChoice("rmsprop", "RMSprop", RMSprop, ("beta2",)),
+        OptimizerChoice("momentum", "momentum", Momentum, ("momentum",), states=1),
+        OptimizerChoice(
+            "nesterov", "Nesterov", partial(Momentum, nesterov=True), ("momentum",), states=1
+        ),
+        OptimizerChoice("adam", "Adam", Adam, ("beta1", "beta2"), states=2, temporaries=3),
+        OptimizerChoice("rmsprop", "RMSprop", RMSprop, ("beta2",), states=1, temporaries=3),
     )
 }
 

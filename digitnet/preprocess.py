@@ -196,6 +196,7 @@ def preprocess_steps(
         return steps
     # 2. Crop to the ink; then full contrast, e.g. for a faint pencil on grey paper.
     bbox = ink_bbox(ink, INK_THRESHOLD * peak)
+    assert bbox is not None  # the peak is above the threshold
     x0, y0, x1, y1 = bbox
     crop = ink[y0:y1, x0:x1]
     if peak < 1.0:
@@ -292,13 +293,13 @@ def ink_image(image: np.ndarray, background: str = "auto") -> np.ndarray:
         # where the alpha is, whatever its colour; transparent pixels are no ink.
         return a[:, :, -1].astype(np.float32) * np.float32(1.0 / 255.0)
     if a.shape[2] >= 3:  # colour: Pillow's luminance L = 0.299 R + 0.587 G + 0.114 B
-        gray = Image.fromarray(np.ascontiguousarray(a)).convert("L")  # ignores an alpha
+        luminance = Image.fromarray(np.ascontiguousarray(a)).convert("L")  # ignores an alpha
     else:
-        gray = Image.fromarray(np.ascontiguousarray(a[:, :, 0]))
+        luminance = Image.fromarray(np.ascontiguousarray(a[:, :, 0]))
 
     # The ink is the distance of each grey level from the background's level,
     # scaled so that full contrast is 1.
-    gray = np.asarray(gray).astype(np.float32)
+    gray = np.asarray(luminance).astype(np.float32)
     if background == "dark":
         level = 0.0
     elif background == "light":
@@ -373,7 +374,9 @@ def digit_stroke_width(image: np.ndarray, background: str = "auto") -> float | N
     peak = float(ink.max())
     if peak < INK_THRESHOLD:
         return None
-    x0, y0, x1, y1 = ink_bbox(ink, INK_THRESHOLD * peak)
+    bbox = ink_bbox(ink, INK_THRESHOLD * peak)
+    assert bbox is not None  # the peak is above the threshold
+    x0, y0, x1, y1 = bbox
     crop = ink[y0:y1, x0:x1] * np.float32(1.0 / peak)
     return MNIST_BOX * stroke_width(crop) / max(crop.shape)
 
@@ -426,7 +429,7 @@ def _paste(field: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
 # --------------------------------------------------------------------------
 # Reading image files (the CLI's predict)
 # --------------------------------------------------------------------------
-def load_image(path: str | os.PathLike) -> np.ndarray:
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a PNG, JPEG (or any format Pillow reads) as a uint8 array for :func:`canvas_to_mnist`.
 
     Returns (H, W) for grayscale images, (H, W, 4) for images with transparency
@@ -439,8 +442,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         The file is missing or is not an image Pillow can read.
     """
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as opened:
+            im = ImageOps.exif_transpose(opened)
             if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
                 im.mode == "P" and "transparency" in im.info
             ):

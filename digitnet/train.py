@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class PendingEpoch(NamedTuple):
     """An epoch whose cost and accuracies are being measured in the background."""
 
     epoch: int
-    job: Future[dict]
+    job: Future[dict[str, Any]]
     weights: Weights  #: the weights at the epoch's end
     eta: float  #: the learning rate at the epoch's end
 
@@ -101,14 +101,17 @@ class Progress:
     epochs: int
     batch: int
     n_batches: int
-    history: list
+    history: list[dict[str, Any]]
     elapsed: float
     model: MLP
     weights: Weights | None = None
 
     def snapshot(self) -> MLP:
         """A copy of the model with the weights of this epoch's end (or of now)."""
-        return self.model.copy(weights=self.weights)
+        if self.weights is None:
+            return self.model.copy()
+        W, b = self.weights  # the trainer keeps these: the copy gets copies
+        return self.model.copy(weights=([w.copy() for w in W], [v.copy() for v in b]))
 
     @property
     def fraction(self) -> float:
@@ -182,7 +185,7 @@ class Trainer:
         self.run_epochs = int(epochs if epochs is not None else model.epochs)
         self.target_epoch = model.epochs_trained_ + self.run_epochs
         if model.optimizer_ is None:
-            model.optimizer_ = make_optimizer(
+            optimizer = make_optimizer(
                 model.optimizer,
                 model.eta,
                 momentum=model.momentum,
@@ -191,7 +194,8 @@ class Trainer:
                 schedule=model.schedule,
                 warmup=model.warmup,
             )
-            model.optimizer_.total_steps = self.run_epochs * self.n_batches
+            optimizer.total_steps = self.run_epochs * self.n_batches
+            model.optimizer_ = optimizer
         self.batch = 0  # minibatches done in the current epoch
         self.order: np.ndarray | None = None
         self.elapsed = model.history_[-1]["elapsed"] if model.history_ else 0.0
@@ -246,13 +250,15 @@ class Trainer:
         """Run the rest of the current epoch; False if it was interrupted."""
         model, mb = self.model, self.model.batch_size
         opt = model.optimizer_
+        assert opt is not None and model.random_state_ is not None  # set up by __init__
         params = [*model.weights_, *model.biases_]
         running = model.train_metrics == "running"
-        if self.batch == 0:  # a new epoch: a new order, as the article's shuffle
+        if self.batch == 0 or self.order is None:  # a new epoch: a new order, as the article's
             self.order = np.arange(len(self.X))
             if model.shuffle:
                 model.random_state_.shuffle(self.order)
             self._running = RunningSums()
+        order = self.order
         t0 = time.perf_counter()
         try:
             for b in range(self.batch, self.n_batches):
@@ -260,7 +266,7 @@ class Trainer:
                     self.stop_event.clear()
                     self.stopped = True
                     return False
-                idx = self.order[b * mb : (b + 1) * mb]
+                idx = order[b * mb : (b + 1) * mb]
                 yb = self.y[idx]
                 activations, z_out = model.forward_pass(self._inputs(idx), keep_z_out=running)
                 grad_W, grad_b = model.backward(activations, self.one_hot[yb])
@@ -337,9 +343,9 @@ class Trainer:
         self._pending = None
         self._record(epoch, metrics, weights, eta)
 
-    def _measure(self, weights: Weights, running: RunningSums) -> dict:
+    def _measure(self, weights: Weights, running: RunningSums) -> dict[str, Any]:
         """Cost and accuracies of the weights ``(W, b)`` (the model's are left alone)."""
-        model = self.model.copy(weights=weights)
+        model = self.model.copy(weights=weights)  # the epoch's snapshot, not copied again
         if model.train_metrics == "full":
             loss_sum, correct = evaluate_rows(model, self.X, self.y)
             n = len(self.X)
@@ -355,7 +361,7 @@ class Trainer:
             "valid_acc": valid_acc,
         }
 
-    def _record(self, epoch: int, metrics: dict, weights: Weights, eta: float) -> None:
+    def _record(self, epoch: int, metrics: dict[str, Any], weights: Weights, eta: float) -> None:
         model = self.model
         if not np.isfinite(metrics["cost"]) or not all(np.isfinite(W).all() for W in weights[0]):
             self._diverged(f"the end of epoch {epoch}")
@@ -381,7 +387,7 @@ class Trainer:
             self.batch = 0
             model.optimizer_ = None
 
-    def _notify(self, kind: str, epoch: int | None = None, weights=None) -> None:
+    def _notify(self, kind: str, epoch: int | None = None, weights: Weights | None = None) -> None:
         if self.callback is None:
             return
         progress = Progress(

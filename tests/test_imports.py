@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digitnet"
 #: stand on their own (NumPy, threadpoolctl and the standard library), so that
 #: anything can use them without a cycle.
 STANDALONE = {
-    "digitnet.functions": {"numpy", "collections", "dataclasses"},
+    "digitnet.functions": {"numpy", "collections", "dataclasses", "typing"},
     "digitnet.geometry": {"numpy", "math", "collections"},
     "digitnet.blas": {
         "contextlib",

@@ -259,11 +259,12 @@ def test_copy_in_another_precision_computes_the_same(tiny_data):
     np.testing.assert_allclose(twin.predict_proba(X), model.predict_proba(X), rtol=1e-4, atol=1e-6)
 
 
-def test_copy_with_other_weights_takes_copies_of_them(tiny_data):
+def test_copy_with_other_weights_uses_them(tiny_data):
     X, y = tiny_data
     model = MLP(hidden=8, epochs=1).fit(X, y)
     W = [np.zeros_like(w) for w in model.weights_]
     b = [np.zeros_like(v) for v in model.biases_]
     twin = model.copy(weights=(W, b))
     np.testing.assert_allclose(twin.predict_proba(X[:3]), 0.1)  # zero weights: all equal
-    assert twin.weights_[0] is not W[0] and model.weights_[0].any()
+    assert twin.weights_[0] is W[0] and model.weights_[0].any()  # given, not copied again
+    assert model.copy("float64", weights=(W, b)).weights_[0].dtype == np.float64

@@ -85,3 +85,13 @@ def test_rmsprop_scales_each_step_by_the_root_of_its_squared_gradients():
     opt.step([w], [g])  # s = 0.09·g² + 0.1·g² = 0.19·g²
     np.testing.assert_allclose(w[0], 1.0 - 0.01 / np.sqrt(0.1) - 0.01 / np.sqrt(0.19))
     assert OPTIMIZERS["rmsprop"].settings == ("beta2",)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_each_optimizer_holds_the_buffers_it_declares(name):
+    """digitnet.budget counts an optimizer's memory from its registry entry."""
+    opt = make_optimizer(name, 0.01, momentum=0.9, beta1=0.9, beta2=0.9)
+    w = np.ones(5)
+    opt.step([w], [np.ones(5)])
+    buffers = [v for v in vars(opt).values() if isinstance(v, dict) and v]
+    assert len(buffers) == OPTIMIZERS[name].states

@@ -18,8 +18,10 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +45,7 @@ CHECK_PER_LAYER = 3  #: weights, and as many biases, checked per layer
 class Source:
     """Where a formula's code is: a function, and the text of its first and last lines."""
 
-    where: object  # a function or method
+    where: Callable[..., Any]  # a function or method
     start: str  # a piece of text of the first line
     end: str | None = None  # ... of the last line (None: the first line only)
     extra: int = 0  # lines to add after the last one
@@ -196,7 +198,7 @@ FORMULAS: tuple[Formula, ...] = (
 )
 
 
-def _body(function) -> Source:
+def _body(function: Callable[..., Any]) -> Source:
     """The lines of ``function`` after its docstring."""
     lines = textwrap.dedent(inspect.getsource(function)).splitlines()
     node = ast.parse("\n".join(lines)).body[0]
