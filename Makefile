@@ -56,10 +56,10 @@ format: $(VENV)/.dev
 ## bench: the speed and accuracy benchmarks (minutes; writes benchmarks/RESULTS.md)
 bench: $(VENV)/.dev
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
-	$(BIN)/python benchmarks/core.py
-	$(BIN)/python benchmarks/drawings.py
-	$(BIN)/python benchmarks/teach.py
-	$(BIN)/python benchmarks/app_check.py
+	$(BIN)/python -m benchmarks.core
+	$(BIN)/python -m benchmarks.drawings
+	$(BIN)/python -m benchmarks.teach
+	$(BIN)/python -m benchmarks.app_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -11,116 +11,23 @@ by every AppTest in the process, like visitors of one server.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
 import re
 import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from app_support import ONE, ROOT, SEVEN, canvas_png, canvas_value, tiny_training_data, wait
 
 from digitnet import presets
 from digitnet.app import charts, jobs, models, pad, pictures
 from digitnet.errors import DownloadError, WeightsError
 from digitnet.preprocess import preprocess_steps
-from digitnet.weights import SHIPPED_WEIGHTS, model_bytes, save_model
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
-
-
-# ---------------------------------------------------------------- helpers
-def wait(cond, timeout=60.0, every=0.02):
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < timeout, "timed out"
-        time.sleep(every)
-
-
-def canvas_png(lines, size=280, width=18) -> np.ndarray:
-    """A white-on-black RGBA drawing, as the canvas sends it; ``lines`` are polylines."""
-    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
-    draw = ImageDraw.Draw(img)
-    for line in lines:
-        draw.line(line, fill=(255, 255, 255, 255), width=width, joint="curve")
-    return img
-
-
-def canvas_value(lines) -> dict:
-    """What the canvas component sends after a stroke: fabric JSON + a PNG data URL."""
-    buf = io.BytesIO()
-    canvas_png(lines).save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    objects = [{"type": "path"} for _ in lines]
-    return {"drawing": {"raw": {"objects": objects}, "data": url}}
-
-
-ONE = [[(140, 40), (140, 240)]]
-SEVEN = [[(70, 56), (210, 56), (126, 238)]]
-
-
-def tiny_training_data(tiny_data) -> jobs.TrainingData:
-    X, y = tiny_data
-    return jobs.TrainingData(X[:500], y[:500], X[500:], y[500:], X[500:], y[500:])
-
-
-# ---------------------------------------------------------------- fixtures
-@pytest.fixture(scope="session")
-def app_weights(request, tmp_path_factory):
-    """The weights the app answers with: the shipped ones, or (until they exist) a quick
-    model trained here on MNIST and passed through DIGITNET_APP_WEIGHTS."""
-    if os.environ.get(models.WEIGHTS_ENV) or SHIPPED_WEIGHTS.exists():
-        yield
-        return
-    mnist = request.getfixturevalue("mnist")  # skips without MNIST
-    model = presets.build("fast", epochs=2).fit(mnist["X"][:30_000], mnist["y"][:30_000])
-    path = tmp_path_factory.mktemp("weights") / "quick.npz"
-    save_model(model, path)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(models.WEIGHTS_ENV, str(path))
-        yield
-
-
-@pytest.fixture
-def apps(app_weights):
-    """Make AppTests of the real app; stop every worker they started afterwards."""
-    from streamlit.testing.v1 import AppTest
-
-    made = []
-
-    def make(tab: str = "Draw"):
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state["tab"] = tab  # lazy tabs: choose the open one
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        made.append(at)
-        return at
-
-    yield make
-    for at in made:  # the slots are shared by the whole process: never leak a worker
-        if "job" in at.session_state:
-            at.session_state["job"].close()
-
-
-@pytest.fixture
-def new_jobs():
-    made = []
-
-    def make(slots, name="s", **kw):
-        job = jobs.TrainJob(name, slots, **kw)
-        made.append(job)
-        return job
-
-    yield make
-    for job in made:
-        job.close()
+from digitnet.weights import model_bytes
 
 
 # ---------------------------------------------------------------- jobs (no Streamlit)
@@ -244,11 +151,6 @@ def test_max_training_runs_from_the_environment():
 
 
 # ---------------------------------------------------------------- weights files
-@pytest.fixture
-def small_model(tiny_data):
-    return presets.build("fast", epochs=1, hidden=16).fit(*tiny_data)
-
-
 def test_upload_accepts_a_digitnet_file_and_rejects_others(small_model):
     good = models.load_upload(io.BytesIO(model_bytes(small_model)), "mine.npz")
     assert good.layer_sizes == (784, 16, 10)

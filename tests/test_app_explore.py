@@ -1,8 +1,8 @@
 """The Explore and "How it works" tabs: their pure parts, and both tabs in AppTest.
 
-The AppTests use the app's model (the shipped weights, or the stand-in of
-``test_app.app_weights``) and the full MNIST test set (skipped without it);
-drawings are injected as in ``test_app.py``.
+The AppTests use the app's model (the shipped weights, or the stand-in of the
+``app_weights`` fixture in ``conftest.py``) and the full MNIST test set (skipped
+without it); drawings are injected as in ``test_app.py`` (``app_support.py``).
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ import json
 
 import numpy as np
 import pytest
-import test_app
-from test_app import ONE, canvas_value
+from app_support import ONE, canvas_value
 
 from digitnet.app import explore, howitworks, models, state
-
-# test_app.py's fixtures: the app's weights, AppTests of the app, a small model.
-app_weights, apps, small_model = test_app.app_weights, test_app.apps, test_app.small_model
 
 # ---------------------------------------------------------------- pure parts
 

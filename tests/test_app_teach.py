@@ -11,15 +11,11 @@ import io
 
 import numpy as np
 import pytest
-import test_app
-from test_app import ONE, canvas_value
+from app_support import ONE, canvas_value
 
 from digitnet import MLP
 from digitnet.app import models, state, teach
 from digitnet.weights import load_model
-
-app_weights, apps = test_app.app_weights, test_app.apps  # test_app.py's fixtures
-
 
 #: A continental "1" with a long lead-in stroke: MNIST-trained networks hesitate
 #: between 1 and 7 on it.

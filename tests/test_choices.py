@@ -8,7 +8,6 @@ import inspect
 
 import numpy as np
 import pytest
-from test_app import app_weights, apps  # noqa: F401 (fixtures)
 
 from digitnet import MLP, cli, functions, optimizers
 from digitnet.app import howitworks
@@ -52,7 +51,7 @@ def test_the_command_line_offers_the_models_choices():
     assert offered and all(offered[dest] == CHOICES[dest] for dest in offered), offered
 
 
-def test_the_train_tab_offers_the_models_choices(apps):  # noqa: F811
+def test_the_train_tab_offers_the_models_choices(apps):
     at = apps("Train")
     for preset in PRESETS:
         at.segmented_control(key="preset").set_value(preset).run()
