@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .geometry import N_PIXELS
 from .model import MLP
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ def with_pen_strokes(
     from .strokes import training_images
 
     X_pen, y_pen = training_images(pen_strokes, copies, seed=seed, progress=progress)
-    X = np.concatenate([np.asarray(images).reshape(len(images), -1), X_pen.reshape(len(X_pen), -1)])
+    X = np.concatenate([np.asarray(images).reshape(-1, N_PIXELS), X_pen.reshape(-1, N_PIXELS)])
     return X, np.concatenate([labels, y_pen.astype(labels.dtype)])
 
 
@@ -191,7 +192,5 @@ def with_styled_digits(
     from .augment import handwriting_styles
 
     X_styled, y_styled = handwriting_styles(images, labels, fraction=fraction, seed=seed)
-    X = np.concatenate(
-        [np.asarray(images).reshape(len(images), -1), X_styled.reshape(len(X_styled), -1)]
-    )
+    X = np.concatenate([np.asarray(images).reshape(-1, N_PIXELS), X_styled.reshape(-1, N_PIXELS)])
     return X, np.concatenate([labels, y_styled.astype(labels.dtype)])
