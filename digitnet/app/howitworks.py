@@ -214,28 +214,24 @@ NOTES = {
     "the output error is again a − y: the same backward pass serves both.",
 }
 
+
 #: Every other activation and output digitnet offers (:data:`digitnet.functions.ACTIVATIONS`
 #: and :data:`~digitnet.functions.OUTPUTS`; the article's sigmoid is above), with its code.
+def _other(name: str, title: str, latex: str, code: tuple[Callable[..., Any], ...]) -> Formula:
+    return Formula(title, latex, tuple(_body(f) for f in code), NOTES.get(name, ""), uses=name)
+
+
 OTHER_FORMULAS: tuple[Formula, ...] = tuple(
-    Formula(
-        f"{a.label} and its derivative",
-        a.latex,
-        (_body(a.phi), _body(a.derivative)),
-        NOTES.get(a.name, ""),
-        uses=a.name,
-    )
-    for a in functions.ACTIVATIONS.values()
-    if a.name != "sigmoid"
-) + tuple(
-    Formula(
-        o.label[0].upper() + o.label[1:],
-        o.latex,
-        (_body(o.activation), _body(o.loss)),
-        NOTES.get(o.name, ""),
-        uses=o.name,
-    )
-    for o in functions.OUTPUTS.values()
-    if o.name != "sigmoid"
+    [
+        _other(a.name, f"{a.label} and its derivative", a.latex, (a.phi, a.derivative))
+        for a in functions.ACTIVATIONS.values()
+        if a.name != "sigmoid"
+    ]
+    + [
+        _other(o.name, o.label[0].upper() + o.label[1:], o.latex, (o.activation, o.loss))
+        for o in functions.OUTPUTS.values()
+        if o.name != "sigmoid"
+    ]
 )
 OTHERS_TITLE = "Other activations and outputs digitnet offers: " + ", ".join(
     [a.label for a in functions.ACTIVATIONS.values() if a.name != "sigmoid"]
