@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -116,7 +117,7 @@ def _load(args: argparse.Namespace, split: str) -> tuple[np.ndarray, np.ndarray]
 
 # ------------------------------------------------------------------ commands
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from . import presets
+    from . import budget, presets
     from .evaluate import evaluate
     from .weights import save_model
 
@@ -133,10 +134,10 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "precision": args.precision,
     }
     model = presets.build(args.preset, **overrides)  # validates before loading data
+    overlap = model.train_metrics == "full" and (os.cpu_count() or 1) >= 2  # Trainer's default
+    budget.check_run(model, budget.cli_run_memory_bytes(), copies=0, overlap=overlap)
     if args.out:
-        out = Path(args.out)
-        if not out.parent.is_dir():
-            raise DigitnetError(f"cannot write {out}: directory {out.parent} does not exist")
+        _check_writable(Path(args.out))  # before minutes of training, not after
     drawings = None
     if args.pendigits:  # read (and checked) before training, not after
         from .data import load_pendigits
@@ -220,6 +221,21 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _check_writable(out: Path) -> None:
+    """Refuse an ``--out`` that saving would fail on, by trying to write beside it."""
+    if out.is_dir():
+        raise DigitnetError(f"cannot write {out}: it is a directory; name a file, e.g. {out}/m.npz")
+    if not out.parent.is_dir():
+        raise DigitnetError(f"cannot write {out}: directory {out.parent} does not exist")
+    if out.exists() and not out.is_file():
+        raise DigitnetError(f"cannot write {out}: it exists and is not a regular file")
+    try:  # what save_model does: a temporary file beside the target, then a rename
+        with tempfile.NamedTemporaryFile(prefix=f".{out.name}.", dir=out.parent):
+            pass
+    except OSError as e:
+        raise DigitnetError(f"cannot write {out}: {e.strerror or e}") from None
+
+
 def drawings_accuracy(model: MLP, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on pen-drawn canvases (:func:`digitnet.data.load_pendigits`), through the
     same preprocessing as the app's canvas, read as the app reads them
@@ -260,14 +276,21 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from . import tta
-    from .errors import EmptyCanvas
+    from .errors import EmptyCanvas, ImageReadError
     from .preprocess import canvas_to_mnist, load_image
     from .weights import load_model
 
     model = load_model(args.weights)
     results = []
+    unreadable = 0
     for name in args.images:
-        image = load_image(name)
+        try:
+            image = load_image(name)
+        except ImageReadError as e:  # said for this image; the others are still read
+            unreadable += 1
+            results.append({"image": name, "prediction": None, "error": str(e)})
+            print(f"digitnet predict: error: {e}", file=sys.stderr)
+            continue
         try:
             digit_image = canvas_to_mnist(image)
         except EmptyCanvas as e:
@@ -288,7 +311,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
         )
         if not args.json:
             print(f"{name}: {k} ({probs[k]:.1%})")
-    return {"predictions": results}
+    return {"predictions": results, "unreadable": unreadable}
 
 
 def cmd_download(args: argparse.Namespace) -> dict[str, Any]:
@@ -469,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     if args.json:
         print(json.dumps(result, default=_json_default))
-    return 0
+    return EXIT_ERROR if result.get("unreadable") else 0  # predict: some images unreadable
 
 
 def _json_default(value: object) -> object:

@@ -12,7 +12,14 @@ class DataError(DigitnetError):
 
 
 class DownloadError(DataError):
-    """MNIST could not be downloaded (offline, mirror down, connection dropped)."""
+    """MNIST could not be downloaded (offline, mirror down, connection dropped).
+
+    ``failures``: one line per URL tried, saying why it failed.
+    """
+
+    def __init__(self, message: str = "", failures: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures or [])
 
 
 class WeightsError(DigitnetError):
@@ -29,3 +36,7 @@ class EmptyCanvas(DigitnetError, ValueError):
 
 class ImageReadError(DigitnetError, ValueError):
     """An image file cannot be read (missing, not an image, or an unsupported format)."""
+
+
+class CanvasError(DigitnetError, ValueError):
+    """What the canvas sent is not the canvas's picture (wrong size, not a PNG)."""

@@ -33,13 +33,14 @@ from digitnet.weights import model_bytes
 # ---------------------------------------------------------------- jobs (no Streamlit)
 def test_job_trains_publishes_copies_and_scores(new_jobs, tiny_data):
     slots = jobs.Slots(1)
+    assert slots.acquire("another visitor", timeout=1)  # the run waits until it is released
     job = new_jobs(slots)
     assert job.snapshot().state == "idle" and job.published() is None
     model = presets.build("fast", epochs=3, hidden=32)
-    assert slots.acquire("another visitor", timeout=1)  # the run waits: nothing moves yet
     job.start(model, tiny_training_data(tiny_data), preset="fast", label="tiny")
     first = job.published()  # the initial weights, at once: the Draw tab can use them
     assert first is not None and first.epoch == 0.0 and first.run == 1
+    assert job.snapshot().state == "waiting"
     slots.release("another visitor")
     wait(lambda: job.snapshot().state == "done")
     s = job.snapshot()

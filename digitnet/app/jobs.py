@@ -17,6 +17,10 @@ thread of its own, one per visitor, and the page only *reads* how it is doing:
   came for :data:`HEARTBEAT_TIMEOUT_S` seconds. It then drops its model, so
   the memory is freed even though Streamlit keeps a closed session's state
   for a while.
+- A run holds a slot for at most its wall-clock budget
+  (:func:`digitnet.budget.run_seconds`, ``DIGITNET_RUN_MINUTES``), Resume
+  included: then it stops for good (state ``timeout``), keeping its network,
+  so that one visitor cannot hold a training slot for hours.
 
 Nothing here imports Streamlit: this module runs (and is tested) without it.
 The app keeps one :class:`Slots` per server (``st.cache_resource``) and one
@@ -35,10 +39,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .. import budget
 from ..errors import TrainingDiverged
 from ..model import MLP
 from ..presets import split
-from ..train import Progress, Trainer
+from ..train import Progress, Trainer, evaluate_rows
 
 log = logging.getLogger("digitnet.app.jobs")
 
@@ -168,7 +173,8 @@ class Snapshot:
     ``state`` is one of: ``idle`` (no run yet), ``waiting`` (for a slot),
     ``running``, ``stopped`` (by the visitor; can resume), ``done``,
     ``diverged`` (NaN cost; the last good weights are kept), ``failed``
-    (an unexpected error, in ``message``), ``ended`` (the page went away).
+    (an unexpected error, in ``message``), ``ended`` (the page went away),
+    ``timeout`` (its wall-clock budget is spent; the network is kept).
     """
 
     state: str = "idle"
@@ -231,12 +237,24 @@ class TrainJob:
     alive : callable, optional
         ``alive() -> bool``: is the visitor's page still connected? Called from
         the worker thread, so it must be thread-safe. Default: always True.
+    time_limit : float, optional
+        Seconds a run may hold a slot, Resume included; default
+        :func:`digitnet.budget.run_seconds` (``DIGITNET_RUN_MINUTES``).
     """
 
-    def __init__(self, owner: str, slots: Slots, alive: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        owner: str,
+        slots: Slots,
+        alive: Callable[[], bool] | None = None,
+        time_limit: float | None = None,
+    ) -> None:
         self.owner = owner
         self.slots = slots
         self.alive = alive or (lambda: True)
+        self.time_limit = budget.run_seconds() if time_limit is None else time_limit
+        self._held = 0.0  # seconds the current run has held a slot before this stint
+        self._held_since: float | None = None
         self.heartbeat = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()  # the Trainer checks it before every minibatch
@@ -277,6 +295,7 @@ class TrainJob:
         )
         with self._lock:
             self._trainer, self._data = trainer, data
+            self._held = 0.0
             self._runs = [*self._runs, record][-MAX_RUNS_KEPT:]
             self._snap = Snapshot(
                 "waiting",
@@ -356,6 +375,7 @@ class TrainJob:
                 self._finish(reason, t0)
                 return
         reason = None
+        self._held_since = time.monotonic()
         try:
             with self._lock:
                 self._snap = replace(self._snap, state="running")
@@ -367,7 +387,8 @@ class TrainJob:
                 reason = "stop"
             else:
                 data = self._data
-                test_acc = trainer.model.score(data.X_test, data.y_test)
+                correct = evaluate_rows(trainer.model, data.X_test, data.y_test)[1]
+                test_acc = correct / len(data.y_test)  # in chunks: bounded memory
                 trainer.model.metadata_["metrics"] = {"mnist_test_accuracy": test_acc}
                 with self._lock:
                     self._snap = replace(self._snap, test_acc=test_acc)
@@ -381,6 +402,8 @@ class TrainJob:
             with self._lock:
                 self._snap = replace(self._snap, message=f"{type(e).__name__}: {e}")
         finally:
+            self._held += time.monotonic() - self._held_since
+            self._held_since = None
             self.slots.release(self.owner)
             self._finish(reason, t0)
 
@@ -425,6 +448,9 @@ class TrainJob:
             return "session-ended"
         if now - self.heartbeat > HEARTBEAT_TIMEOUT_S:
             return "no-heartbeat"
+        since = self._held_since
+        if since is not None and self._held + now - since > self.time_limit:
+            return "timeout"
         return None
 
     def _finish(self, reason: str | None, t0: float) -> None:
@@ -433,11 +459,19 @@ class TrainJob:
             "stop": "stopped",
             "diverged": "diverged",
             "failed": "failed",
+            "timeout": "timeout",
         }.get(reason, "ended")
         with self._lock:
             message = self._snap.message
             if state == "ended":
                 message = "The page was closed, so the run was stopped."
+            elif state == "timeout":
+                message = (
+                    f"This run reached this server's limit of {_duration(self.time_limit)} of "
+                    f"training per run ({budget.RUN_MINUTES_ENV}), so it stopped after "
+                    f"{self._snap.epoch_float:.1f} of {self._snap.epochs} epochs, keeping its "
+                    "network. Start a new run to train more."
+                )
             self._snap = replace(self._snap, state=state, message=message)
             if self._runs:
                 self._runs[-1].state = state
@@ -475,3 +509,8 @@ def _name_os_thread(name: str) -> None:
         ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
     except (OSError, AttributeError):
         pass
+
+
+def _duration(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g} minute{'s' if minutes != 1 else ''}" if minutes >= 1 else f"{seconds:g} s"
