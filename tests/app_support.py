@@ -52,3 +52,9 @@ def canvas_value(lines) -> dict:
 def tiny_training_data(tiny_data: tuple[np.ndarray, np.ndarray]) -> jobs.TrainingData:
     X, y = tiny_data
     return jobs.TrainingData(X[:500], y[:500], X[500:], y[500:], X[500:], y[500:])
+
+
+def metric(at):
+    """The Draw tab's answer (the "Prediction" metric) in an AppTest."""
+    (m,) = [m for m in at.metric if m.label == "Prediction"]
+    return m

@@ -21,7 +21,16 @@ import zipfile
 
 import numpy as np
 import pytest
-from app_support import ONE, ROOT, SEVEN, canvas_png, canvas_value, tiny_training_data, wait
+from app_support import (
+    ONE,
+    ROOT,
+    SEVEN,
+    canvas_png,
+    canvas_value,
+    metric,
+    tiny_training_data,
+    wait,
+)
 
 from digitnet import presets
 from digitnet.app import charts, jobs, models, pad, pictures
@@ -275,9 +284,6 @@ def test_nice_domain_rounds_outwards_to_a_few_steps(values, bounds, expected):
 
 
 # ---------------------------------------------------------------- AppTest: Draw tab
-def metric(at):
-    (m,) = [m for m in at.metric if m.label == "Prediction"]
-    return m
 
 
 def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):

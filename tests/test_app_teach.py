@@ -11,7 +11,7 @@ import io
 
 import numpy as np
 import pytest
-from app_support import ONE, canvas_value
+from app_support import ONE, canvas_value, metric
 
 from digitnet import MLP
 from digitnet.app import models, state, teach
@@ -20,10 +20,6 @@ from digitnet.weights import load_model
 #: A continental "1" with a long lead-in stroke: MNIST-trained networks hesitate
 #: between 1 and 7 on it.
 LEAD_IN_ONE = [[(98, 84), (154, 42), (154, 238)]]
-
-
-def metric(at):
-    return next(m for m in at.metric if m.label == "Prediction")
 
 
 def runner_up(at) -> tuple[int, int]:

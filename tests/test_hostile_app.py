@@ -12,17 +12,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from app_support import ONE, canvas_value, metric, tiny_training_data
 from craft import png_header_only
 from PIL import Image
-from test_app import ONE, app_weights, apps, canvas_value, metric, new_jobs, tiny_training_data
 
 from digitnet import budget
 from digitnet.app import jobs, models, state, teach
 from digitnet.evaluate import evaluate
 from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
-
-__all__ = ["app_weights", "apps", "new_jobs"]  # test_app.py's fixtures, used here
 
 
 def png(image: np.ndarray) -> bytes:
