@@ -36,7 +36,7 @@ import streamlit as st
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import CanvasError, preprocess_steps, read_canvas_png
-from . import charts, models, pad, pictures, state, teach
+from . import charts, memory, models, pad, pictures, state, teach
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
 #: the app's probabilities (test-time augmentation): the largest threshold that flags at
@@ -294,11 +294,15 @@ def _on_upload(key: str) -> None:
         if st.session_state.get(state.SOURCE_KEY) == models.UPLOADED:
             state.set_source(models.SHIPPED)
         return
+    st.session_state.pop(state.UPLOADED_KEY, None)  # a new upload replaces the last one
     try:
         model = models.load_upload(file)
     except WeightsError as e:
-        st.session_state.pop(state.UPLOADED_KEY, None)
         st.session_state.upload_error = str(e)
+        return
+    why = state.memory_refusal(0.0, memory.arrays_mb([model]))
+    if why:
+        st.session_state.upload_error = why
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
     state.set_source(models.UPLOADED)
