@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -47,11 +47,38 @@ Weights = tuple[list[np.ndarray], list[np.ndarray]]
 
 @dataclass
 class RunningSums:
-    """An epoch's minibatches so far, for ``train_metrics="running"``."""
+    """An epoch's minibatches so far, for ``train_metrics="running"``.
 
+    Each minibatch's output z and labels are kept until :data:`SUM_EVERY` of them
+    are there, then the loss and the right answers of all of them are summed at
+    once: the cost's own formula (:data:`digitnet.functions.OUTPUTS`), without its
+    dozen NumPy calls on every small minibatch.
+    """
+
+    output: str  #: the output layer, whose loss is summed
     loss: float = 0.0  #: Σ of the data loss
     correct: int = 0  #: images read right
     seen: int = 0  #: images
+    unsummed: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def add(self, z_out: np.ndarray, y: np.ndarray) -> None:
+        self.unsummed.append((z_out, y))
+        if len(self.unsummed) >= SUM_EVERY:
+            self.sum()
+
+    def sum(self) -> RunningSums:
+        """Sum what is kept (and return self)."""
+        if self.unsummed:
+            z = np.concatenate([z for z, _ in self.unsummed])
+            y = np.concatenate([y for _, y in self.unsummed])
+            self.loss += data_loss(z, y, self.output)
+            self.correct += int((z.argmax(axis=1) == y).sum())
+            self.seen += len(y)
+            self.unsummed = []
+        return self
+
+
+SUM_EVERY = 32  #: minibatches whose running metrics are summed together
 
 
 class PendingEpoch(NamedTuple):
@@ -214,7 +241,7 @@ class Trainer:
         self._good = self._snapshot()  # weights of the last epoch with a finite cost
         self._best: BestEpoch | None = None
         self._since_best = 0
-        self._running = RunningSums()
+        self._running = RunningSums(model.output)
 
     # ------------------------------------------------------------ the loop
     @property
@@ -257,7 +284,7 @@ class Trainer:
             self.order = np.arange(len(self.X))
             if model.shuffle:
                 model.random_state_.shuffle(self.order)
-            self._running = RunningSums()
+            self._running = RunningSums(model.output)
         order = self.order
         t0 = time.perf_counter()
         try:
@@ -274,7 +301,7 @@ class Trainer:
                     self._diverged(f"minibatch {b + 1} of epoch {model.epochs_trained_ + 1}")
                 opt.step(params, [*grad_W, *grad_b])
                 if z_out is not None:
-                    self._accumulate(z_out, yb)
+                    self._running.add(z_out, yb)
                 self.batch = b + 1
                 if self._pending is not None and self._pending.job.done():
                     self.elapsed += time.perf_counter() - t0
@@ -298,12 +325,6 @@ class Trainer:
             images = self._augmenter(images)  # floats in [0, 1]
         return self.model.prepare(images)
 
-    def _accumulate(self, z_out: np.ndarray, yb: np.ndarray) -> None:
-        """Add a minibatch's loss (the cost's own formula, from z) and right answers."""
-        self._running.loss += data_loss(z_out, yb, self.model.output)
-        self._running.correct += int((z_out.argmax(axis=1) == yb).sum())
-        self._running.seen += len(yb)
-
     # ------------------------------------------------------------ after each epoch
     def _end_epoch(self) -> None:
         """The epoch's minibatches are done: measure it, now or on the second core.
@@ -317,7 +338,11 @@ class Trainer:
         self._collect(wait=True)  # at most one epoch in flight
         model.epochs_trained_ += 1
         self.batch = 0
-        epoch, weights, running = model.epochs_trained_, self._snapshot(), replace(self._running)
+        epoch, weights, running = (
+            model.epochs_trained_,
+            self._snapshot(),
+            replace(self._running.sum()),
+        )
         eta = model.optimizer_.current_eta() if model.optimizer_ else model.eta
         if self.overlap_eval and model.epochs_trained_ < self.target_epoch:
             if self._executor is None:
