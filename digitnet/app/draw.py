@@ -40,8 +40,9 @@ from . import charts, memory, models, pad, pictures, state, teach
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
 #: the app's probabilities (test-time augmentation): the largest threshold that flags at
-#: most 1% of MNIST test digits (0.8%; ECE there 0.005); on the pen-drawn digits it flags
-#: 2.1%, which are right only 43% of the time, against 98.7% for the rest.
+#: most 1% of MNIST test digits (0.8% with the shipped weights; ECE there 0.007). On the
+#: pen-drawn digits of writers never seen in training (writer-level cross-validation,
+#: fold 1) it flags 1.4%, which are right only 49% of the time, against 98.9% for the rest.
 NOT_SURE_THRESHOLD = 0.65
 #: Pause after writing the answer, before the chart and the pictures. The browser redraws
 #: the page for every element it receives: sent right behind the answer, the chart and the

@@ -107,7 +107,7 @@ def pen_strokes(progress: Callable[[str, int, int | None], None]):
 
 @st.cache_resource(
     show_spinner="Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best "
-    "preset (once per server, about a minute)…"
+    "preset (once per server: a minute or more)…"
 )
 def styled_training_data(fraction: float, pen_copies: int = 0) -> jobs.TrainingData:
     """The training data with styled digits appended, and ``pen_copies`` renders of each
