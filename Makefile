@@ -63,7 +63,7 @@ bench: $(VENV)/.dev
 
 ## bench-cv: writer-level cross-validation of best over the 30 pen-drawing writers (3 trainings)
 bench-cv: $(VENV)/.dev
-	$(BIN)/python benchmarks/drawings.py --cv $${TMPDIR:-/tmp}/digitnet-cv
+	$(BIN)/python -m benchmarks.drawings --cv $${TMPDIR:-/tmp}/digitnet-cv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

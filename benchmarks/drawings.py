@@ -500,7 +500,7 @@ def cv_report(cv: dict, baseline: dict | None) -> str:
         *(
             [
                 f"**Partial: {len(folds)} of the {CV_FOLDS} folds measured so far** (the "
-                "others: `python benchmarks/drawings.py --cv DIR`). The figures below are on "
+                "others: `python -m benchmarks.drawings --cv DIR`). The figures below are on "
                 "the held-out writers of those folds only.",
                 "",
             ]

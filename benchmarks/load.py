@@ -755,7 +755,7 @@ def record(args) -> int:
     rec.save(
         args.out,
         {
-            "what": "BackMsgs a real Chromium sent to digitnet's app (benchmarks/load.py record)",
+            "what": "BackMsgs a real Chromium sent to digitnet's app (benchmarks.load record)",
             "streamlit": streamlit.__version__,
             "recorded": time.strftime("%Y-%m-%d %H:%M"),
             "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -30,7 +30,7 @@ def test_a_small_crowd_gets_answers(server):
     assert out["errors"] == 0, out["error_samples"]
     # about one a second from each drawer while measured. None at all, without errors: the
     # recording's widget ids no longer match the app's (a widget's arguments changed), so
-    # the server ignores the recorded drawings: `python benchmarks/load.py record` again.
+    # the server ignores the recorded drawings: `python -m benchmarks.load record` again.
     assert out["answers"] >= 3 * 4, out
     assert out["p50_ms"] < 5000
     assert out["fragment_reruns"] > 0  # the trainer's live view asked to be refreshed
