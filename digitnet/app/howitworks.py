@@ -141,7 +141,7 @@ FORMULAS: tuple[Formula, ...] = (
             Source(
                 functions.sigmoid_cross_entropy,
                 "softplus = np.logaddexp",
-                "return float(softplus.sum()",
+                "return float(softplus.sum(",
             ),
             Source(m.MLP.l2_term, "return 0.5 * self.l2"),
         ),
