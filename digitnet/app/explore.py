@@ -23,33 +23,19 @@ from __future__ import annotations
 
 import math
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from .. import tta
 from ..errors import DataError
 from ..explain import hidden_contributions, incoming_weights
 from ..model import MLP
-from . import charts, state
+from . import charts, pictures, state
+from .charts import ALL
 
 PER_PAGE = 25  #: digits and units per page (the article's 5×5 figure)
 TOP_UNITS = 5  #: units shown with their pictures, each way
 TOP_BARS = 8  #: units in the contributions chart, each way
-TILE = 128  #: px: a 28×28 picture enlarged 4× in a frame (five a row on a wide page)
-ALL = "all"
-
-POSITIVE = np.array([255, 99, 71], np.float64)  # ink here excites the unit / pushes towards
-NEGATIVE = np.array([66, 155, 255], np.float64)  # ink here inhibits it / pushes away
-ACTIVE = np.array([255, 189, 69], np.float64)  # amber: a hidden unit's activation
-#: The confusion matrix is a dark panel of its own in both themes: its cells' colours and
-#: the counts written on them (each pair contrasts 4.5:1 or more: tests/test_theme.py).
-CELL_RIGHT, TEXT_RIGHT = "#20344a", "#9fb3c8"  # the diagonal: read right
-CELL_NONE = "#1e2128"  # no mistake
-CELL_MISTAKES = ("#3a1f24", "#c62828")  # one mistake ... the most, on a square-root scale
-TEXT_OTHER = "#ffffff"  # the counts off the diagonal
-CHOSEN = "#ffbd45"  # the frame of the chosen cell(s)
 
 
 def render() -> None:
@@ -109,7 +95,7 @@ def why_section(model: MLP) -> None:
     )
 
     left, right = st.columns([1, 2], gap="medium")
-    left.image(big(image, 5), caption="your drawing, as the network sees it", width=140,
+    left.image(pictures.big(image, 5), caption="your drawing, as the network sees it", width=140,
                alt="Your drawing, centred in 28 by 28 pixels, white on black")  # fmt: skip
     with right:
         asked = "" if target is None or target == answer else f" Why not a {target}?"
@@ -139,13 +125,13 @@ def why_section(model: MLP) -> None:
         )
     left, right = st.columns(2, gap="medium")
     left.image(
-        activation_picture(c.activations),
+        pictures.activation_picture(c.activations),
         caption=activation_caption(model, c.activations, c.layer),
         width="content",
         alt=f"A grid of {len(c.activations)} squares, one per hidden unit: the brighter "
         "the amber, the more active the unit for your drawing",
     )
-    right.vega_lite_chart(*contributions_chart(c, TOP_BARS), width="stretch")
+    right.vega_lite_chart(*charts.contributions_chart(c, TOP_BARS), width="stretch")
     if not first_layer:
         st.caption(
             "With several hidden layers, the units that feed the output are in the last "
@@ -158,13 +144,13 @@ def why_section(model: MLP) -> None:
             continue
         st.markdown(f"**{title}**: what each of these units looks for")
         st.image(
-            [tile(diverging(w)) for w in incoming_weights(model, top)],
+            [pictures.tile(pictures.diverging(w)) for w in incoming_weights(model, top)],
             caption=[
                 f"#{u}: {c.activations[u]:.2f} × {c.weights[u]:+.2f} = {c.contributions[u]:+.2f}"
                 for u in top
             ],
-            alt=[unit_alt(u) for u in top],
-            width=TILE,
+            alt=[pictures.unit_alt(u) for u in top],
+            width=pictures.TILE,
         )
     st.caption(
         "Under each unit: its activation × its weight to the output = its push. Red: ink "
@@ -180,38 +166,6 @@ def activation_caption(model: MLP, a: np.ndarray, layer: int) -> str:
     return text
 
 
-def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
-    """Horizontal bars: the k strongest pushes each way, largest at the top."""
-    units = np.concatenate([c.top(k, 1), c.top(k, -1)[::-1]])
-    data = pd.DataFrame(
-        {
-            "unit": [f"#{u}" for u in units],
-            "push": c.contributions[units],
-            "activation": c.activations[units],
-            "weight": c.weights[units],
-            "way": ["towards" if v > 0 else "away" for v in c.contributions[units]],
-        }
-    )
-    spec = {
-        "height": max(120, 22 * len(units)),
-        "mark": {"type": "bar", "cornerRadiusEnd": 2},
-        "encoding": {
-            "y": {"field": "unit", "type": "nominal", "sort": None, "title": None,
-                  "axis": {"labelOverlap": False}},
-            "x": {"field": "push", "type": "quantitative",
-                  "title": f"activation × weight to output {c.target}",
-                  # a set domain: no extent computed from the empty data Vega starts with
-                  "scale": {"domain": charts.nice_domain([0.0, *data["push"]])}},
-            "color": {"field": "way", "type": "nominal", "legend": None,
-                      "scale": {"domain": charts.palette_domain({charts.EXCITE: "towards",
-                                                                charts.INHIBIT: "away"})}},
-            "tooltip": [{"field": "unit"}, {"field": "activation", "format": ".3f"},
-                        {"field": "weight", "format": "+.3f"}, {"field": "push", "format": "+.3f"}],
-        },
-    }  # fmt: skip
-    return data, spec
-
-
 # ---------------------------------------------------------------- 2. mistakes
 def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     st.markdown("#### Its mistakes on the MNIST test set")
@@ -224,136 +178,22 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     cm = np.asarray(r["confusion"])
     st.caption(
         f"{r['accuracy']:.2%} of the {r['n']:,} test digits read right: "
-        f"{len(r['errors'])} mistakes{_most_confused(cm)}. Click a cell of the matrix to see "
+        f"{len(r['errors'])} mistakes{charts.most_confused(cm)}. Click a cell of the matrix to see "
         "its digits below (double-click: all mistakes)."
     )
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.vega_lite_chart(
-            spec=confusion_spec(tuple(map(tuple, cm.tolist())), _filters()),
+            spec=charts.confusion_spec(tuple(map(tuple, cm.tolist())), _filters()),
             key=f"confusion_{st.session_state.get('confusion_rev', 0)}",
             on_select=_cell_clicked,
             selection_mode="cell",
             width="stretch",
         )
     with right:
-        st.vega_lite_chart(*per_class_chart(r["per_class"]), width="stretch")
-        st.caption(per_class_summary(r["per_class"]))
+        st.vega_lite_chart(*charts.per_class_chart(r["per_class"]), width="stretch")
+        st.caption(charts.per_class_summary(r["per_class"]))
     gallery(r, X, y)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def confusion_spec(cm: tuple, chosen: tuple) -> dict:
-    """:func:`confusion_chart` as a Vega-Lite spec, made once per matrix and choice.
-
-    Building the Altair chart and validating it takes about 0.25 s, most of a
-    rerun of this tab; the spec it gives is drawn by ``st.vega_lite_chart``.
-    """
-    return confusion_chart(np.asarray(cm), chosen).to_dict()
-
-
-def confusion_chart(cm: np.ndarray, chosen: tuple) -> alt.LayerChart:
-    """10×10 heat map: rows the true digit, columns what was read; mistakes in red.
-
-    Layers: the cells (right answers dark blue, no mistake dark grey), the
-    mistakes coloured by their count, the counts, and on top an invisible layer
-    that takes the clicks (the ``cell`` selection) and frames the chosen cell(s).
-    """
-    rows = [
-        {"actual": t, "read": p, "count": int(cm[t, p]), "right": t == p,
-         "chosen": (chosen[0] in (ALL, t)) and (chosen[1] in (ALL, p)) and chosen != (ALL, ALL)}
-        for t in range(10)
-        for p in range(10)
-    ]  # fmt: skip
-    df = pd.DataFrame(rows)
-    df["label"] = [str(c) if c else "" for c in df["count"]]
-    worst = max(1, int(cm[~np.eye(10, dtype=bool)].max()))
-    base = alt.Chart(df).encode(
-        x=alt.X("read:O", title="read as", axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("actual:O", title="true digit"),
-    )
-    cells = base.mark_rect().encode(
-        color=alt.condition("datum.right", alt.value(CELL_RIGHT), alt.value(CELL_NONE))
-    )
-    mistakes = (
-        base.transform_filter("!datum.right && datum.count > 0")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "count:Q",
-                scale=alt.Scale(type="sqrt", domain=[0, worst], range=list(CELL_MISTAKES)),
-                legend=None,
-            )
-        )
-    )
-    text = base.mark_text(fontSize=11).encode(
-        text="label:N",
-        color=alt.condition("datum.right", alt.value(TEXT_RIGHT), alt.value(TEXT_OTHER)),
-    )
-    cell = alt.selection_point(name="cell", fields=["actual", "read"], on="click", clear="dblclick")
-    clicks = (
-        base.mark_rect(fill="transparent", cursor="pointer")
-        .encode(
-            stroke=alt.condition("datum.chosen", alt.value(CHOSEN), alt.value("transparent")),
-            strokeWidth=alt.condition("datum.chosen", alt.value(2.5), alt.value(0)),
-            tooltip=[
-                alt.Tooltip("actual:O", title="true digit"),
-                alt.Tooltip("read:O", title="read as"),
-                alt.Tooltip("count:Q", title="test digits"),
-            ],
-        )
-        .add_params(cell)
-    )
-    return (cells + mistakes + text + clicks).properties(height=330)
-
-
-def _most_confused(cm: np.ndarray) -> str:
-    """ ", the most: 4s read as 9 (12)": the matrix's message in words ("" if no mistake)."""
-    off = cm * (1 - np.eye(len(cm), dtype=cm.dtype))
-    if not off.any():
-        return ""
-    true, read = np.unravel_index(int(off.argmax()), off.shape)
-    return f", the most: {true}s read as {read} ({off[true, read]})"
-
-
-def per_class_summary(per_class) -> str:
-    """The per-digit accuracy chart in one line of words."""
-    acc = np.asarray(per_class)
-    low, high = int(acc.argmin()), int(acc.argmax())
-    return (
-        f"Accuracy per true digit: from {acc[low]:.1%} for the {low}s to "
-        f"{acc[high]:.1%} for the {high}s."
-    )
-
-
-def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
-    """Accuracy per true digit, as points (the axis does not start at 0: they are all high)."""
-    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "accuracy": np.asarray(per_class)})
-    # the theme's colours (digitnet/app/charts.py): the points in the main one, the labels
-    # in the guides'
-    colors = {"scale": {"domain": charts.palette_domain({charts.MAIN: "accuracy",
-                                                         charts.GUIDE: "label"})},
-              "legend": None}  # fmt: skip
-    spec = {
-        "height": 330,
-        "title": {"text": "accuracy per digit", "fontSize": 13, "fontWeight": "normal"},
-        "encoding": {
-            "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
-            "y": {"field": "accuracy", "type": "quantitative", "title": None,
-                  "scale": {"domain": charts.nice_domain(data["accuracy"], lowest=0, highest=1),
-                            "nice": False, "padding": 24},
-                  "axis": {"format": ".1%", "tickCount": 5}},
-            "tooltip": [{"field": "digit"}, {"field": "accuracy", "format": ".2%"}],
-        },
-        "layer": [
-            {"mark": {"type": "point", "filled": True, "size": 70},
-             "encoding": {"color": {"datum": "accuracy", **colors}}},
-            {"mark": {"type": "text", "dy": -11, "fontSize": 10},
-             "encoding": {"text": {"field": "accuracy", "format": ".1%"},
-                          "color": {"datum": "label", **colors}}},
-        ],
-    }  # fmt: skip
-    return data, spec
 
 
 def _filters() -> tuple:
@@ -429,10 +269,10 @@ def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     probs = r["probabilities"]
     pred = r["predictions"]
     st.image(
-        [tile(big(X[i], 4)) for i in shown],
+        [pictures.tile(pictures.big(X[i], 4)) for i in shown],
         caption=[f"{y[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in shown],
         alt=[f"MNIST test digit {i}, a {y[i]}, read as {pred[i]}" for i in shown],
-        width=TILE,
+        width=pictures.TILE,
     )
 
 
@@ -473,10 +313,10 @@ def units_section(model: MLP) -> None:
         units = np.argsort(-a, kind="stable")
     shown = units[(page - 1) * PER_PAGE : page * PER_PAGE]
     st.image(
-        [tile(diverging(w)) for w in incoming_weights(model, shown)],
+        [pictures.tile(pictures.diverging(w)) for w in incoming_weights(model, shown)],
         caption=[f"#{u}" for u in shown],
-        alt=[unit_alt(u) for u in shown],
-        width=TILE,
+        alt=[pictures.unit_alt(u) for u in shown],
+        width=pictures.TILE,
     )
     text = (
         f"The incoming weights of {len(shown)} of the first hidden layer's {n} units, one "
@@ -491,60 +331,3 @@ def units_section(model: MLP) -> None:
             "random start."
         )
     st.caption(text)
-
-
-# ---------------------------------------------------------------- pictures
-def big(image: np.ndarray, k: int) -> np.ndarray:
-    """A 28×28 image (uint8, or floats in [0, 1]) as uint8, enlarged k× (nearest)."""
-    a = np.asarray(image).reshape(28, 28)
-    if a.dtype != np.uint8:
-        a = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
-    return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
-
-
-def tile(picture: np.ndarray, side: int = TILE, frame=(70, 70, 80)) -> np.ndarray:
-    """A picture centred on a black square of ``side`` px with a 1-px frame (RGB uint8)."""
-    if picture.ndim == 2:
-        picture = np.repeat(picture[..., None], 3, axis=2)
-    h, w = picture.shape[:2]
-    out = np.zeros((side, side, 3), np.uint8)
-    top, left = (side - h) // 2, (side - w) // 2
-    out[top : top + h, left : left + w] = picture
-    out[[0, -1], :] = frame
-    out[:, [0, -1]] = frame
-    return out
-
-
-def diverging(w: np.ndarray, k: int = 4) -> np.ndarray:
-    """Weights as RGB: red positive, blue negative, black 0; scaled by their largest |w|."""
-    w = np.asarray(w, np.float64).reshape(28, 28)
-    scale = float(np.abs(w).max()) or 1.0
-    t = np.clip(w / scale, -1.0, 1.0)[..., None]
-    rgb = np.where(t >= 0, POSITIVE, NEGATIVE) * np.abs(t) ** 0.75
-    out = np.round(rgb).astype(np.uint8)
-    return np.repeat(np.repeat(out, k, axis=0), k, axis=1)
-
-
-def unit_alt(unit: int) -> str:
-    """The alt text of a hidden unit's picture (:func:`diverging` of its weights)."""
-    return (
-        f"What hidden unit {unit} looks for: its weight per pixel, red where ink excites "
-        "it, blue where ink inhibits it"
-    )
-
-
-def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:
-    """The activations as a grid of squares (row by row), amber brightness by activation."""
-    n = len(a)
-    cols = min(n, max(10, math.ceil(math.sqrt(2 * n))))
-    rows = math.ceil(n / cols)
-    scale = float(np.abs(a).max()) or 1.0
-    level = np.zeros(rows * cols)
-    level[:n] = a / scale
-    grid = level.reshape(rows, cols)[..., None]
-    rgb = np.where(grid >= 0, ACTIVE, NEGATIVE) * np.abs(grid) ** 0.6
-    rgb[np.arange(rows * cols).reshape(rows, cols) >= n] = (14, 17, 23)  # past the last unit
-    big_ = np.repeat(np.repeat(np.round(rgb).astype(np.uint8), square, 0), square, 1)
-    big_[::square, :] = (30, 34, 44)  # a thin grid, so that dark units still show
-    big_[:, ::square] = (30, 34, 44)
-    return big_

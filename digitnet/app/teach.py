@@ -33,7 +33,7 @@ from .. import budget, tta
 from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
-from . import memory, models, state
+from . import memory, models, pictures, state
 
 EXAMPLES_KEY = "teach_examples"  # list of Example
 REPORT_KEY = "teach_report"  # the last Report
@@ -197,7 +197,7 @@ def panel() -> None:
             "(and what it read when you corrected it):"
         )
         st.image(
-            [_big(ex.image) for ex in kept],
+            [pictures.big(ex.image, 3) for ex in kept],
             caption=[
                 f"{ex.label}" + (f" (read {ex.read_as})" if ex.read_as is not None else "")
                 for ex in kept
@@ -383,8 +383,3 @@ def show_report(report: Report) -> None:
 
 def _cell(p: float, read: int, label: int) -> str:
     return f"{p:.0%}" if read == label else f"{p:.0%} (read {read})"
-
-
-def _big(image: np.ndarray, k: int = 3) -> np.ndarray:
-    """A 28×28 image in [0, 1] as uint8, enlarged k× (nearest): one square per pixel."""
-    return np.kron(np.clip(image, 0, 1) * 255, np.ones((k, k))).astype(np.uint8)
