@@ -419,6 +419,34 @@ def test_offline_download_error_is_shown(apps, monkeypatch):
     assert at.session_state["job"].snapshot().state == "idle"
 
 
+def test_download_progress_shows_the_file_and_its_size_ten_times_a_second(monkeypatch):
+    """One progress bar for every download the app starts (Train, Explore, Teach)."""
+    from digitnet.app import state
+
+    class Bar:  # st.empty()'s progress, recorded
+        def __init__(self):
+            self.shown = []
+
+        def progress(self, value, text):
+            self.shown.append((value, text))
+
+    clock = [100.0]
+    monkeypatch.setattr(state.time, "monotonic", lambda: clock[0])
+    bar = Bar()
+    progress = state.download_progress(bar)
+    progress("train-images-idx3-ubyte.gz", 0, 9_900_000)
+    clock[0] += 0.05
+    progress("train-images-idx3-ubyte.gz", 4_000_000, 9_900_000)  # too soon: not shown
+    progress("train-images-idx3-ubyte.gz", 9_900_000, 9_900_000)  # the end always is
+    clock[0] += 0.2
+    progress("t10k-labels-idx1-ubyte.gz", 4_500, None)  # a server that does not say its size
+    assert bar.shown == [
+        (0.0, "Downloading train-images-idx3-ubyte.gz (once per server), 0 kB of 9.9 MB"),
+        (1.0, "Downloading train-images-idx3-ubyte.gz (once per server), 9.9 MB of 9.9 MB"),
+        (0.0, "Downloading t10k-labels-idx1-ubyte.gz (once per server), 4 kB"),
+    ]
+
+
 def test_upload_weights_answer_and_bad_file_error(apps, small_model):
     at = apps()
     at.session_state["canvas"] = canvas_value(ONE)

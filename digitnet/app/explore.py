@@ -55,13 +55,8 @@ def render() -> None:
 def test_data():
     """The MNIST test set (downloaded the first time, with a progress bar), or None."""
     bar = st.empty()
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        bar.progress(min(1.0, done / total) if total else 0.0,
-                     text=f"Downloading MNIST (once per server): {name}")  # fmt: skip
-
     try:
-        data = state.test_data(progress)
+        data = state.test_data(state.download_progress(bar))
     except DataError as e:
         bar.empty()
         st.error(

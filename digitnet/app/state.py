@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,6 +74,30 @@ def _mnist() -> jobs.TrainingData:
 @st.cache_resource(show_spinner="Loading the MNIST test set…")
 def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
     return mnist.load_mnist("test", download=False)
+
+
+def download_progress(bar) -> mnist.ProgressCallback:
+    """The ``progress`` for :func:`training_data`, :func:`test_data` and :func:`pen_strokes`:
+    ``bar`` (an ``st.empty()``) shows the file being downloaded and its size so far, at
+    most ten times a second (and at its end)."""
+    last = [0.0]
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.1 and done != total:
+            return
+        last[0] = now
+        size = f"{_size(done)} of {_size(total)}" if total else _size(done)
+        bar.progress(
+            min(1.0, done / total) if total else 0.0,
+            text=f"Downloading {name} (once per server), {size}",
+        )
+
+    return progress
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
 
 def _download(progress: Callable[[str, int, int | None], None]) -> None:

@@ -258,8 +258,9 @@ def run_teach(kept: list[Example]) -> None:
     try:
         with st.spinner("Loading MNIST (once per server)…"):
             bar = st.empty()
-            data = state.training_data(_progress(bar))
-            state.test_data(_progress(bar))
+            progress = state.download_progress(bar)
+            data = state.training_data(progress)
+            state.test_data(progress)
             bar.empty()
     except DataError as e:
         st.error(str(e).splitlines()[0], icon=":material/cloud_off:")
@@ -321,14 +322,6 @@ def _as_fine_tuned(model: MLP) -> MLP:
     params.update(optimizer="adam", train_metrics="running", early_stopping=False,
                   augment=None, batch_size=min(model.batch_size, rows))  # fmt: skip
     return MLP(**params)
-
-
-def _progress(bar):
-    def progress(name: str, done: int, total: int | None) -> None:
-        bar.progress(min(1.0, done / total) if total else 0.0,
-                     text=f"Downloading MNIST (once per server): {name}")  # fmt: skip
-
-    return progress
 
 
 def show_report(report: Report) -> None:

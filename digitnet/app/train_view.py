@@ -13,8 +13,6 @@ overlaid on the charts to compare them.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from .. import budget
@@ -229,19 +227,7 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
         st.info(why, icon=":material/hourglass_top:")
         return
     bar = st.empty()
-    last = [0.0]
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.1 and done != total:
-            return
-        last[0] = now
-        size = f"{_size(done)} of {_size(total)}" if total else _size(done)
-        bar.progress(
-            min(1.0, done / total) if total else 0.0,
-            text=f"Downloading {name} (once per server), {size}",
-        )
-
+    progress = state.download_progress(bar)
     try:
         data = state.training_data(progress)
         if PEN_STROKE_COPIES.get(preset):  # best also trains on the writers' pen strokes
@@ -369,10 +355,6 @@ def runs_table(job: jobs.TrainJob) -> None:
             f"{'' if r.test_acc is None else f'{r.test_acc:.2%}'} | {r.state} |"
         )
     st.markdown("\n".join(lines))
-
-
-def _size(n_bytes: int) -> str:
-    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
 
 def _duration(seconds: float) -> str:
