@@ -245,7 +245,9 @@ def press_teach(apps, model: MLP, name: str):
     """A visitor with ``model`` uploaded and one drawing kept presses Teach."""
     at = apps()
     _upload(at, model, name)
-    at.session_state[teach.EXAMPLES_KEY] = [teach.Example(np.zeros((28, 28), np.float32), 3, 9)]
+    at.session_state[state.TEACH_EXAMPLES_KEY] = [
+        teach.Example(np.zeros((28, 28), np.float32), 3, 9)
+    ]
     at.run()
     at.button(key="teach").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -266,4 +268,4 @@ def test_teach_refuses_a_network_too_large_to_fine_tune_here(apps, tiny_mnist_in
     at = press_teach(apps, wide, "wide.npz")
     (warning,) = [w for w in at.warning if "too large to teach" in w.value]
     assert "more than the 160 MB allowed per run" in warning.value
-    assert teach.REPORT_KEY not in at.session_state
+    assert state.TEACH_REPORT_KEY not in at.session_state

@@ -76,14 +76,14 @@ def draw_panel() -> None:
     with left:
         result = st_canvas(
             fill_color="rgba(0, 0, 0, 0)",
-            stroke_width=st.session_state.get("pen", DEFAULT_PEN),  # the slider below
+            stroke_width=st.session_state.get(state.PEN_KEY, DEFAULT_PEN),  # the slider below
             stroke_color="#FFFFFF",
             background_color="#000000",
             update_streamlit=True,
             height=CANVAS_PX,
             width=CANVAS_PX,
             drawing_mode="freedraw",
-            initial_drawing=st.session_state.get("canvas_initial"),
+            initial_drawing=st.session_state.get(state.CANVAS_INITIAL_KEY),
             return_image_data=True,
             key=CANVAS_KEY,
             on_change=_on_canvas_change,
@@ -103,11 +103,13 @@ def draw_panel() -> None:
                    help="Undo the last stroke (Ctrl+Z, ⌘Z)")  # fmt: skip
         bar.button("Clear", key="clear", icon=":material/delete:", on_click=_clear)
         with bar.popover("Pen", icon=":material/edit:"):
-            st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key="pen")
+            st.slider("Pen width (px)", *PEN_RANGE, DEFAULT_PEN, key=state.PEN_KEY)
         with bar:
             pad.attach(CANVAS_KEY, "undo")
     if drawing is not None:
-        pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
+        pics = pictures.step_pictures(
+            steps, len(st.session_state.get(state.CANVAS_OBJECTS_KEY, []))
+        )
         st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150,
                  alt=list(pictures.STEP_ALTS))  # fmt: skip
     teach.panel()
@@ -176,11 +178,11 @@ def _current_drawing(result):
     moment later; until then the old picture must not be read as current.
     """
     raw = result.json_data or {}
-    if st.session_state.get("canvas_pending"):
-        objects = st.session_state.get("canvas_objects", [])
+    if st.session_state.get(state.CANVAS_PENDING_KEY):
+        objects = st.session_state.get(state.CANVAS_OBJECTS_KEY, [])
     else:
         objects = raw.get("objects") or []
-        st.session_state.canvas_objects = objects
+        st.session_state[state.CANVAS_OBJECTS_KEY] = objects
     if not objects:
         return None
     try:
@@ -193,7 +195,7 @@ def _current_drawing(result):
 
 # ---------------------------------------------------------------- Undo / Clear
 def _undo() -> None:
-    _redraw(st.session_state.get("canvas_objects", [])[:-1])
+    _redraw(st.session_state.get(state.CANVAS_OBJECTS_KEY, [])[:-1])
 
 
 def _clear() -> None:
@@ -205,15 +207,15 @@ def _redraw(objects: list) -> None:
 
     The revision number makes every request new, so a second Clear also clears.
     """
-    revision = st.session_state.get("canvas_revision", 0) + 1
-    st.session_state.canvas_revision = revision
-    st.session_state.canvas_initial = {"objects": objects, "digitnetRevision": revision}
-    st.session_state.canvas_objects = objects
-    st.session_state.canvas_pending = True
+    revision = st.session_state.get(state.CANVAS_REVISION_KEY, 0) + 1
+    st.session_state[state.CANVAS_REVISION_KEY] = revision
+    st.session_state[state.CANVAS_INITIAL_KEY] = {"objects": objects, "digitnetRevision": revision}
+    st.session_state[state.CANVAS_OBJECTS_KEY] = objects
+    st.session_state[state.CANVAS_PENDING_KEY] = True
 
 
 def _on_canvas_change() -> None:
-    st.session_state.canvas_pending = False
+    st.session_state[state.CANVAS_PENDING_KEY] = False
 
 
 # ---------------------------------------------------------------- which model
@@ -248,8 +250,8 @@ def model_panel() -> None:
             help="A file saved by `python -m digitnet train --out FILE` or downloaded here. "
             "It is checked and never unpickled.",
         )
-        if st.session_state.get("upload_error"):
-            st.error(st.session_state.upload_error)
+        if st.session_state.get(state.UPLOAD_ERROR_KEY):
+            st.error(st.session_state[state.UPLOAD_ERROR_KEY])
         elif state.UPLOADED_KEY in st.session_state:
             name = st.session_state[state.UPLOADED_KEY][0]
             st.caption(f"Uploaded: {name} (“Uploaded” under Model answering).")
@@ -267,7 +269,7 @@ def model_panel() -> None:
 
 def _picker_key() -> str:
     """The radio's key: it changes with every :func:`state.set_source`."""
-    return f"source_picker_{st.session_state.get('source_revision', 0)}"
+    return f"source_picker_{st.session_state.get(state.SOURCE_REVISION_KEY, 0)}"
 
 
 def _picked(picker: str) -> None:
@@ -283,13 +285,13 @@ def _uploader_key() -> str:
     The uploader keeps the chips of the files it refused itself (wrong type, too big),
     red, even after a good file: only a new uploader is rid of them.
     """
-    return f"upload_{st.session_state.get('upload_revision', 0)}"
+    return f"upload_{st.session_state.get(state.UPLOAD_REVISION_KEY, 0)}"
 
 
 def _on_upload(key: str) -> None:
     """Check an uploaded file; if it is good, let it answer."""
     file = st.session_state.get(key)
-    st.session_state.upload_error = ""
+    st.session_state[state.UPLOAD_ERROR_KEY] = ""
     if file is None:  # removed
         st.session_state.pop(state.UPLOADED_KEY, None)
         if st.session_state.get(state.SOURCE_KEY) == models.UPLOADED:
@@ -299,15 +301,17 @@ def _on_upload(key: str) -> None:
     try:
         model = models.load_upload(file)
     except WeightsError as e:
-        st.session_state.upload_error = str(e)
+        st.session_state[state.UPLOAD_ERROR_KEY] = str(e)
         return
     why = state.memory_refusal(0.0, memory.arrays_mb([model]))
     if why:
-        st.session_state.upload_error = why
+        st.session_state[state.UPLOAD_ERROR_KEY] = why
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
     state.set_source(models.UPLOADED)
-    st.session_state.upload_revision = st.session_state.get("upload_revision", 0) + 1
+    st.session_state[state.UPLOAD_REVISION_KEY] = (
+        st.session_state.get(state.UPLOAD_REVISION_KEY, 0) + 1
+    )
 
 
 def _weights_later(who: state.Answerer):

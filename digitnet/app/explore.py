@@ -79,7 +79,7 @@ def why_section(model: MLP) -> None:
             icon=":material/draw:",
         )
         return
-    target = st.session_state.get("explain_target")
+    target = st.session_state.get(state.EXPLAIN_TARGET_KEY)
     c = hidden_contributions(model, image, target)
     answer = int(np.argmax(c.probabilities))
     units = len(c.activations)
@@ -113,7 +113,7 @@ def why_section(model: MLP) -> None:
         st.segmented_control(
             "Explain the output unit of",
             list(range(10)),
-            key="explain_target",
+            key=state.EXPLAIN_TARGET_KEY,
             wrap=True,
             help="By default the answer's. Pick another digit to see why the network "
             "did not answer it.",
@@ -180,7 +180,7 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     with left:
         st.vega_lite_chart(
             spec=charts.confusion_spec(tuple(map(tuple, cm.tolist())), _filters()),
-            key=f"confusion_{st.session_state.get('confusion_rev', 0)}",
+            key=f"confusion_{st.session_state.get(state.CONFUSION_REVISION_KEY, 0)}",
             on_select=_cell_clicked,
             selection_mode="cell",
             width="stretch",
@@ -192,16 +192,20 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
 
 
 def _filters() -> tuple:
-    return st.session_state.get("ex_true", ALL), st.session_state.get("ex_read", ALL)
+    return st.session_state.get(state.GALLERY_TRUE_KEY, ALL), st.session_state.get(
+        state.GALLERY_READ_KEY, ALL
+    )
 
 
 def _cell_clicked(key: str | None = None) -> None:
     """A cell of the heat map clicked (or the selection cleared): set the gallery's filters."""
-    key = key or f"confusion_{st.session_state.get('confusion_rev', 0)}"
+    key = key or f"confusion_{st.session_state.get(state.CONFUSION_REVISION_KEY, 0)}"
     event = st.session_state.get(key) or {}
     chosen = selected_cell(event)
-    st.session_state.ex_true, st.session_state.ex_read = chosen if chosen else (ALL, ALL)
-    st.session_state.ex_page = 1
+    st.session_state[state.GALLERY_TRUE_KEY], st.session_state[state.GALLERY_READ_KEY] = (
+        chosen if chosen else (ALL, ALL)
+    )
+    st.session_state[state.GALLERY_PAGE_KEY] = 1
 
 
 def selected_cell(event) -> tuple[int, int] | None:
@@ -221,8 +225,10 @@ def selected_cell(event) -> tuple[int, int] | None:
 
 
 def _filters_changed() -> None:
-    st.session_state.ex_page = 1
-    st.session_state.confusion_rev = st.session_state.get("confusion_rev", 0) + 1  # unselect
+    st.session_state[state.GALLERY_PAGE_KEY] = 1
+    st.session_state[state.CONFUSION_REVISION_KEY] = (
+        st.session_state.get(state.CONFUSION_REVISION_KEY, 0) + 1
+    )  # unselect
 
 
 def chosen_digits(r: dict, y: np.ndarray, true, read) -> np.ndarray:
@@ -240,17 +246,17 @@ def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     """The misread digits (or those of the chosen cell), PER_PAGE a page."""
     options = [ALL, *range(10)]
     bar = st.container(horizontal=True, gap="small")
-    true = bar.selectbox("True digit", options, key="ex_true", on_change=_filters_changed,
-                         format_func=_digit_label, width=140)  # fmt: skip
-    read = bar.selectbox("Read as", options, key="ex_read", on_change=_filters_changed,
-                         format_func=_digit_label, width=140)  # fmt: skip
+    true = bar.selectbox("True digit", options, key=state.GALLERY_TRUE_KEY, width=140,
+                         on_change=_filters_changed, format_func=_digit_label)  # fmt: skip
+    read = bar.selectbox("Read as", options, key=state.GALLERY_READ_KEY, width=140,
+                         on_change=_filters_changed, format_func=_digit_label)  # fmt: skip
     idx = chosen_digits(r, y, true, read)
     pages = max(1, math.ceil(len(idx) / PER_PAGE))
-    if st.session_state.get("ex_page", 1) > pages:
-        st.session_state.ex_page = 1
+    if st.session_state.get(state.GALLERY_PAGE_KEY, 1) > pages:
+        st.session_state[state.GALLERY_PAGE_KEY] = 1
     page = 1
     if pages > 1:
-        page = bar.number_input("Page", 1, pages, key="ex_page", width=140)
+        page = bar.number_input("Page", 1, pages, key=state.GALLERY_PAGE_KEY, width=140)
     what = describe_choice(true, read)
     if not len(idx):
         st.info(f"No {what} in the test set.")

@@ -304,8 +304,8 @@ def check_section(model: MLP, description: str) -> None:
         "the cost and the update then disagree, and this check shows it.",
     )
     if st.button("Check other weights", key="check_again", icon=":material/casino:"):
-        st.session_state.check_seed = st.session_state.get("check_seed", 0) + 1
-    seed = st.session_state.get("check_seed", 0)
+        st.session_state[state.CHECK_SEED_KEY] = st.session_state.get(state.CHECK_SEED_KEY, 0) + 1
+    seed = st.session_state.get(state.CHECK_SEED_KEY, 0)
     l2 = (model.l2 or ARTICLE_L2) if article else None
     images, labels, source = _check_batch(seed)
     rows = _check(state.model_key(model), model, images, labels, seed, l2, article)

@@ -35,9 +35,6 @@ from ..finetune import finetune
 from ..model import MLP
 from . import memory, models, pictures, state
 
-EXAMPLES_KEY = "teach_examples"  # list of Example
-REPORT_KEY = "teach_report"  # the last Report
-BASE_KEY = "teach_base"  # (source, description, MLP): what the taught model was taught from
 BASE_NAMES = {
     models.SHIPPED: "the shipped weights",
     models.TRAINED: "the network trained here",
@@ -85,7 +82,7 @@ class Report:
 
 # ---------------------------------------------------------------- pure helpers
 def examples() -> list[Example]:
-    return st.session_state.setdefault(EXAMPLES_KEY, [])
+    return st.session_state.setdefault(state.TEACH_EXAMPLES_KEY, [])
 
 
 def keep(kept: list[Example], image: np.ndarray, label: int, read_as: int | None) -> str:
@@ -163,31 +160,31 @@ def correction(image: np.ndarray | None, read_as: int | None) -> None:
     st.segmented_control(
         f"Not a {read_as}? It's a…",
         [d for d in range(10) if d != read_as],
-        key="correct",
+        key=state.CORRECTION_KEY,
         wrap=True,
         on_change=_corrected,
         args=(read_as,),
         help="Pick the digit you meant: your drawing is kept with it, and **Teach** "
         "(below) teaches the network your handwriting.",
     )
-    if st.session_state.get("teach_said"):
-        st.caption(st.session_state.teach_said)
+    if st.session_state.get(state.TEACH_SAID_KEY):
+        st.caption(st.session_state[state.TEACH_SAID_KEY])
 
 
 def _corrected(read_as: int) -> None:
-    label = st.session_state.get("correct")
+    label = st.session_state.get(state.CORRECTION_KEY)
     image = st.session_state.get(state.DRAWING_KEY)
-    st.session_state.correct = None  # ready for the next drawing
+    st.session_state[state.CORRECTION_KEY] = None  # ready for the next drawing
     if label is None or image is None:
         return
-    st.session_state.teach_said = keep(examples(), image, int(label), read_as)
+    st.session_state[state.TEACH_SAID_KEY] = keep(examples(), image, int(label), read_as)
 
 
 # ---------------------------------------------------------------- the panel
 def panel() -> None:
     """The drawings kept, Teach, and what teaching did (shown once there is something)."""
     kept = examples()
-    report = st.session_state.get(REPORT_KEY)
+    report = st.session_state.get(state.TEACH_REPORT_KEY)
     if not kept and report is None:
         return
     st.markdown("#### Teach it your handwriting")
@@ -206,7 +203,7 @@ def panel() -> None:
             width=64,
         )
         bar = st.container(horizontal=True, gap="small")
-        bar.button("Teach", key="teach", type="primary", icon=":material/school:")
+        bar.button("Teach", key=state.TEACH_BUTTON_KEY, type="primary", icon=":material/school:")
         bar.button(
             "Forget the last", key="teach_undo", icon=":material/undo:", on_click=_forget_last
         )
@@ -220,9 +217,9 @@ def panel() -> None:
             icon=":material/download:",
             key="teach_download_drawings",
         )
-        if st.session_state.get("teach"):
+        if st.session_state.get(state.TEACH_BUTTON_KEY):
             run_teach(kept)
-            report = st.session_state.get(REPORT_KEY)
+            report = st.session_state.get(state.TEACH_REPORT_KEY)
     if report is not None:
         show_report(report)
 
@@ -231,12 +228,12 @@ def _forget_last() -> None:
     kept = examples()
     if kept:
         kept.pop()
-    st.session_state.teach_said = ""
+    st.session_state[state.TEACH_SAID_KEY] = ""
 
 
 def _forget_all() -> None:
     examples().clear()
-    st.session_state.teach_said = ""
+    st.session_state[state.TEACH_SAID_KEY] = ""
 
 
 def run_teach(kept: list[Example]) -> None:
@@ -245,7 +242,7 @@ def run_teach(kept: list[Example]) -> None:
     if who.model is None:
         st.error("No model to teach.")
         return
-    base = st.session_state.get(BASE_KEY)
+    base = st.session_state.get(state.TEACH_BASE_KEY)
     if who.source != models.TAUGHT or base is None:
         base = (who.source, who.description, who.model)
     _, description, model = base
@@ -301,10 +298,10 @@ def run_teach(kept: list[Example]) -> None:
             return
         finally:
             slots.release(me)
-    st.session_state[REPORT_KEY] = report
-    st.session_state.teach_said = ""
+    st.session_state[state.TEACH_REPORT_KEY] = report
+    st.session_state[state.TEACH_SAID_KEY] = ""
     if report.accepted:
-        st.session_state[BASE_KEY] = base
+        st.session_state[state.TEACH_BASE_KEY] = base
         n = len(kept)
         st.session_state[state.TAUGHT_KEY] = (
             f"{BASE_NAMES.get(base[0], 'the network')}, taught {n} drawing"

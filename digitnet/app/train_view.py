@@ -58,7 +58,7 @@ def train_panel() -> None:
         st.error(error)
 
     buttons = st.container(horizontal=True, gap="small")  # filled once the run has started
-    if st.session_state.pop("start_requested", False) and model is not None:
+    if st.session_state.pop(state.START_REQUESTED_KEY, False) and model is not None:
         start(job, preset, params)  # its download progress or error shows under the buttons
     snap = job.snapshot()
     buttons.button(
@@ -210,7 +210,7 @@ def parse_hidden(text: str) -> list[int]:
 # ---------------------------------------------------------------- starting a run
 def _request_start() -> None:
     """Start clicked (runs before the rerun): the Draw tab will use the new model."""
-    st.session_state.start_requested = True
+    st.session_state[state.START_REQUESTED_KEY] = True
     state.set_source(models.TRAINED)
 
 
@@ -287,7 +287,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     earlier = [
         (r.label, r.history)
         for r in job.runs()
-        if r.label in st.session_state.get("compare", []) and r.number != snap.run
+        if r.label in st.session_state.get(state.COMPARE_KEY, []) and r.number != snap.run
     ]
     x_max = max([snap.epochs] + [len(h) for _, h in earlier])
     now = snap.epoch_float if snap.active else None
@@ -339,7 +339,7 @@ def runs_table(job: jobs.TrainJob) -> None:
     st.multiselect(
         "Compare with earlier runs",
         [r.label for r in runs if r.number != current],
-        key="compare",
+        key=state.COMPARE_KEY,
         persist_state="page",
         placeholder="choose runs to overlay on the charts",
     )
