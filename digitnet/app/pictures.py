@@ -141,12 +141,17 @@ NEGATIVE = np.array([66, 155, 255], np.float64)  # ink here inhibits it / pushes
 ACTIVE = np.array([255, 189, 69], np.float64)  # amber: a hidden unit's activation
 
 
+def enlarge(pixels: np.ndarray, k: int) -> np.ndarray:
+    """Each pixel (grey or RGB) as a k×k square: big pixels, as the network sees them."""
+    return np.repeat(np.repeat(pixels, k, axis=0), k, axis=1)
+
+
 def big(image: np.ndarray, k: int) -> np.ndarray:
     """A 28×28 image (uint8, or floats in [0, 1]) as uint8, enlarged k× (nearest)."""
     a = np.asarray(image).reshape(28, 28)
     if a.dtype != np.uint8:
         a = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
-    return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
+    return enlarge(a, k)
 
 
 def tile(picture: np.ndarray, side: int = TILE, frame=(70, 70, 80)) -> np.ndarray:
@@ -168,8 +173,7 @@ def diverging(w: np.ndarray, k: int = 4) -> np.ndarray:
     scale = float(np.abs(w).max()) or 1.0
     t = np.clip(w / scale, -1.0, 1.0)[..., None]
     rgb = np.where(t >= 0, POSITIVE, NEGATIVE) * np.abs(t) ** 0.75
-    out = np.round(rgb).astype(np.uint8)
-    return np.repeat(np.repeat(out, k, axis=0), k, axis=1)
+    return enlarge(np.round(rgb).astype(np.uint8), k)
 
 
 def unit_alt(unit: int) -> str:
@@ -191,7 +195,7 @@ def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:
     grid = level.reshape(rows, cols)[..., None]
     rgb = np.where(grid >= 0, ACTIVE, NEGATIVE) * np.abs(grid) ** 0.6
     rgb[np.arange(rows * cols).reshape(rows, cols) >= n] = (14, 17, 23)  # past the last unit
-    big_ = np.repeat(np.repeat(np.round(rgb).astype(np.uint8), square, 0), square, 1)
-    big_[::square, :] = (30, 34, 44)  # a thin grid, so that dark units still show
-    big_[:, ::square] = (30, 34, 44)
-    return big_
+    out = enlarge(np.round(rgb).astype(np.uint8), square)
+    out[::square, :] = (30, 34, 44)  # a thin grid, so that dark units still show
+    out[:, ::square] = (30, 34, 44)
+    return out
