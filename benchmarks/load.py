@@ -570,10 +570,11 @@ def _warm(url: str, rec: Recording) -> None:
 # ---------------------------------------------------------------- record (with Chromium)
 def record(args) -> int:
     """Drive Chromium through one visit and keep what it sent; measure the browser's part."""
-    from app_check import SHAPES, Server, answer_timing
-    from app_check import Visitor as Page
-    from harness import CHROMIUM_FLAGS, chromium_path
     from playwright.sync_api import expect, sync_playwright
+
+    from benchmarks.app_check import SHAPES, Server, answer_timing
+    from benchmarks.app_check import Visitor as Page
+    from tests.browser.harness import CHROMIUM_FLAGS, chromium_path
 
     BackMsg, ForwardMsg = _messages()
     log = Path(tempfile.mkdtemp(prefix="digitnet-record-")) / "streamlit.log"
