@@ -110,7 +110,7 @@ def draw_panel() -> None:
         pics = pictures.step_pictures(
             steps, len(st.session_state.get(state.CANVAS_OBJECTS_KEY, []))
         )
-        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150,
+        st.image([pictures.data_url(p) for p, _ in pics], caption=[c for _, c in pics], width=150,
                  alt=list(pictures.STEP_ALTS))  # fmt: skip
     teach.panel()
 
