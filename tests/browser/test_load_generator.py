@@ -28,10 +28,10 @@ def test_a_small_crowd_gets_answers(server):
     with ThreadPoolExecutor(1) as pool:  # Playwright's fixtures may run a loop in this thread
         out = pool.submit(asyncio.run, load.run_plan(server.url, rec, plan, pids=[])).result()
     assert out["errors"] == 0, out["error_samples"]
-    # about one a second from each drawer while measured. None at all, without errors: the
-    # recording's widget ids no longer match the app's (a widget's arguments changed), so
-    # the server ignores the recorded drawings: `python -m benchmarks.load record` again.
-    assert out["answers"] >= 3 * 4, out
+    # about one a second from each drawer while measured on an idle machine, but only 7 in
+    # the 6 s at a load average of 15; none at all, without errors, means the server
+    # ignored the recorded drawings (see _for_url: widget ids, renamed by key).
+    assert out["answers"] >= 3, out
     assert out["p50_ms"] < 5000
     assert out["fragment_reruns"] > 0  # the trainer's live view asked to be refreshed
     assert out["epochs_shown"], out  # and showed the run's progress bar ("Epoch n of 3")
