@@ -58,3 +58,23 @@ def metric(at):
     """The Draw tab's answer (the "Prediction" metric) in an AppTest."""
     (m,) = [m for m in at.metric if m.label == "Prediction"]
     return m
+
+
+#: A continental "1" with a long lead-in stroke: MNIST-trained networks hesitate
+#: between 1 and 7 on it.
+LEAD_IN_ONE = [[(98, 84), (154, 42), (154, 238)]]
+
+
+def runner_up(at) -> tuple[int, int]:
+    """(the answer, the second most probable digit) for the drawing on the Draw tab."""
+    from digitnet.app import models, state
+
+    probs = models.load_shipped().predict_proba(at.session_state[state.DRAWING_KEY])[0]
+    first, second = np.argsort(probs)[::-1][:2]
+    return int(first), int(second)
+
+
+def training_charts(at) -> list:
+    """The Train tab's charts (the Draw tab's bars are always on the page too), in any
+    language: the ones over the epochs."""
+    return [c for c in at.get("vega_lite_chart") if '"field": "epoch"' in c.proto.spec]

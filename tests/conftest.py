@@ -169,3 +169,12 @@ def small_model(tiny_data):
     from digitnet import presets
 
     return presets.build("fast", epochs=1, hidden=16).fit(*tiny_data)
+
+
+@pytest.fixture
+def quick_teach(monkeypatch):
+    """The app's fine-tuning with a smaller replay sample (the suite stays fast)."""
+    from digitnet.app import teach
+
+    monkeypatch.setitem(teach.TEACH_ARGS, "replay", 1000)
+    monkeypatch.setitem(teach.TEACH_ARGS, "epochs", 2)

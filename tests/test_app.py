@@ -30,6 +30,7 @@ from app_support import (
     canvas_value,
     metric,
     tiny_training_data,
+    training_charts,
     wait,
 )
 
@@ -368,12 +369,6 @@ def test_train_tab_validates_hyperparameters(apps):
     assert "this server trains at most" in at.error[0].value
     at.text_input(key="hp_fast_hidden").set_value("64").run()
     assert not at.error and at.button(key="start").disabled is False
-
-
-def training_charts(at) -> list:
-    """The Train tab's charts (the Draw tab's bars are always on the page too), in any
-    language: the ones over the epochs."""
-    return [c for c in at.get("vega_lite_chart") if '"field": "epoch"' in c.proto.spec]
 
 
 def test_train_start_live_progress_stop_resume(apps, mnist):

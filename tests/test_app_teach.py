@@ -10,23 +10,11 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
-from app_support import ONE, canvas_value, metric
+from app_support import LEAD_IN_ONE, ONE, canvas_value, metric, runner_up
 
 from digitnet import MLP
 from digitnet.app import models, state, teach
 from digitnet.weights import load_model
-
-#: A continental "1" with a long lead-in stroke: MNIST-trained networks hesitate
-#: between 1 and 7 on it.
-LEAD_IN_ONE = [[(98, 84), (154, 42), (154, 238)]]
-
-
-def runner_up(at) -> tuple[int, int]:
-    """(the answer, the second most probable digit) for the drawing on the Draw tab."""
-    probs = models.load_shipped().predict_proba(at.session_state[state.DRAWING_KEY])[0]
-    first, second = np.argsort(probs)[::-1][:2]
-    return int(first), int(second)
 
 
 # ---------------------------------------------------------------- pure parts
@@ -97,13 +85,6 @@ def test_correcting_keeps_the_drawing_and_forgetting_drops_it(apps):
     at.button(key="teach_undo").click().run()
     assert at.session_state[state.TEACH_EXAMPLES_KEY] == []
     assert not any(m.value == "#### Teach it your handwriting" for m in at.markdown)
-
-
-@pytest.fixture
-def quick_teach(monkeypatch):
-    """The app's fine-tuning with a smaller replay sample (the suite stays fast)."""
-    monkeypatch.setitem(teach.TEACH_ARGS, "replay", 1000)
-    monkeypatch.setitem(teach.TEACH_ARGS, "epochs", 2)
 
 
 def test_teach_answers_with_the_taught_model(apps, mnist, quick_teach, monkeypatch):

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_app_teach
-from app_support import ONE, SEVEN, canvas_value, wait
+from app_support import LEAD_IN_ONE, ONE, SEVEN, canvas_value, runner_up, training_charts, wait
 from prose import english_on_page, english_words
 
 from digitnet.app import i18n
@@ -25,8 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = ROOT / "digitnet" / "app"
 EN = i18n.LANGUAGES["en"]
 JA = i18n.LANGUAGES["ja"]
-
-quick_teach = test_app_teach.quick_teach
 
 
 def forms(text) -> dict[str, str]:
@@ -280,8 +277,6 @@ def test_explore_in_japanese(apps, mnist, tiny_data):
 
 
 def test_train_in_japanese(apps, mnist):
-    from test_app import training_charts
-
     tab = JA.texts["tab.train"]
     at = _page(apps, locale="ja-JP", tab=tab)
     _no_english(at, tab)  # idle: the presets, the hyperparameters, the invitation
@@ -317,8 +312,6 @@ def test_train_in_japanese(apps, mnist):
 
 
 def test_draw_and_teach_in_japanese(apps, mnist, quick_teach, small_model, monkeypatch):
-    from test_app_teach import LEAD_IN_ONE, runner_up
-
     from digitnet.app import draw, models, state, teach
     from digitnet.weights import model_bytes
 
