@@ -100,6 +100,9 @@ def test_two_replicas_behind_nginx(browser: Browser, deployment):
     a.page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
     )
+    # and Explore's other pictures (the units'), before leaving the tab: the next run drops
+    # their media files, and a picture still loading then would be a 404 (seen at load 12)
+    a.page.wait_for_function("() => [...document.images].every(img => img.complete)")
     a.page.get_by_role("tab", name="Draw").click()
     # an upload goes to the replica that holds the session (elsewhere it would be refused)
     a.page.get_by_text("Weights files: upload or download").click()
