@@ -30,8 +30,9 @@ run: $(VENV)/.app
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m streamlit run streamlit_app.py \
 		--server.address $(ADDRESS) --server.port $(PORT)
 
-## test: set up and run every test (browser tests use $$CHROMIUM, /usr/bin/chromium, or Playwright's own)
-test: $(VENV)/.dev
+## test: set up, check formatting, lint and types, then run every test
+## (browser tests use $$CHROMIUM, /usr/bin/chromium, or Playwright's own)
+test: lint
 	@if [ -z "$$CHROMIUM" ] && [ ! -x /usr/bin/chromium ]; then \
 		echo "no system Chromium: letting Playwright fetch its own"; \
 		$(BIN)/python -m playwright install chromium; \
@@ -42,9 +43,11 @@ test: $(VENV)/.dev
 screenshots: $(VENV)/.dev
 	DIGITNET_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser tests/browser
 
+## lint: formatting, lint and types (the first half of `make test`)
 lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
@@ -53,14 +56,14 @@ format: $(VENV)/.dev
 ## bench: the speed and accuracy benchmarks (minutes; writes benchmarks/RESULTS.md)
 bench: $(VENV)/.dev
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
-	$(BIN)/python benchmarks/core.py
-	$(BIN)/python benchmarks/drawings.py
-	$(BIN)/python benchmarks/teach.py
-	$(BIN)/python benchmarks/app_check.py
+	$(BIN)/python -m benchmarks.core
+	$(BIN)/python -m benchmarks.drawings
+	$(BIN)/python -m benchmarks.teach
+	$(BIN)/python -m benchmarks.app_check
 
 ## bench-cv: writer-level cross-validation of best over the 30 pen-drawing writers (3 trainings)
 bench-cv: $(VENV)/.dev
-	$(BIN)/python benchmarks/drawings.py --cv $${TMPDIR:-/tmp}/digitnet-cv
+	$(BIN)/python -m benchmarks.drawings --cv $${TMPDIR:-/tmp}/digitnet-cv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -16,7 +16,7 @@ Writes the ``app`` section of ``benchmarks/RESULTS.md`` and prints JSON.
 
 Usage::
 
-    DIGITNET_DATA=/path/to/mnist python benchmarks/app_check.py [--strokes 20]
+    DIGITNET_DATA=/path/to/mnist python -m benchmarks.app_check [--strokes 20]
 
 Env: ``CHROMIUM`` (default ``/usr/bin/chromium``, else Playwright's own).
 The machine is shared: run it when it is quiet, and read the medians.
@@ -40,12 +40,9 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO_ROOT, RESULTS_MD, machine_info_markdown, write_section
-
-sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
-from harness import CHROMIUM_FLAGS as FLAGS
-from harness import (
+from benchmarks.common import REPO_ROOT, RESULTS_MD, machine_info_markdown, write_section
+from tests.browser.harness import CHROMIUM_FLAGS as FLAGS
+from tests.browser.harness import (
     LATENCY_JS,
     ONE,
     SEVEN,
@@ -412,7 +409,7 @@ def markdown(r: dict, args) -> str:
     load = ", ".join(f"{x:.1f}" for x in r["load_average_at_start"])
     return f"""## The app: cold start, answer latency, memory
 
-`python benchmarks/app_check.py --strokes {args.strokes} --epochs {args.epochs}`: a real
+`python -m benchmarks.app_check --strokes {args.strokes} --epochs {args.epochs}`: a real
 `streamlit run streamlit_app.py` (`OPENBLAS_NUM_THREADS=1`) driven by headless Chromium
 on this machine, with the weights the app ships with. The server and all the visitors'
 browsers share the machine's 2 cores, with whatever else runs there: load average at the

@@ -13,7 +13,7 @@ accuracy after each epoch is excluded, for every contender alike):
 3. Inference: microseconds per image, one image at a time and in a batch.
 4. BLAS threads: one against two, for the minibatch sizes used.
 
-Run: ``python benchmarks/core.py [--repeats 3] [--epochs 100] [--data-dir DIR]``.
+Run: ``python -m benchmarks.core [--repeats 3] [--epochs 100] [--data-dir DIR]``.
 """
 
 from __future__ import annotations
@@ -26,20 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks import peers  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks import peers
+from benchmarks.common import (
     default_data_dir,
     log,
     machine_info_markdown,
     median,
     write_section,
 )
-from benchmarks.reference import ARTICLE_TEST_ACCURACY, NeuralNetMLP  # noqa: E402
-from digitnet import Trainer, load_mnist, presets  # noqa: E402
-from digitnet.blas import blas_threads  # noqa: E402
+from benchmarks.reference import ARTICLE_TEST_ACCURACY, NeuralNetMLP
+from digitnet import Trainer, load_mnist, presets
+from digitnet.blas import blas_threads
 
 TARGET = ARTICLE_TEST_ACCURACY
 RESULTS = Path(__file__).with_name("RESULTS.md")

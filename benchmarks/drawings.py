@@ -20,7 +20,7 @@ README). What is measured, all with the same weights:
 5. Calibration of the app's probabilities (d): the expected calibration error
    on MNIST and on the drawings, and the "not sure" threshold recommended.
 
-Run: ``python benchmarks/drawings.py [--weights FILE] [--data-dir DIR]
+Run: ``python -m benchmarks.drawings [--weights FILE] [--data-dir DIR]
 [--pendigits DIR] [--sweep-digits N]``.
 """
 
@@ -37,10 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     default_data_dir,
     log,
     machine_info_markdown,
@@ -48,12 +45,13 @@ from benchmarks.common import (  # noqa: E402
     pct,
     write_section,
 )
-from digitnet import load_mnist, load_model, presets, strokes, tta  # noqa: E402
-from digitnet import preprocess as pp  # noqa: E402
-from digitnet.data import load_pen_strokes, load_pendigits  # noqa: E402
-from digitnet.evaluate import expected_calibration_error  # noqa: E402
-from digitnet.weights import SHIPPED_WEIGHTS  # noqa: E402
+from digitnet import load_mnist, load_model, presets, strokes, tta
+from digitnet import preprocess as pp
+from digitnet.data import load_pen_strokes, load_pendigits
+from digitnet.evaluate import expected_calibration_error
+from digitnet.weights import SHIPPED_WEIGHTS
 
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SWEEP_WIDTHS = (8, 12, 18, 24, 30)  #: pen widths, px on the 280 px canvas
 SWEEP_HEIGHTS = (0.25, 0.45, 0.65, 0.85, 0.95)  #: digit heights, fraction of the canvas
@@ -264,6 +262,7 @@ HELD_OUT_STYLE = strokes.StrokeStyle(
     spacing=(0.0, 0.0),
     smooth=0.0,
 )
+
 HELD_OUT_SEED = 7  #: seeds the held-out renders (never the training renders' seed, 1)
 
 
@@ -473,7 +472,7 @@ def report(r: dict) -> str:
         f"{pct(chosen['acc_flagged'])} of the time, the others {pct(chosen['acc_sure'])}. "
         f"Errors caught: {chosen['errors_flagged']} of {chosen['errors']} on the drawings.",
         "",
-        "Run: `python benchmarks/drawings.py [--weights FILE] [--data-dir DIR] "
+        "Run: `python -m benchmarks.drawings [--weights FILE] [--data-dir DIR] "
         "[--pendigits DIR] [--sweep-digits N]`.",
     ]
     return "\n".join(lines)
@@ -501,7 +500,7 @@ def cv_report(cv: dict, baseline: dict | None) -> str:
         *(
             [
                 f"**Partial: {len(folds)} of the {CV_FOLDS} folds measured so far** (the "
-                "others: `python benchmarks/drawings.py --cv DIR`). The figures below are on "
+                "others: `python -m benchmarks.drawings --cv DIR`). The figures below are on "
                 "the held-out writers of those folds only.",
                 "",
             ]
@@ -596,7 +595,7 @@ def cv_report(cv: dict, baseline: dict | None) -> str:
         f"{pct(chosen['acc_flagged'])} of the time (the others {pct(chosen['acc_sure'])}); "
         f"errors caught: {chosen['errors_flagged']} of {chosen['errors']}.",
         "",
-        "Run: `python benchmarks/drawings.py --cv DIR [--pen-strokes DIR] [--data-dir DIR]` "
+        "Run: `python -m benchmarks.drawings --cv DIR [--pen-strokes DIR] [--data-dir DIR]` "
         "(trains the folds' networks into DIR, or reuses them from there).",
     ]
     return "\n".join(lines)

@@ -19,7 +19,7 @@ already busy with other jobs could not carry (strokes took seconds).
 Usage::
 
     git archive <commit> | tar -x -C /tmp/before     # a checkout to compare with
-    DIGITNET_DATA=... python benchmarks/latency_ab.py /tmp/before=before .=after
+    DIGITNET_DATA=... python -m benchmarks.latency_ab /tmp/before=before .=after
 
 Prints JSON; ``--write`` also writes the ``app-latency-ab`` section of RESULTS.md.
 """
@@ -34,10 +34,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app_check import Server, Visitor
-from common import RESULTS_MD, write_section
-from harness import CHROMIUM_FLAGS, chromium_path, percentile
 from playwright.sync_api import sync_playwright
+
+from benchmarks.app_check import Server, Visitor
+from benchmarks.common import RESULTS_MD, write_section
+from tests.browser.harness import CHROMIUM_FLAGS, chromium_path, percentile
 
 
 def summary(timings: list) -> dict:
@@ -125,7 +126,7 @@ def markdown(r: dict, args, variants, phases) -> str:
     names = " and ".join(f"`{name}`" for _, name in variants)
     return f"""## The app: answer latency, side by side
 
-`python benchmarks/latency_ab.py ... --rounds {args.rounds} --trainers {args.trainers}`:
+`python -m benchmarks.latency_ab ... --rounds {args.rounds} --trainers {args.trainers}`:
 {names} served at once, one stroke on each in turn ({args.rounds} per variant and phase,
 the order alternating), so that both meet the same load: load average {load}. Then the
 same beside {args.trainers} visitor(s) training `fast` and watching on each server. Stages, each

@@ -36,9 +36,9 @@ behind nginx instead (``deploy/serve.py``).
 
 Usage::
 
-    python benchmarks/load.py record
-    python benchmarks/load.py run --drawers 40 --trainers 2 --duration 40
-    python benchmarks/load.py sweep --drawers 40,80,120,160 --trainers 0,2 --write
+    python -m benchmarks.load record
+    python -m benchmarks.load run --drawers 40 --trainers 2 --duration 40
+    python -m benchmarks.load sweep --drawers 40,80,120,160 --trainers 0,2 --write
 """
 
 from __future__ import annotations
@@ -64,11 +64,7 @@ import psutil
 from websockets.asyncio.client import connect
 from websockets.typing import Origin, Subprotocol
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
-from harness import percentile
+from tests.browser.harness import percentile
 
 RECORDING = Path(__file__).resolve().parent / "load_recording.json"
 MAX_VISITORS = 400  #: per run, all kinds together
@@ -97,7 +93,7 @@ class Recording:
     @classmethod
     def load(cls, path: Path = RECORDING) -> Recording:
         if not path.exists():
-            raise SystemExit(f"{path} is missing: run `python benchmarks/load.py record` first")
+            raise SystemExit(f"{path} is missing: run `python -m benchmarks.load record` first")
         raw = json.loads(path.read_text())
         messages = {k: [base64.b64decode(m) for m in v] for k, v in raw["messages"].items()}
         return cls(messages, raw.get("browser", {}))
@@ -558,14 +554,13 @@ class Target:
                 raise SystemExit(f"loopback only: {host} is not this machine")
             return
         if args.replicas > 1:
-            sys.path.insert(0, str(REPO_ROOT / "deploy"))
-            import serve
+            from deploy import serve
 
             dep = serve.start(args.replicas, port=None, env=env, streamlit_args=extra)
             self.url, self.pids, self._stop = dep.url, [p.pid for p in dep.procs[:-1]], dep.stop
             self.log = dep.replica_log(0)
             return
-        from app_check import Server
+        from benchmarks.app_check import Server
 
         log = Path(tempfile.mkdtemp(prefix="digitnet-load-")) / "streamlit.log"
         srv = Server(log, env=env, args=extra)
@@ -604,10 +599,11 @@ def _warm(url: str, rec: Recording) -> None:
 # ---------------------------------------------------------------- record (with Chromium)
 def record(args) -> int:
     """Drive Chromium through one visit and keep what it sent; measure the browser's part."""
-    from app_check import SHAPES, Server, answer_timing
-    from app_check import Visitor as Page
-    from harness import CHROMIUM_FLAGS, chromium_path
     from playwright.sync_api import expect, sync_playwright
+
+    from benchmarks.app_check import SHAPES, Server, answer_timing
+    from benchmarks.app_check import Visitor as Page
+    from tests.browser.harness import CHROMIUM_FLAGS, chromium_path
 
     BackMsg, ForwardMsg = _messages()
     log = Path(tempfile.mkdtemp(prefix="digitnet-record-")) / "streamlit.log"
@@ -789,7 +785,7 @@ def record(args) -> int:
     rec.save(
         args.out,
         {
-            "what": "BackMsgs a real Chromium sent to digitnet's app (benchmarks/load.py record)",
+            "what": "BackMsgs a real Chromium sent to digitnet's app (benchmarks.load record)",
             "streamlit": streamlit.__version__,
             "recorded": time.strftime("%Y-%m-%d %H:%M"),
             "load_average": [round(x, 2) for x in os.getloadavg()],

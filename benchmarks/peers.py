@@ -22,7 +22,7 @@ Both functions return ``None`` (with a warning) when their library is missing.
 Run as a script for medians of repeated runs (repeat ``r`` uses seed
 ``--seed + r``, so the medians cover seed-to-seed variation too)::
 
-    python benchmarks/peers.py [--repeats 3] [--max-epochs 30] [--data-dir DIR]
+    python -m benchmarks.peers [--repeats 3] [--max-epochs 30] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -37,13 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-try:  # imported as benchmarks.peers, with the repository root on sys.path
-    from benchmarks.common import machine_info, machine_info_markdown, median
-    from benchmarks.reference import ARTICLE_TEST_ACCURACY, load_scaled_mnist
-except ImportError:  # run as a script: python benchmarks/peers.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks.common import machine_info, machine_info_markdown, median
-    from benchmarks.reference import ARTICLE_TEST_ACCURACY, load_scaled_mnist
+from benchmarks.common import machine_info, machine_info_markdown, median
+from benchmarks.reference import ARTICLE_TEST_ACCURACY, load_scaled_mnist
 
 Data = Sequence[np.ndarray] | Mapping[str, np.ndarray]
 

@@ -22,7 +22,7 @@ Two additions, neither of which changes what is computed:
 This module depends only on NumPy and the standard library. Run it as a
 script to reproduce the article's figures::
 
-    python benchmarks/reference.py [--epochs N] [--data-dir DIR]
+    python -m benchmarks.reference [--epochs N] [--data-dir DIR]
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ reports:
 The app's settings are read from ``digitnet/app/teach.py`` without importing it
 (it imports Streamlit), so this measures whatever the app ships.
 
-Run: ``python benchmarks/teach.py [--weights FILE] [--data-dir DIR] [--pendigits DIR]
+Run: ``python -m benchmarks.teach [--weights FILE] [--data-dir DIR] [--pendigits DIR]
 [--max-writers N]``.
 """
 
@@ -37,27 +37,24 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     log,
     machine_info_markdown,
     median,
     pct,
     write_section,
 )
-from benchmarks.drawings import add_input_arguments, resolve_inputs  # noqa: E402
-from digitnet import (  # noqa: E402
+from benchmarks.drawings import add_input_arguments, resolve_inputs
+from digitnet import (
     load_mnist,
     tta,
 )
-from digitnet import preprocess as pp  # noqa: E402
-from digitnet.app.teach import MAX_DROP, TEACH_ARGS  # noqa: E402 (the app's settings)
-from digitnet.data import load_pendigits  # noqa: E402
-from digitnet.evaluate import evaluate  # noqa: E402
-from digitnet.finetune import finetune  # noqa: E402
-from digitnet.presets import split  # noqa: E402
+from digitnet import preprocess as pp
+from digitnet.app.teach import MAX_DROP, TEACH_ARGS  # the app's settings
+from digitnet.data import load_pendigits
+from digitnet.evaluate import evaluate
+from digitnet.finetune import finetune
+from digitnet.presets import split
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -223,7 +220,7 @@ def report(r: dict) -> str:
         f"- Fine-tuning: median **{median(seconds):.1f} s**, max {max(seconds):.1f} s "
         "(on this machine, which is shared)",
         "",
-        "Run: `python benchmarks/teach.py [--weights FILE] [--data-dir DIR] [--pendigits DIR] "
+        "Run: `python -m benchmarks.teach [--weights FILE] [--data-dir DIR] [--pendigits DIR] "
         "[--max-writers N]`.",
     ]
     return "\n".join(lines)

@@ -23,14 +23,22 @@ gradient check), :mod:`digitnet.finetune` (teaching it new examples),
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any
+
 from .errors import DataError, DigitnetError, DownloadError, TrainingDiverged, WeightsError
 from .model import MLP
 from .train import Progress, Trainer
 from .version import __version__
 from .weights import load_model, save_model
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def load_mnist(split: str, data_dir=None, **kwargs):
+
+def load_mnist(
+    split: str, data_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """MNIST images (uint8, N×28×28) and labels; see :func:`digitnet.data.load_mnist`."""
     from .data import load_mnist as _load
 

@@ -76,7 +76,7 @@ LIMITS = {
 }
 
 
-def validate_augment(spec: dict) -> None:
+def validate_augment(spec: dict[str, float]) -> None:
     """Check an augmentation spec; raise ValueError saying what is wrong.
 
     Parameters
@@ -118,7 +118,7 @@ class Augmenter:
         Seeds the Augmenter's own :class:`numpy.random.Generator`.
     """
 
-    def __init__(self, spec: dict, seed: int | None) -> None:
+    def __init__(self, spec: dict[str, float], seed: int | None) -> None:
         validate_augment(spec)
         self.spec = {key: float(spec.get(key, 0.0)) for key in LIMITS}
         self.rng = np.random.default_rng(seed)
@@ -306,11 +306,11 @@ def handwriting_styles(
     if len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
     rng = np.random.default_rng(seed)
-    chosen = []
+    picks = []
     for digit in STYLES:
         candidates = np.flatnonzero(labels == digit)
-        chosen.append(rng.choice(candidates, round(fraction * len(candidates)), replace=False))
-    chosen = np.sort(np.concatenate(chosen))
+        picks.append(rng.choice(candidates, round(fraction * len(candidates)), replace=False))
+    chosen = np.sort(np.concatenate(picks))
     out = np.empty((len(chosen), MNIST_SIZE, MNIST_SIZE), np.uint8)
     for k, i in enumerate(chosen):
         big = _STYLERS[int(labels[i])](_enlarge(images[i]), rng)
@@ -340,7 +340,9 @@ def _ink_x(big: np.ndarray, row: float, default: float) -> float:
     return float(xs.mean()) if xs.size else default
 
 
-def _stroke(big: np.ndarray, p0, p1, width: float) -> np.ndarray:
+def _stroke(
+    big: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], width: float
+) -> np.ndarray:
     """Add a straight stroke with round ends from p0 to p1 (x, y)."""
     canvas = Image.fromarray(big)
     draw = ImageDraw.Draw(canvas)

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from .errors import DigitnetError
 from .geometry import N_PIXELS as N_INPUTS
+from .optimizers import OPTIMIZERS
 
 if TYPE_CHECKING:  # the model imports the training loop, which checks its budget here
     from .model import MLP
@@ -73,9 +74,6 @@ MIN_EVAL_ROWS = 64
 #: A distorted minibatch's working arrays, bytes per image (measured: the source
 #: coordinates, the elastic field and the sampled images, float32, several at once).
 AUGMENT_BYTES_PER_IMAGE = 14 * N_INPUTS * 4
-OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}
-#: Temporaries of an optimizer step, in units of the largest weight matrix.
-OPTIMIZER_TEMPORARIES = {"sgd": 1, "momentum": 1, "nesterov": 1, "adam": 3}
 
 
 class BudgetError(DigitnetError, ValueError):
@@ -83,7 +81,9 @@ class BudgetError(DigitnetError, ValueError):
 
 
 # ---------------------------------------------------------------- settings
-def setting(name: str, default: float, *, minimum: float, environ: Mapping | None = None) -> float:
+def setting(
+    name: str, default: float, *, minimum: float, environ: Mapping[str, str] | None = None
+) -> float:
     """A positive number from the environment, or ``default`` (a bad value is logged)."""
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     if not raw:
@@ -98,12 +98,12 @@ def setting(name: str, default: float, *, minimum: float, environ: Mapping | Non
     return value
 
 
-def app_run_memory_bytes(environ: Mapping | None = None) -> int:
+def app_run_memory_bytes(environ: Mapping[str, str] | None = None) -> int:
     """The app's per-run memory budget, bytes."""
     return int(setting(RUN_MEMORY_ENV, APP_RUN_MEMORY_MB, minimum=1, environ=environ) * 1e6)
 
 
-def cli_run_memory_bytes(environ: Mapping | None = None) -> int:
+def cli_run_memory_bytes(environ: Mapping[str, str] | None = None) -> int:
     """The command line's per-run budget: the variable if set, else half the machine's memory."""
     return int(setting(RUN_MEMORY_ENV, physical_memory() / 2e6, minimum=1, environ=environ) * 1e6)
 
@@ -116,17 +116,17 @@ def physical_memory() -> int:
         return 4_000_000_000
 
 
-def run_seconds(environ: Mapping | None = None) -> float:
+def run_seconds(environ: Mapping[str, str] | None = None) -> float:
     """The app's wall-clock budget for one run, seconds."""
     return 60 * setting(RUN_MINUTES_ENV, DEFAULT_RUN_MINUTES, minimum=0.01, environ=environ)
 
 
-def max_model_bytes(environ: Mapping | None = None) -> int:
+def max_model_bytes(environ: Mapping[str, str] | None = None) -> int:
     """The largest uploaded network in memory once loaded, bytes."""
     return int(setting(MODEL_MB_ENV, DEFAULT_MODEL_MB, minimum=0.001, environ=environ) * 1e6)
 
 
-def max_evaluations(environ: Mapping | None = None) -> int:
+def max_evaluations(environ: Mapping[str, str] | None = None) -> int:
     """How many test-set evaluations the app runs at once."""
     return int(setting(EVALUATIONS_ENV, DEFAULT_EVALUATIONS, minimum=1, environ=environ))
 
@@ -202,13 +202,14 @@ def run_memory(model: MLP, *, copies: int = 2, overlap: bool = False) -> RunMemo
     batch = model.batch_size
     # the weights, the last good epoch's copy, the best epoch's (early stopping), the app's
     weights = (2 + (1 if model.early_stopping else 0) + copies) * p
-    optimizer = OPTIMIZER_STATES.get(model.optimizer, 2) * p
+    rule = OPTIMIZERS[model.optimizer]  # its states and temporaries
+    optimizer = rule.states * p
     # the minibatch's uint8 images, its inputs and every layer's activations
     activations = batch * (N_INPUTS * (1 + s) + sum(sizes[1:]) * s)
     augment = AUGMENT_BYTES_PER_IMAGE * batch if model.augment else 0
     forward = p + 2 * activations + augment
     backward = p + activations + 3 * batch * widest * s + largest
-    step = p + activations + OPTIMIZER_TEMPORARIES.get(model.optimizer, 3) * largest
+    step = p + activations + rule.temporaries * largest
     rows = eval_rows(sizes, s)
     evaluation = p + rows * (N_INPUTS * (1 + s) + sum(sizes[1:]) * s)
     return RunMemory(

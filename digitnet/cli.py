@@ -15,11 +15,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from .errors import DigitnetError
+from .model import PARAMETERS
+from .presets import PRESETS
 from .version import __version__
+from .weights import STORED_DTYPES
+
+if TYPE_CHECKING:
+    from .data import ProgressCallback
+    from .model import MLP
+    from .train import Progress
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -40,7 +49,9 @@ class ProgressBar:
         Defaults to ``sys.stderr``.
     """
 
-    def __init__(self, total: float, label: str = "", stream=None, width: int = 28) -> None:
+    def __init__(
+        self, total: float, label: str = "", stream: TextIO | None = None, width: int = 28
+    ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.total, self.label, self.width = max(total, 1e-12), label, width
@@ -76,13 +87,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _log(args, message: str) -> None:
+def _log(args: argparse.Namespace, message: str) -> None:
     """A status line on stderr (kept off stdout, which --json owns)."""
     if not args.quiet:
         print(message, file=sys.stderr, flush=True)
 
 
-def _download_progress(args):
+def _download_progress(args: argparse.Namespace) -> ProgressCallback:
     bars: dict[str, ProgressBar] = {}
 
     def progress(name: str, done: int, total: int | None) -> None:
@@ -98,14 +109,14 @@ def _download_progress(args):
     return progress
 
 
-def _load(args, split: str):
+def _load(args: argparse.Namespace, split: str) -> tuple[np.ndarray, np.ndarray]:
     from .data import load_mnist
 
     return load_mnist(split, args.data_dir, progress=_download_progress(args))
 
 
 # ------------------------------------------------------------------ commands
-def cmd_train(args) -> dict:
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from . import budget, presets
     from .evaluate import evaluate
     from .weights import save_model
@@ -148,7 +159,7 @@ def cmd_train(args) -> dict:
     _log(args, f"training {model!r} on {len(X_train):,} images")
     bar = ProgressBar(model.epochs, f"{args.preset}")
 
-    def report(p) -> None:
+    def report(p: Progress) -> None:
         if p.kind == "batch":
             bar.update(p.epoch + p.batch / p.n_batches)
             return
@@ -225,7 +236,7 @@ def _check_writable(out: Path) -> None:
         raise DigitnetError(f"cannot write {out}: {e.strerror or e}") from None
 
 
-def drawings_accuracy(model, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+def drawings_accuracy(model: MLP, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on pen-drawn canvases (:func:`digitnet.data.load_pendigits`), through the
     same preprocessing as the app's canvas, read as the app reads them
     (:func:`digitnet.tta.predict`), and from the drawing alone. For measuring only."""
@@ -236,7 +247,7 @@ def drawings_accuracy(model, canvases: np.ndarray, labels: np.ndarray) -> tuple[
     return float(np.mean(tta.predict(model, images) == labels)), model.score(images, labels)
 
 
-def cmd_evaluate(args) -> dict:
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .evaluate import evaluate
     from .weights import load_model
 
@@ -263,9 +274,10 @@ def cmd_evaluate(args) -> dict:
     }
 
 
-def cmd_predict(args) -> dict:
+def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from . import tta
-    from .preprocess import EmptyCanvas, ImageReadError, canvas_to_mnist, load_image
+    from .errors import EmptyCanvas, ImageReadError
+    from .preprocess import canvas_to_mnist, load_image
     from .weights import load_model
 
     model = load_model(args.weights)
@@ -302,10 +314,10 @@ def cmd_predict(args) -> dict:
     return {"predictions": results, "unreadable": unreadable}
 
 
-def cmd_download(args) -> dict:
+def cmd_download(args: argparse.Namespace) -> dict[str, Any]:
     from .data import download_mnist, load_pen_strokes, resolve_data_dir
 
-    result: dict = {"ok": True}
+    result: dict[str, Any] = {"ok": True}
     if args.what in ("mnist", "all"):
         directory = download_mnist(args.data_dir, progress=_download_progress(args))
         for split in ("train", "test"):
@@ -324,7 +336,7 @@ def cmd_download(args) -> dict:
     return result
 
 
-def cmd_info(args) -> dict:
+def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
     from .data import FILES, resolve_data_dir
@@ -406,17 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     t = sub.add_parser("train", parents=[common, data, pen], help="train a network on MNIST")
-    t.add_argument("--preset", choices=["seed", "fast", "best"], default="fast")
+    t.add_argument("--preset", choices=list(PRESETS), default="fast")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes, e.g. 100 or 512,256")
-    t.add_argument("--activation", choices=["sigmoid", "relu", "tanh"])
-    t.add_argument("--output", choices=["sigmoid", "softmax"])
-    t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"])
+    t.add_argument("--activation", choices=PARAMETERS["activation"].choices)
+    t.add_argument("--output", choices=PARAMETERS["output"].choices)
+    t.add_argument("--optimizer", choices=PARAMETERS["optimizer"].choices)
     t.add_argument("--epochs", type=int)
     t.add_argument("--eta", type=float, help="learning rate")
     t.add_argument("--l2", type=float, help="L2 regularisation strength λ")
     t.add_argument("--batch", type=int, help="minibatch size")
     t.add_argument("--seed", type=int)
-    t.add_argument("--precision", choices=["float32", "float64"])
+    t.add_argument("--precision", choices=PARAMETERS["precision"].choices)
     t.add_argument("--out", help="save the trained weights to this .npz file")
     t.add_argument(
         "--pendigits",
@@ -427,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--store-dtype",
-        choices=["float16", "float32", "float64"],
+        choices=STORED_DTYPES,
         help="precision of the saved arrays (default: float16 for best, to stay under 3 MB; "
         "else float32)",
     )
@@ -483,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_ERROR if result.get("unreadable") else 0  # predict: some images unreadable
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -39,9 +39,10 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
@@ -453,7 +454,7 @@ class _Terminated(SystemExit):
 
 
 @contextlib.contextmanager
-def _sigterm_unwinds():
+def _sigterm_unwinds() -> Iterator[None]:
     """In the main thread, make SIGTERM unwind like an exception while downloading.
 
     Python's default SIGTERM ends the process at once, leaving the ``.part`` file
@@ -469,7 +470,7 @@ def _sigterm_unwinds():
         yield
         return
 
-    def terminate(signum, frame):
+    def terminate(signum: int, frame: object) -> NoReturn:
         raise _Terminated(128 + signum)
 
     signal.signal(signal.SIGTERM, terminate)
@@ -591,7 +592,17 @@ def _download_to(
         tmp.unlink(missing_ok=True)
 
 
-def _stream(url, out, name, sha256, max_bytes, unpacked_bytes, deadline, timeout, progress):
+def _stream(
+    url: str,
+    out: BinaryIO,
+    name: str,
+    sha256: str | None,
+    max_bytes: int,
+    unpacked_bytes: int | None,
+    deadline: float,
+    timeout: float,
+    progress: ProgressCallback | None,
+) -> None:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _BadFile("no time left (the download's deadline has passed)")
@@ -625,7 +636,7 @@ def _stream(url, out, name, sha256, max_bytes, unpacked_bytes, deadline, timeout
                 while tail and not inflate.eof:
                     piece = inflate.decompress(tail, CHUNK_SIZE * 4)
                     unpacked += len(piece)
-                    if unpacked > unpacked_bytes:
+                    if unpacked_bytes is not None and unpacked > unpacked_bytes:
                         raise _BadFile(
                             f"it unpacks to more than the {unpacked_bytes:,} bytes expected"
                         )
@@ -789,14 +800,19 @@ class PenStrokes:
         bounds = self.stroke_start[first : last + 1]
         return [self.points[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    def select(self, index) -> PenStrokes:
+    def select(self, index: np.ndarray) -> PenStrokes:
         """The digits picked by ``index`` (a boolean mask or integer indices), in that order."""
         picked = np.arange(len(self))[index]
         digits = [self.strokes(int(i)) for i in picked]
         return _pack(digits, self.labels[picked], self.writers[picked], self.sample_no[picked])
 
 
-def _pack(digits: list[list[np.ndarray]], labels, writers, sample_no) -> PenStrokes:
+def _pack(
+    digits: list[list[np.ndarray]],
+    labels: np.ndarray | list[int],
+    writers: np.ndarray | list[int],
+    sample_no: np.ndarray | list[int],
+) -> PenStrokes:
     """Build a :class:`PenStrokes` from each digit's list of (n, 2) stroke arrays."""
     strokes = [s for d in digits for s in d]
     stroke_lengths = np.array([len(s) for s in strokes], np.int64)
@@ -975,13 +991,13 @@ def _parse_strokes_json(raw: bytes) -> PenStrokes:
     return pen
 
 
-def _json_int(value, where: str) -> int:
+def _json_int(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _BadFile(f"{where} must be an integer, got {value!r:.40}")
     return value
 
 
-def _json_stroke(stroke, where: str) -> np.ndarray:
+def _json_stroke(stroke: object, where: str) -> np.ndarray:
     """A stroke ``[[x, y], ...]`` of integers as an int32 (n, 2) array."""
     if not isinstance(stroke, list) or not stroke:
         raise _BadFile(f"{where} must be a non-empty list of [x, y] points")
@@ -1025,9 +1041,9 @@ def parse_unipen(text: str) -> PenStrokes:
     components only, nothing is left open. Raises ``_BadFile`` saying where.
     """
     components: list[np.ndarray] = []
-    segments: list[tuple[int, str, str]] = []  # (line number, delineation, label)
+    segments: list[tuple[int, str, str | None]] = []  # (line number, delineation, label)
     comments: dict[int, tuple[int, ...]] = {}  # segment index -> (label, writer, sample_no)
-    coord = ("X", "Y")
+    coord: tuple[str, ...] = ("X", "Y")
     current: list[str] | None = None  # the lines of the pen-down component being read
     keyword = ""
     for number, line in enumerate(text.splitlines(), 1):
@@ -1125,7 +1141,11 @@ def _components(delineation: str, number: int) -> list[int]:
     return out
 
 
-def _assemble(components, segments, comments) -> PenStrokes:
+def _assemble(
+    components: list[np.ndarray],
+    segments: list[tuple[int, str, str | None]],
+    comments: dict[int, tuple[int, ...]],
+) -> PenStrokes:
     """The digits from the components each DIGIT segment names; checks the cover."""
     owner = np.full(len(components), -1)
     digits, labels, writers, sample_no = [], [], [], []

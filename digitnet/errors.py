@@ -28,3 +28,15 @@ class WeightsError(DigitnetError):
 
 class TrainingDiverged(DigitnetError):
     """The cost became NaN or infinite; the model keeps its last good weights."""
+
+
+class EmptyCanvas(DigitnetError, ValueError):
+    """Nothing is drawn: the image has no ink, so there is no digit to read."""
+
+
+class ImageReadError(DigitnetError, ValueError):
+    """An image file cannot be read (missing, not an image, or an unsupported format)."""
+
+
+class CanvasError(DigitnetError, ValueError):
+    """What the canvas sent is not the canvas's picture (wrong size, not a PNG)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .budget import eval_rows
@@ -42,7 +44,7 @@ def expected_calibration_error(
     return float(ece)
 
 
-def evaluate(model: MLP, images: np.ndarray, labels: np.ndarray) -> dict:
+def evaluate(model: MLP, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Score a model on a labelled set.
 
     Returns

@@ -21,12 +21,11 @@ No Streamlit here: the app's Explore and "How it works" tabs show these.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from .functions import N_CLASSES, check_labels, data_loss
+from .functions import N_CLASSES, OUTPUTS, check_labels, data_loss
 from .model import MLP
 
 
@@ -113,9 +112,7 @@ def hidden_contributions(model: MLP, image: np.ndarray, target: int | None = Non
     w = model.weights_[-1][:, target].astype(np.float64)
     contributions = a * w
     bias = float(model.biases_[-1][target])
-    probabilities = out.astype(np.float64)
-    if model.output == "sigmoid":  # as predict_proba: normalised to sum to 1
-        probabilities = probabilities / max(probabilities.sum(), np.finfo(np.float64).tiny)
+    probabilities = OUTPUTS[model.output].probabilities(out.astype(np.float64))  # as predict_proba
     return Contributions(
         target=target,
         layer=layer,
@@ -164,18 +161,6 @@ class GradientCheck:
     analytic: float
     numerical: float
     relative_error: float
-
-
-def float64_copy(model: MLP) -> MLP:
-    """A copy of ``model`` computing in float64 (its weights converted)."""
-    twin = copy.copy(model)
-    twin.precision = "float64"
-    twin.weights_ = [W.astype(np.float64) for W in model.weights_]
-    twin.biases_ = [b.astype(np.float64) for b in model.biases_]
-    twin.optimizer_ = None
-    twin.history_ = list(model.history_)
-    twin.metadata_ = dict(model.metadata_)
-    return twin
 
 
 def gradient_check(
@@ -232,7 +217,7 @@ def gradient_check(
     list of GradientCheck
         Layer by layer, the weights then the biases.
     """
-    twin = float64_copy(model)
+    twin = model.copy("float64")
     if l2 is not None:
         twin.l2 = float(l2)
     X = twin.prepare(images)

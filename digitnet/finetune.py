@@ -11,8 +11,6 @@ every epoch; optionally every image is slightly distorted each time it is seen
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .functions import check_labels
@@ -34,7 +32,7 @@ def finetune(
     share: float = 0.25,
     epochs: int = 4,
     eta: float = 1e-4,
-    augment: dict | None = None,
+    augment: dict[str, float] | None = None,
     seed: int = 0,
 ) -> MLP:
     """Return a copy of ``model`` fine-tuned on ``images`` mixed with MNIST replay.
@@ -87,7 +85,7 @@ def finetune(
     X = np.concatenate([np.tile(images, (repeats, 1)), replay_images[pick] / np.float32(255)])
     y = np.concatenate([np.tile(labels, repeats), replay_labels[pick]])
 
-    tuned = copy.deepcopy(model)
+    tuned = model.copy()
     original = tuned.get_params()
     history = tuned.history_
     tuned.set_params(

@@ -91,7 +91,7 @@ class Str(Spec):
     def __init__(self, max_len: int = 64, choices: tuple[str, ...] | None = None) -> None:
         self.max_len, self.choices = max_len, choices
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if self.choices is not None:
             if value not in self.choices or not isinstance(value, str):
                 raise _Invalid(path, f"one of {', '.join(self.choices)}", value)
@@ -105,14 +105,14 @@ class Const(Spec):
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if value != self.value or type(value) is not type(self.value):
             raise _Invalid(path, repr(self.value), value)
         return value
 
 
 class Bool(Spec):
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if not isinstance(value, bool):
             raise _Invalid(path, "true or false", value)
         return value
@@ -122,7 +122,7 @@ class Int(Spec):
     def __init__(self, low: int = 0, high: int = _BIG) -> None:
         self.low, self.high = low, high
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if (
             isinstance(value, bool)
             or not isinstance(value, int)
@@ -138,7 +138,7 @@ class Num(Spec):
     def __init__(self, low: float = -math.inf, high: float = math.inf) -> None:
         self.low, self.high = low, high
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
@@ -159,7 +159,7 @@ class Nullable(Spec):
     def __init__(self, inner: Spec) -> None:
         self.inner = inner
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         return None if value is None else self.inner.check(value, path)
 
 
@@ -167,7 +167,7 @@ class AnyOf(Spec):
     def __init__(self, *options: Spec, expected: str) -> None:
         self.options, self.expected = options, expected
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         for option in self.options:
             try:
                 return option.check(value, path)
@@ -180,7 +180,7 @@ class ListOf(Spec):
     def __init__(self, item: Spec, max_len: int, min_len: int = 0, what: str = "") -> None:
         self.item, self.max_len, self.min_len, self.what = item, max_len, min_len, what
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if not isinstance(value, list) or not (self.min_len <= len(value) <= self.max_len):
             what = f" of {self.what}" if self.what else ""
             raise _Invalid(path, f"a list{what} of {self.min_len} to {self.max_len:,} items", value)
@@ -193,7 +193,7 @@ class DictOf(Spec):
     def __init__(self, value: Spec, max_len: int = 64, key_len: int = 64) -> None:
         self.value, self.max_len, self.key_len = value, max_len, key_len
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if not isinstance(value, dict) or len(value) > self.max_len:
             raise _Invalid(path, f"an object of at most {self.max_len} fields", value)
         out = {}
@@ -210,7 +210,7 @@ class Record(Spec):
     def __init__(self, fields: dict[str, Spec], required: tuple[str, ...] = ()) -> None:
         self.fields, self.required = fields, required
 
-    def check(self, value, path):
+    def check(self, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise _Invalid(path, "an object", value)
         for key in self.required:
@@ -342,7 +342,7 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def parse(text: str, name: str) -> dict:
+def parse(text: str, name: str) -> dict[str, Any]:
     """Parse and check a file's metadata: the fields digitnet knows, checked.
 
     Raises
@@ -372,7 +372,7 @@ def parse(text: str, name: str) -> dict:
     return check(meta, name)
 
 
-def check(meta: Any, name: str) -> dict:
+def check(meta: Any, name: str) -> dict[str, Any]:
     """Check parsed metadata against :data:`SCHEMA`; return the known fields only."""
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise WeightsError(f"{name}: not a digitnet weights file (format is not {FORMAT!r})")

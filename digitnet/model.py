@@ -26,60 +26,193 @@ printed formula writes the sigmoid as 1/(1 + exp(z)); it is 1/(1 + exp(−z)).
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import functions
 from .blas import blas_threads
-from .functions import ACTIVATIONS, N_CLASSES, check_labels, data_loss, sigmoid, softmax
+from .functions import ACTIVATIONS, N_CLASSES, check_labels, data_loss
 from .geometry import N_PIXELS
-from .train import Trainer
+from .optimizers import OPTIMIZERS, SCHEDULES, Optimizer
+from .train import TRAIN_METRICS, Progress, Trainer
+
+if TYPE_CHECKING:
+    import threading
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
     "INITS",
     "INPUT_SCALINGS",
     "MAX_EPOCHS",
+    "MAX_HIDDEN_LAYERS",
     "MAX_UNITS",
     "MLP",
     "N_CLASSES",
     "N_INPUTS",
-    "OPTIMIZERS",
     "OUTPUTS",
+    "PARAMETERS",
     "PRECISIONS",
+    "Param",
+    "check_labels",
+    "data_loss",
 ]
 
 N_INPUTS = N_PIXELS  #: the network's inputs: the 784 pixels of a 28×28 image
-
-HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
-OUTPUTS = ("sigmoid", "softmax")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
-INITS = ("normal", "xavier", "he")
-INPUT_SCALINGS = ("symmetric", "unit")
-PRECISIONS = ("float32", "float64")
 MAX_EPOCHS = 10_000
 MAX_UNITS = 8_192
 MAX_HIDDEN_LAYERS = 8  #: deeper networks are refused (memory and time grow with each layer)
 
 
 # --------------------------------------------------------------------------
-# Hyperparameter validation
+# Initial weights: the standard deviation of the normal each layer is drawn from
 # --------------------------------------------------------------------------
-def _check_number(name, value, low=None, high=None, *, low_open=False, integer=False):
-    kind = "an integer" if integer else "a number"
-    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not np.isfinite(value):
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+def _normal_std(n_in: int, n_out: int, scale: float) -> float:
+    return scale  # the article: normal(0, init_scale)
 
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+def _xavier_std(n_in: int, n_out: int, scale: float) -> float:
+    return float(np.sqrt(2.0 / (n_in + n_out)))  # Glorot & Bengio, 2010
+
+
+def _he_std(n_in: int, n_out: int, scale: float) -> float:
+    return float(np.sqrt(2.0 / n_in))  # He et al., 2015: for ReLU units
+
+
+#: Initial weights by name: (units in, units out, ``init_scale``) -> standard deviation.
+INITS: dict[str, Callable[[int, int, float], float]] = {
+    "normal": _normal_std,
+    "xavier": _xavier_std,
+    "he": _he_std,
+}
+INPUT_SCALINGS = ("symmetric", "unit")
+PRECISIONS = ("float32", "float64")
+
+
+# --------------------------------------------------------------------------
+# Hyperparameters: what each accepts, in one table
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    """What one hyperparameter of :class:`MLP` accepts.
+
+    A name among ``choices``; or a number between ``low`` and ``high``
+    (``low`` excluded if ``low_open``; an int if ``integer``); or True/False
+    (``flag``); or whatever ``check`` accepts. ``optional`` also accepts None.
+    """
+
+    name: str
+    choices: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    integer: bool = False
+    flag: bool = False
+    optional: bool = False
+    check: Callable[[Any], None] | None = None
+
+    def validate(self, value: Any) -> None:
+        """Raise ValueError, in one sentence naming the parameter, if ``value`` is refused."""
+        if value is None and self.optional:
+            return
+        if self.check is not None:
+            self.check(value)
+        elif self.choices is not None:
+            if not isinstance(value, str) or value not in self.choices:
+                raise ValueError(
+                    f"{self.name} must be one of {', '.join(self.choices)}; got {value!r}"
+                )
+        elif self.flag:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{self.name} must be True or False, got {value!r}")
+        else:
+            self._validate_number(value)
+
+    def _validate_number(self, value: Any) -> None:
+        kind = "an integer" if self.integer else "a number"
+        ok = (
+            isinstance(value, (int, np.integer))
+            if self.integer
+            else isinstance(value, (int, float))
+        )
+        if isinstance(value, bool) or not ok or not np.isfinite(value):
+            raise ValueError(f"{self.name} must be {kind}, got {value!r}")
+        low, high = self.low, self.high
+        if low is not None and (value <= low if self.low_open else value < low):
+            raise ValueError(
+                f"{self.name} must be {'>' if self.low_open else '>='} {low}, got {value!r}"
+            )
+        if high is not None and value > high:
+            raise ValueError(f"{self.name} must be <= {high}, got {value!r}")
+
+
+def _check_hidden(h: Any) -> None:
+    if isinstance(h, bool) or not (
+        isinstance(h, (int, np.integer))
+        or (isinstance(h, (list, tuple)) and all(isinstance(u, (int, np.integer)) for u in h))
+    ):
+        raise ValueError(f"hidden must be an int or a list of ints, got {h!r}")
+    sizes = (int(h),) if isinstance(h, (int, np.integer)) else tuple(int(u) for u in h)
+    if not sizes:
+        raise ValueError("hidden must name at least one hidden layer, e.g. hidden=100")
+    if len(sizes) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(sizes):,}")
+    for units in sizes:
+        if units < 1 or units > MAX_UNITS:
+            raise ValueError(
+                f"hidden layer sizes must be between 1 and {MAX_UNITS} units, got {units}"
+            )
+
+
+def _check_augment(spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise ValueError(f"augment must be a dict of distortion sizes or None, got {spec!r}")
+    if spec:
+        from .augment import validate_augment  # Pillow is loaded only when distorting
+
+        validate_augment(spec)
+
+
+#: Every hyperparameter of :class:`MLP` and what it accepts, in the constructor's order.
+#: The command line's and the Train tab's choices are read from here.
+PARAMETERS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        Param("hidden", check=_check_hidden),
+        Param("activation", choices=tuple(ACTIVATIONS)),
+        Param("output", choices=tuple(functions.OUTPUTS)),
+        Param("l2", low=0, high=1e3),
+        Param("optimizer", choices=tuple(OPTIMIZERS)),
+        Param("eta", low=0, high=10.0, low_open=True),
+        Param("momentum", low=0, high=0.9999),
+        Param("beta1", low=0, high=0.9999),
+        Param("beta2", low=0, high=0.999999),
+        Param("schedule", choices=tuple(SCHEDULES)),
+        Param("warmup", low=0, high=0.9),
+        Param("epochs", low=1, high=MAX_EPOCHS, integer=True),
+        Param("batch_size", low=1, high=60_000, integer=True),
+        Param("shuffle", flag=True),
+        Param("seed", low=0, high=2**32 - 1, integer=True, optional=True),
+        Param("init", choices=tuple(INITS)),
+        Param("init_scale", low=0, high=10.0, low_open=True),
+        Param("input_scaling", choices=INPUT_SCALINGS),
+        Param("precision", choices=PRECISIONS),
+        Param("augment", check=_check_augment, optional=True),
+        Param("early_stopping", flag=True),
+        Param("patience", low=1, high=MAX_EPOCHS, integer=True),
+        Param("train_metrics", choices=TRAIN_METRICS),
+        Param("threads", low=1, high=256, integer=True, optional=True),
+    )
+}
+
+#: The names alone, for the weights files' checks.
+HIDDEN_ACTIVATIONS = PARAMETERS["activation"].choices
+OUTPUTS = PARAMETERS["output"].choices
 
 
 class MLP:
@@ -93,24 +226,29 @@ class MLP:
     ----------
     hidden : int or sequence of int
         Units in each hidden layer, e.g. ``100`` or ``(512, 256)``.
-    activation : {"sigmoid", "relu", "tanh"}
-        Hidden units' activation φ.
-    output : {"sigmoid", "softmax"}
-        ``sigmoid`` with binary cross-entropy summed over the ten outputs (the
-        article), or ``softmax`` with cross-entropy.
+    activation : str
+        Hidden units' activation φ, a name in :data:`digitnet.functions.ACTIVATIONS`
+        (``sigmoid``, the article's; ``relu``; ...).
+    output : str
+        The output layer, a name in :data:`digitnet.functions.OUTPUTS`: ``sigmoid``
+        with binary cross-entropy summed over the ten outputs (the article), or
+        ``softmax`` with cross-entropy.
     l2 : float
         λ of the L2 term λ/2·Σ‖W‖² (biases are not regularised).
-    optimizer : {"sgd", "momentum", "nesterov", "adam"}
-        Update rule, see :mod:`digitnet.optimizers`.
+    optimizer : str
+        Update rule, a name in :data:`digitnet.optimizers.OPTIMIZERS` (``sgd``, the
+        article's; ``momentum``, ``nesterov``, ``adam``, ...).
     eta : float
         Learning rate η. Gradients are *summed* over the minibatch, as in the article.
     momentum : float
         μ for ``momentum``/``nesterov``.
     beta1, beta2 : float
-        Adam's decay rates.
-    schedule : {"constant", "cosine"}
-        Learning-rate schedule over the whole run; ``warmup`` is the fraction of
-        it spent rising linearly to η (cosine only).
+        Decay rates of the running averages of the gradient and of its square
+        (Adam's; ``beta2`` is also RMSprop's).
+    schedule : str
+        The learning rate's schedule over the whole run, a name in
+        :data:`digitnet.optimizers.SCHEDULES` (``constant``, ``cosine``); ``warmup`` is
+        the fraction of the run spent rising linearly to η (cosine only).
     epochs : int
         Passes over the training set made by :meth:`fit`.
     batch_size : int
@@ -120,17 +258,18 @@ class MLP:
     seed : int or None
         Seeds the one ``numpy.random.RandomState`` that draws the initial weights
         (layer by layer) and then every epoch's shuffle, as in the article.
-    init : {"normal", "xavier", "he"}
-        Initial weights: normal(0, ``init_scale``) as in the article, or normal
-        with Glorot's or He's standard deviation. Biases start at zero.
+    init : str
+        Initial weights, a name in :data:`INITS`: ``normal`` draws normal(0,
+        ``init_scale``) as in the article, ``xavier`` and ``he`` use Glorot's or He's
+        standard deviation. Biases start at zero.
     init_scale : float
         Standard deviation for ``init="normal"``.
-    input_scaling : {"symmetric", "unit"}
+    input_scaling : str
         How pixel values 0..255 become inputs: ``symmetric`` is the article's
         ((x / 255) − 0.5)·2 in [−1, 1], ``unit`` is x / 255 in [0, 1]. It is part
         of the model (and its saved file): callers always pass raw images.
-    precision : {"float32", "float64"}
-        Floating-point type of the weights and the arithmetic.
+    precision : str
+        Floating-point type of the weights and the arithmetic (:data:`PRECISIONS`).
     augment : dict or None
         Random distortions of the training images (see :mod:`digitnet.augment`),
         e.g. ``{"rotate": 12, "scale": 0.12, "shear": 0.2, "shift": 2, "thickness": 0.5}``.
@@ -139,7 +278,7 @@ class MLP:
         restore the best weights (needs validation data).
     patience : int
         Epochs without improvement tolerated by early stopping.
-    train_metrics : {"full", "running"}
+    train_metrics : str
         How the per-epoch cost and training accuracy are measured: ``full`` runs
         the whole training set through the network after the epoch (the article);
         ``running`` averages them over the epoch's minibatches (free, as Keras does).
@@ -177,7 +316,7 @@ class MLP:
         init_scale: float = 0.1,
         input_scaling: str = "symmetric",
         precision: str = "float32",
-        augment: dict | None = None,
+        augment: dict[str, float] | None = None,
         early_stopping: bool = False,
         patience: int = 10,
         train_metrics: str = "full",
@@ -210,21 +349,21 @@ class MLP:
         self._validate_params()
         self.weights_: list[np.ndarray] = []
         self.biases_: list[np.ndarray] = []
-        self.history_: list[dict] = []
+        self.history_: list[dict[str, Any]] = []
         self.epochs_trained_ = 0
-        self.optimizer_ = None
+        self.optimizer_: Optimizer | None = None
         self.random_state_: np.random.RandomState | None = None
-        self.metadata_: dict = {}  # preset, metrics, ... (saved with the weights)
+        self.metadata_: dict[str, Any] = {}  # preset, metrics, ... (saved with the weights)
 
     # ------------------------------------------------------------ parameters
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as passed to the constructor (scikit-learn style)."""
         names = [p for p in inspect.signature(MLP.__init__).parameters if p != "self"]
         params = {name: getattr(self, name) for name in names}
         params["hidden"] = list(self.hidden_layers)
         return params
 
-    def set_params(self, **params) -> MLP:
+    def set_params(self, **params: Any) -> MLP:
         """Change hyperparameters (validated); the weights are kept."""
         valid = self.get_params()
         for name, value in params.items():
@@ -250,52 +389,8 @@ class MLP:
         return np.dtype(self.precision)
 
     def _validate_params(self) -> None:
-        h = self.hidden
-        if isinstance(h, bool) or not (
-            isinstance(h, (int, np.integer))
-            or (isinstance(h, (list, tuple)) and all(isinstance(u, (int, np.integer)) for u in h))
-        ):
-            raise ValueError(f"hidden must be an int or a list of ints, got {h!r}")
-        sizes = self.hidden_layers
-        if not sizes:
-            raise ValueError("hidden must name at least one hidden layer, e.g. hidden=100")
-        if len(sizes) > MAX_HIDDEN_LAYERS:
-            raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(sizes):,}")
-        for units in sizes:
-            if units < 1 or units > MAX_UNITS:
-                raise ValueError(
-                    f"hidden layer sizes must be between 1 and {MAX_UNITS} units, got {units}"
-                )
-        _check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
-        _check_choice("output", self.output, OUTPUTS)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("init", self.init, INITS)
-        _check_choice("input_scaling", self.input_scaling, INPUT_SCALINGS)
-        _check_choice("precision", self.precision, PRECISIONS)
-        _check_choice("schedule", self.schedule, ("constant", "cosine"))
-        _check_choice("train_metrics", self.train_metrics, ("full", "running"))
-        _check_number("eta", self.eta, 0, 10.0, low_open=True)
-        _check_number("l2", self.l2, 0, 1e3)
-        _check_number("momentum", self.momentum, 0, 0.9999)
-        _check_number("beta1", self.beta1, 0, 0.9999)
-        _check_number("beta2", self.beta2, 0, 0.999999)
-        _check_number("warmup", self.warmup, 0, 0.9)
-        _check_number("epochs", self.epochs, 1, MAX_EPOCHS, integer=True)
-        _check_number("batch_size", self.batch_size, 1, 60_000, integer=True)
-        _check_number("patience", self.patience, 1, MAX_EPOCHS, integer=True)
-        _check_number("init_scale", self.init_scale, 0, 10.0, low_open=True)
-        if self.seed is not None:
-            _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
-        if self.threads is not None:
-            _check_number("threads", self.threads, 1, 256, integer=True)
-        if self.augment is not None and not isinstance(self.augment, dict):
-            raise ValueError(
-                f"augment must be a dict of distortion sizes or None, got {self.augment!r}"
-            )
-        if self.augment:
-            from .augment import validate_augment
-
-            validate_augment(self.augment)
+        for name, param in PARAMETERS.items():
+            param.validate(getattr(self, name))
 
     # ------------------------------------------------------------ inputs
     def prepare(self, X: np.ndarray) -> np.ndarray:
@@ -355,17 +450,46 @@ class MLP:
         self.weights_, self.biases_ = [], []
         sizes = self.layer_sizes
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            if self.init == "normal":
-                std = self.init_scale
-            elif self.init == "xavier":
-                std = np.sqrt(2.0 / (n_in + n_out))
-            else:  # he
-                std = np.sqrt(2.0 / n_in)
+            std = INITS[self.init](n_in, n_out, self.init_scale)
             W = self.random_state_.normal(loc=0.0, scale=std, size=(n_in, n_out))
             self.weights_.append(W.astype(self.dtype))
             self.biases_.append(np.zeros(n_out, dtype=self.dtype))
         self.history_, self.epochs_trained_, self.optimizer_ = [], 0, None
         return self
+
+    def copy(
+        self,
+        dtype: str | None = None,
+        *,
+        weights: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+    ) -> MLP:
+        """An independent copy: the same hyperparameters, and copies of the weights,
+        history, metadata, epochs trained and random stream; no optimizer state (it
+        belongs to the run that trained this model).
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"}, optional
+            Compute in this precision instead (the weights are converted).
+        weights : (W, b), optional
+            Arrays to give the copy instead of copies of this model's own: e.g. a
+            snapshot of an epoch's end while this model trains on. They are used as
+            they are, not copied (converted if ``dtype`` differs).
+        """
+        params = self.get_params()
+        if dtype is not None:
+            params["precision"] = dtype
+        twin = MLP(**params)
+        own = weights is None
+        W, b = (self.weights_, self.biases_) if weights is None else weights
+        twin.weights_ = [w.astype(twin.dtype, copy=own) for w in W]
+        twin.biases_ = [v.astype(twin.dtype, copy=own) for v in b]
+        twin.history_ = [dict(h) for h in self.history_]
+        twin.epochs_trained_ = self.epochs_trained_
+        twin.metadata_ = dict(self.metadata_)
+        if self.random_state_ is not None:
+            twin.random_state_ = copy.deepcopy(self.random_state_)
+        return twin
 
     @property
     def is_fitted(self) -> bool:
@@ -381,21 +505,31 @@ class MLP:
 
         ``X`` must already be prepared (see :meth:`prepare`).
         """
+        return self.forward_pass(X)[0]
+
+    def forward_pass(
+        self, X: np.ndarray, keep_z_out: bool = False
+    ) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """The forward pass, layer by layer: the activations, and (if ``keep_z_out``) a
+        copy of the output layer's z, from which the cost is computed."""
         activations = [X]
         last = len(self.weights_) - 1
-        hidden_phi = ACTIVATIONS[self.activation][0]
-        output_phi = sigmoid if self.output == "sigmoid" else softmax
+        hidden_phi = ACTIVATIONS[self.activation].phi
+        output_phi = functions.OUTPUTS[self.output].activation
+        z_out = None
         for layer, (W, b) in enumerate(zip(self.weights_, self.biases_)):
             z = activations[-1] @ W  # z = a W + b
             z += b
+            if layer == last and keep_z_out:
+                z_out = z.copy()  # φ overwrites z
             phi = output_phi if layer == last else hidden_phi
             activations.append(phi(z))  # a = φ(z), computed in place
-        return activations
+        return activations, z_out
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         """The output layer's pre-activations z_out for prepared inputs ``X``."""
         a = X
-        hidden_phi = ACTIVATIONS[self.activation][0]
+        hidden_phi = ACTIVATIONS[self.activation].phi
         for W, b in zip(self.weights_[:-1], self.biases_[:-1]):
             z = a @ W
             z += b
@@ -422,11 +556,12 @@ class MLP:
         grad_W, grad_b : lists of ndarray, one per layer
             ``grad_W[l] = a⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + λW⁽ˡ⁾`` and ``grad_b[l] = Σᵢ δ⁽ˡ⁺¹⁾``.
         """
-        phi_derivative = ACTIVATIONS[self.activation][1]
+        phi_derivative = ACTIVATIONS[self.activation].derivative
+        output_error = functions.OUTPUTS[self.output].error
         n_layers = len(self.weights_)
         grad_W: list[np.ndarray] = [None] * n_layers  # type: ignore[list-item]
         grad_b: list[np.ndarray] = [None] * n_layers  # type: ignore[list-item]
-        delta = activations[-1] - Y  # δ_out = a_out − y
+        delta = output_error(activations[-1], Y)  # δ_out = a_out − y
         for layer in reversed(range(n_layers)):
             grad_W[layer] = activations[layer].T @ delta  # aᵀ δ
             if self.l2:
@@ -438,7 +573,7 @@ class MLP:
 
     def cost(self, X: np.ndarray, y: np.ndarray) -> float:
         """J(W) on prepared inputs ``X`` with integer labels ``y``: data loss + λ/2·Σ‖W‖²."""
-        return data_loss(self.logits(X), y, self.output) + self.l2_term()
+        return functions.OUTPUTS[self.output].loss(self.logits(X), y) + self.l2_term()
 
     def l2_term(self) -> float:
         """λ/2 · Σ‖W‖² over all weight matrices (not the biases)."""
@@ -453,9 +588,9 @@ class MLP:
         y: np.ndarray,
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         *,
-        callback=None,
+        callback: Callable[[Progress], bool | None] | None = None,
         callback_every: int | None = None,
-        stop_event=None,
+        stop_event: threading.Event | None = None,
     ) -> MLP:
         """Train from fresh weights for ``epochs`` epochs.
 
@@ -497,7 +632,7 @@ class MLP:
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         *,
         epochs: int = 1,
-        callback=None,
+        callback: Callable[[Progress], bool | None] | None = None,
     ) -> MLP:
         """Train for ``epochs`` more epochs (default one pass), keeping the current
         weights and optimizer state; starts from fresh weights if there are none."""
@@ -525,9 +660,7 @@ class MLP:
                         for i in range(0, len(Xp), batch_size)
                     ]
                 )
-        if self.output == "sigmoid":  # σ(z) > 0 for the clipped z: the sum is never 0
-            out /= out.sum(axis=1, keepdims=True)
-        return out
+        return functions.OUTPUTS[self.output].probabilities(out)
 
     def predict(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Predicted digit for each image: the output unit with the largest z."""
@@ -545,7 +678,7 @@ class MLP:
         predictions = self.predict(X)
         return float(np.mean(predictions == check_labels(y, len(predictions))))
 
-    def _threads(self, batch_rows: int):
+    def _threads(self, batch_rows: int) -> AbstractContextManager[None]:
         """Context manager limiting BLAS threads (one thread for small batches).
 
         A few rows need no limit: BLAS runs such small products on one thread
@@ -566,7 +699,7 @@ class MLP:
         return f"MLP({', '.join(changed)})"
 
 
-def _same(a, b) -> bool:
+def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
     except Exception:

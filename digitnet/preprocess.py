@@ -64,7 +64,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import DigitnetError
+# The exceptions live in digitnet.errors; importable from here too, as they used to be.
+from .errors import CanvasError as CanvasError
+from .errors import EmptyCanvas as EmptyCanvas
+from .errors import ImageReadError as ImageReadError
 from .geometry import MNIST_BOX, MNIST_CENTER, MNIST_SIZE, center_of_mass, grow
 
 SUPERSAMPLE = 4  #: the digit is built at 4× the final resolution, then block-averaged
@@ -93,18 +96,6 @@ MESSAGES = {
     "too_small": "The drawing is very small: draw the digit bigger, filling most of the canvas.",
     "not_a_digit": "Most of the canvas is ink: this doesn't look like a digit.",
 }
-
-
-class EmptyCanvas(DigitnetError, ValueError):
-    """Nothing is drawn: the image has no ink, so there is no digit to read."""
-
-
-class ImageReadError(DigitnetError, ValueError):
-    """An image file cannot be read (missing, not an image, or an unsupported format)."""
-
-
-class CanvasError(DigitnetError, ValueError):
-    """What the canvas sent is not the canvas's picture (wrong size, not a PNG)."""
 
 
 @dataclass
@@ -208,6 +199,7 @@ def preprocess_steps(
         return steps
     # 2. Crop to the ink; then full contrast, e.g. for a faint pencil on grey paper.
     bbox = ink_bbox(ink, INK_THRESHOLD * peak)
+    assert bbox is not None  # the peak is above the threshold
     x0, y0, x1, y1 = bbox
     crop = ink[y0:y1, x0:x1]
     if peak < 1.0:
@@ -304,13 +296,13 @@ def ink_image(image: np.ndarray, background: str = "auto") -> np.ndarray:
         # where the alpha is, whatever its colour; transparent pixels are no ink.
         return a[:, :, -1].astype(np.float32) * np.float32(1.0 / 255.0)
     if a.shape[2] >= 3:  # colour: Pillow's luminance L = 0.299 R + 0.587 G + 0.114 B
-        gray = Image.fromarray(np.ascontiguousarray(a)).convert("L")  # ignores an alpha
+        luminance = Image.fromarray(np.ascontiguousarray(a)).convert("L")  # ignores an alpha
     else:
-        gray = Image.fromarray(np.ascontiguousarray(a[:, :, 0]))
+        luminance = Image.fromarray(np.ascontiguousarray(a[:, :, 0]))
 
     # The ink is the distance of each grey level from the background's level,
     # scaled so that full contrast is 1.
-    gray = np.asarray(gray).astype(np.float32)
+    gray = np.asarray(luminance).astype(np.float32)
     if background == "dark":
         level = 0.0
     elif background == "light":
@@ -385,7 +377,9 @@ def digit_stroke_width(image: np.ndarray, background: str = "auto") -> float | N
     peak = float(ink.max())
     if peak < INK_THRESHOLD:
         return None
-    x0, y0, x1, y1 = ink_bbox(ink, INK_THRESHOLD * peak)
+    bbox = ink_bbox(ink, INK_THRESHOLD * peak)
+    assert bbox is not None  # the peak is above the threshold
+    x0, y0, x1, y1 = bbox
     crop = ink[y0:y1, x0:x1] * np.float32(1.0 / peak)
     return MNIST_BOX * stroke_width(crop) / max(crop.shape)
 
@@ -458,7 +452,7 @@ _PILLOW_ERRORS = (
 )
 
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a PNG, JPEG (or any format Pillow reads) as a uint8 array for :func:`canvas_to_mnist`.
 
     Returns (H, W) for grayscale images, (H, W, 4) for images with transparency
@@ -475,14 +469,14 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         holds no finite pixel at all.
     """
     try:
-        with Image.open(path) as im:
-            width, height = im.size
+        with Image.open(path) as opened:
+            width, height = opened.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise ImageReadError(
                     f"{path}: {width}×{height} pixels is more than the "
                     f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels digitnet reads; make it smaller"
                 )
-            im = ImageOps.exif_transpose(im)
+            im = ImageOps.exif_transpose(opened)
             if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
                 im.mode == "P" and "transparency" in im.info
             ):
@@ -505,7 +499,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot read the image ({text})") from None
 
 
-def _scaled_to_bytes(a: np.ndarray, path) -> np.ndarray:
+def _scaled_to_bytes(a: np.ndarray, path: object) -> np.ndarray:
     """Grey levels of any range → 0-255 by the largest finite value; non-finite ones → 0."""
     finite = np.isfinite(a)
     if not finite.any():

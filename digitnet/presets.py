@@ -22,13 +22,23 @@ training part and renders of the pen-drawn strokes (:func:`training_set`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+from .geometry import N_PIXELS
 from .model import MLP
+
+if TYPE_CHECKING:
+    from .data import PenStrokes
+
+#: Images and their labels: ``(X, y)``.
+Labelled = tuple[np.ndarray, np.ndarray]
 
 N_TRAIN = 55_000  # the article: first 55,000 training images train, the last 5,000 validate
 
-PRESETS: dict[str, dict] = {
+PRESETS: dict[str, dict[str, Any]] = {
     "seed": {
         "hidden": 100,
         "activation": "sigmoid",
@@ -99,14 +109,14 @@ DESCRIPTIONS = {
 }
 
 
-def preset_params(name: str) -> dict:
+def preset_params(name: str) -> dict[str, Any]:
     """The hyperparameters of a preset (a copy)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return dict(PRESETS[name])
 
 
-def build(name: str, **overrides) -> MLP:
+def build(name: str, **overrides: Any) -> MLP:
     """An untrained :class:`MLP` configured by preset ``name``, with ``overrides`` applied.
 
     >>> build("seed", precision="float64").layer_sizes
@@ -119,7 +129,9 @@ def build(name: str, **overrides) -> MLP:
     return model
 
 
-def split(images: np.ndarray, labels: np.ndarray, n_train: int = N_TRAIN):
+def split(
+    images: np.ndarray, labels: np.ndarray, n_train: int = N_TRAIN
+) -> tuple[Labelled, Labelled]:
     """The article's split: ``(X_train, y_train), (X_valid, y_valid)``, first ``n_train`` rows
     for training and the rest for validation (for a smaller set, the same 55:5 ratio)."""
     if len(images) <= n_train:
@@ -128,8 +140,12 @@ def split(images: np.ndarray, labels: np.ndarray, n_train: int = N_TRAIN):
 
 
 def training_set(
-    name: str, images: np.ndarray, labels: np.ndarray, seed: int = 1, pen_strokes=None
-):
+    name: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int = 1,
+    pen_strokes: PenStrokes | None = None,
+) -> tuple[Labelled, Labelled]:
     """The training and validation sets of preset ``name`` from MNIST's training images:
     the article's split, plus the preset's styled digits (:data:`STYLED_DIGITS`) and
     renders of the pen-drawn digits ``pen_strokes`` (:data:`PEN_STROKE_COPIES`; a
@@ -151,23 +167,30 @@ def training_set(
     return (X, y), valid
 
 
-def with_pen_strokes(images, labels, pen_strokes, copies: int, seed: int = 1, progress=None):
+def with_pen_strokes(
+    images: np.ndarray,
+    labels: np.ndarray,
+    pen_strokes: PenStrokes,
+    copies: int,
+    seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Labelled:
     """``images`` (as (N, 784) rows) and ``labels`` with ``copies`` renders of every
     digit of ``pen_strokes`` appended (:func:`digitnet.strokes.training_images`)."""
     from .strokes import training_images
 
     X_pen, y_pen = training_images(pen_strokes, copies, seed=seed, progress=progress)
-    X = np.concatenate([np.asarray(images).reshape(len(images), -1), X_pen.reshape(len(X_pen), -1)])
+    X = np.concatenate([np.asarray(images).reshape(-1, N_PIXELS), X_pen.reshape(-1, N_PIXELS)])
     return X, np.concatenate([labels, y_pen.astype(labels.dtype)])
 
 
-def with_styled_digits(images: np.ndarray, labels: np.ndarray, fraction: float, seed: int = 1):
+def with_styled_digits(
+    images: np.ndarray, labels: np.ndarray, fraction: float, seed: int = 1
+) -> Labelled:
     """``images`` (as (N, 784) rows) and ``labels`` with styled twins of a ``fraction`` of
     their 1s, 7s and 9s appended (:func:`digitnet.augment.handwriting_styles`)."""
     from .augment import handwriting_styles
 
     X_styled, y_styled = handwriting_styles(images, labels, fraction=fraction, seed=seed)
-    X = np.concatenate(
-        [np.asarray(images).reshape(len(images), -1), X_styled.reshape(len(X_styled), -1)]
-    )
+    X = np.concatenate([np.asarray(images).reshape(-1, N_PIXELS), X_styled.reshape(-1, N_PIXELS)])
     return X, np.concatenate([labels, y_styled.astype(labels.dtype)])

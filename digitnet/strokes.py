@@ -127,9 +127,9 @@ def vary(
 
     # The hand: each stroke shifted (canonical order), then a smooth wobble of positions.
     shifts = rng.normal(0.0, style.stroke_shift * h, (len(strokes), 2))
-    moved = [None] * len(strokes)
-    for k, idx in enumerate(order):
-        moved[idx] = strokes[idx] + shifts[k]
+    moved = list(strokes)
+    for rank, idx in enumerate(order):
+        moved[idx] = strokes[idx] + shifts[rank]
     if style.wobble:
         wobble = _wobble_field(rng, style.wobble * h, h)
         moved = [s + wobble(s - center) for s in moved]
@@ -164,7 +164,9 @@ def _bounds(strokes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return pts.min(axis=0), pts.max(axis=0)
 
 
-def _wobble_field(rng: np.random.Generator, amplitude: float, size: float):
+def _wobble_field(
+    rng: np.random.Generator, amplitude: float, size: float
+) -> Callable[[np.ndarray], np.ndarray]:
     """A smooth random displacement: a sum of 4 plane waves (wavelengths 0.4-1.5 × ``size``)
     with random directions and phases, of about ``amplitude`` standard deviation."""
     n = 4

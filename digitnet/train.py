@@ -15,14 +15,13 @@ converted one minibatch at a time.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -36,6 +35,67 @@ if TYPE_CHECKING:  # the model calls the loop (MLP.fit); the loop only drives th
     from .model import MLP
 
 EVAL_CHUNK = 8192  # rows per forward pass when scoring whole data sets
+
+#: How the per-epoch cost and training accuracy are measured (:class:`~digitnet.model.MLP`'s
+#: ``train_metrics``): a pass over the whole training set after the epoch (the article),
+#: or the running sums of the epoch's minibatches.
+TRAIN_METRICS = ("full", "running")
+
+#: A copy of a model's weights and biases: ``(W, b)``, one array per layer each.
+Weights = tuple[list[np.ndarray], list[np.ndarray]]
+
+
+@dataclass
+class RunningSums:
+    """An epoch's minibatches so far, for ``train_metrics="running"``.
+
+    Each minibatch's output z and labels are kept until :data:`SUM_EVERY` of them
+    are there, then the loss and the right answers of all of them are summed at
+    once: the cost's own formula (:data:`digitnet.functions.OUTPUTS`), without its
+    dozen NumPy calls on every small minibatch.
+    """
+
+    output: str  #: the output layer, whose loss is summed
+    loss: float = 0.0  #: Σ of the data loss
+    correct: int = 0  #: images read right
+    seen: int = 0  #: images
+    unsummed: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def add(self, z_out: np.ndarray, y: np.ndarray) -> None:
+        self.unsummed.append((z_out, y))
+        if len(self.unsummed) >= SUM_EVERY:
+            self.sum()
+
+    def sum(self) -> RunningSums:
+        """Sum what is kept (and return self)."""
+        if self.unsummed:
+            z = np.concatenate([z for z, _ in self.unsummed])
+            y = np.concatenate([y for _, y in self.unsummed])
+            self.loss += data_loss(z, y, self.output)
+            self.correct += int((z.argmax(axis=1) == y).sum())
+            self.seen += len(y)
+            self.unsummed = []
+        return self
+
+
+SUM_EVERY = 32  #: minibatches whose running metrics are summed together
+
+
+class PendingEpoch(NamedTuple):
+    """An epoch whose cost and accuracies are being measured in the background."""
+
+    epoch: int
+    job: Future[dict[str, Any]]
+    weights: Weights  #: the weights at the epoch's end
+    eta: float  #: the learning rate at the epoch's end
+
+
+class BestEpoch(NamedTuple):
+    """For early stopping: the epoch with the best validation accuracy so far."""
+
+    valid_acc: float
+    weights: Weights
+    epoch: int
 
 
 @dataclass
@@ -68,18 +128,17 @@ class Progress:
     epochs: int
     batch: int
     n_batches: int
-    history: list
+    history: list[dict[str, Any]]
     elapsed: float
     model: MLP
-    weights: tuple | None = None
+    weights: Weights | None = None
 
     def snapshot(self) -> MLP:
         """A copy of the model with the weights of this epoch's end (or of now)."""
-        W, b = self.weights or (self.model.weights_, self.model.biases_)
-        view = copy.copy(self.model)
-        view.weights_, view.biases_ = [w.copy() for w in W], [v.copy() for v in b]
-        view.optimizer_ = None
-        return view
+        if self.weights is None:
+            return self.model.copy()
+        W, b = self.weights  # the trainer keeps these: the copy gets copies
+        return self.model.copy(weights=([w.copy() for w in W], [v.copy() for v in b]))
 
     @property
     def fraction(self) -> float:
@@ -153,7 +212,7 @@ class Trainer:
         self.run_epochs = int(epochs if epochs is not None else model.epochs)
         self.target_epoch = model.epochs_trained_ + self.run_epochs
         if model.optimizer_ is None:
-            model.optimizer_ = make_optimizer(
+            optimizer = make_optimizer(
                 model.optimizer,
                 model.eta,
                 momentum=model.momentum,
@@ -162,7 +221,8 @@ class Trainer:
                 schedule=model.schedule,
                 warmup=model.warmup,
             )
-            model.optimizer_.total_steps = self.run_epochs * self.n_batches
+            optimizer.total_steps = self.run_epochs * self.n_batches
+            model.optimizer_ = optimizer
         self.batch = 0  # minibatches done in the current epoch
         self.order: np.ndarray | None = None
         self.elapsed = model.history_[-1]["elapsed"] if model.history_ else 0.0
@@ -177,11 +237,11 @@ class Trainer:
             overlap_eval = model.train_metrics == "full" and (os.cpu_count() or 1) >= 2
         self.overlap_eval = bool(overlap_eval)
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: tuple | None = None  # (epoch, future, weights, eta) measured in background
+        self._pending: PendingEpoch | None = None
         self._good = self._snapshot()  # weights of the last epoch with a finite cost
-        self._best: tuple[float, list, list, int] | None = None  # for early stopping
+        self._best: BestEpoch | None = None
         self._since_best = 0
-        self._running = [0.0, 0, 0]  # loss sum, correct, seen (train_metrics="running")
+        self._running = RunningSums(model.output)
 
     # ------------------------------------------------------------ the loop
     @property
@@ -217,12 +277,15 @@ class Trainer:
         """Run the rest of the current epoch; False if it was interrupted."""
         model, mb = self.model, self.model.batch_size
         opt = model.optimizer_
+        assert opt is not None and model.random_state_ is not None  # set up by __init__
         params = [*model.weights_, *model.biases_]
-        if self.batch == 0:  # a new epoch: a new order, as the article's shuffle
+        running = model.train_metrics == "running"
+        if self.batch == 0 or self.order is None:  # a new epoch: a new order, as the article's
             self.order = np.arange(len(self.X))
             if model.shuffle:
                 model.random_state_.shuffle(self.order)
-            self._running = [0.0, 0, 0]
+            self._running = RunningSums(model.output)
+        order = self.order
         t0 = time.perf_counter()
         try:
             for b in range(self.batch, self.n_batches):
@@ -230,17 +293,17 @@ class Trainer:
                     self.stop_event.clear()
                     self.stopped = True
                     return False
-                idx = self.order[b * mb : (b + 1) * mb]
+                idx = order[b * mb : (b + 1) * mb]
                 yb = self.y[idx]
-                activations = model.forward(self._inputs(idx))
+                activations, z_out = model.forward_pass(self._inputs(idx), keep_z_out=running)
                 grad_W, grad_b = model.backward(activations, self.one_hot[yb])
                 if not (np.isfinite(grad_b[-1]).all() and np.isfinite(grad_W[-1]).all()):
                     self._diverged(f"minibatch {b + 1} of epoch {model.epochs_trained_ + 1}")
                 opt.step(params, [*grad_W, *grad_b])
-                if model.train_metrics == "running":
-                    self._accumulate(activations[-1], yb)
+                if z_out is not None:
+                    self._running.add(z_out, yb)
                 self.batch = b + 1
-                if self._pending is not None and self._pending[1].done():
+                if self._pending is not None and self._pending.job.done():
                     self.elapsed += time.perf_counter() - t0
                     self._collect()  # the previous epoch's metrics are ready
                     t0 = time.perf_counter()
@@ -262,18 +325,6 @@ class Trainer:
             images = self._augmenter(images)  # floats in [0, 1]
         return self.model.prepare(images)
 
-    def _accumulate(self, out: np.ndarray, yb: np.ndarray) -> None:
-        rows = np.arange(len(yb))
-        eps = np.finfo(out.dtype).tiny
-        if self.model.output == "softmax":
-            loss = -np.log(np.maximum(out[rows, yb], eps)).sum()
-        else:
-            p = np.clip(out, eps, 1 - np.finfo(out.dtype).epsneg)
-            loss = -np.log1p(-p).sum() - np.log(p[rows, yb]).sum() + np.log1p(-p[rows, yb]).sum()
-        self._running[0] += float(loss)
-        self._running[1] += int((out.argmax(axis=1) == yb).sum())
-        self._running[2] += len(yb)
-
     # ------------------------------------------------------------ after each epoch
     def _end_epoch(self) -> None:
         """The epoch's minibatches are done: measure it, now or on the second core.
@@ -287,13 +338,17 @@ class Trainer:
         self._collect(wait=True)  # at most one epoch in flight
         model.epochs_trained_ += 1
         self.batch = 0
-        epoch, weights, running = model.epochs_trained_, self._snapshot(), list(self._running)
+        epoch, weights, running = (
+            model.epochs_trained_,
+            self._snapshot(),
+            replace(self._running.sum()),
+        )
         eta = model.optimizer_.current_eta() if model.optimizer_ else model.eta
         if self.overlap_eval and model.epochs_trained_ < self.target_epoch:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="digitnet-eval")
             job = self._executor.submit(self._measure, weights, running)
-            self._pending = (epoch, job, weights, eta)
+            self._pending = PendingEpoch(epoch, job, weights, eta)
         else:
             t0 = time.perf_counter()
             metrics = self._measure(weights, running)
@@ -313,15 +368,14 @@ class Trainer:
         self._pending = None
         self._record(epoch, metrics, weights, eta)
 
-    def _measure(self, weights, running) -> dict:
+    def _measure(self, weights: Weights, running: RunningSums) -> dict[str, Any]:
         """Cost and accuracies of the weights ``(W, b)`` (the model's are left alone)."""
-        model = copy.copy(self.model)
-        model.weights_, model.biases_ = weights
+        model = self.model.copy(weights=weights)  # the epoch's snapshot, not copied again
         if model.train_metrics == "full":
             loss_sum, correct = evaluate_rows(model, self.X, self.y)
             n = len(self.X)
         else:
-            loss_sum, correct, n = running
+            loss_sum, correct, n = running.loss, running.correct, running.seen
         valid_acc = None
         if self.valid is not None:
             valid_acc = evaluate_rows(model, *self.valid)[1] / len(self.valid[0])
@@ -332,7 +386,7 @@ class Trainer:
             "valid_acc": valid_acc,
         }
 
-    def _record(self, epoch: int, metrics: dict, weights, eta: float) -> None:
+    def _record(self, epoch: int, metrics: dict[str, Any], weights: Weights, eta: float) -> None:
         model = self.model
         if not np.isfinite(metrics["cost"]) or not all(np.isfinite(W).all() for W in weights[0]):
             self._diverged(f"the end of epoch {epoch}")
@@ -342,23 +396,23 @@ class Trainer:
             self._early_stopping(metrics["valid_acc"], epoch, weights)
         self._notify("epoch", epoch, weights)
 
-    def _early_stopping(self, valid_acc: float, epoch: int, weights) -> None:
+    def _early_stopping(self, valid_acc: float, epoch: int, weights: Weights) -> None:
         model = self.model
-        if self._best is None or valid_acc > self._best[0]:
-            self._best = (valid_acc, weights, epoch)
+        if self._best is None or valid_acc > self._best.valid_acc:
+            self._best = BestEpoch(valid_acc, weights, epoch)
             self._since_best = 0
             return
         self._since_best += 1
         if self._since_best >= model.patience or epoch >= self.target_epoch:
-            _, (W, b), best_epoch = self._best
+            W, b = self._best.weights
             model.weights_[:] = [w.copy() for w in W]
             model.biases_[:] = [v.copy() for v in b]
-            model.history_[-1]["restored_best_epoch"] = best_epoch
+            model.history_[-1]["restored_best_epoch"] = self._best.epoch
             self.target_epoch = model.epochs_trained_  # done: no more epochs
             self.batch = 0
             model.optimizer_ = None
 
-    def _notify(self, kind: str, epoch: int | None = None, weights=None) -> None:
+    def _notify(self, kind: str, epoch: int | None = None, weights: Weights | None = None) -> None:
         if self.callback is None:
             return
         progress = Progress(
@@ -376,7 +430,7 @@ class Trainer:
             self.stopped = True
 
     # ------------------------------------------------------------ divergence
-    def _snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _snapshot(self) -> Weights:
         return [W.copy() for W in self.model.weights_], [b.copy() for b in self.model.biases_]
 
     def _diverged(self, where: str) -> None:

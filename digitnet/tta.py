@@ -27,6 +27,7 @@ Example
 from __future__ import annotations
 
 from functools import cache
+from typing import Protocol
 
 import numpy as np
 
@@ -54,7 +55,7 @@ ROW_MULTIPLE = 4
 CHUNK = 1024  #: images read at a time (with their copies: 7,168 rows, 22 MB)
 
 
-def _as_rows(images) -> np.ndarray:
+def _as_rows(images: np.ndarray) -> np.ndarray:
     """``images`` as (N, 784) rows, whatever the accepted shape; its dtype is kept."""
     x = np.asarray(images)
     one = x.shape in ((MNIST_SIZE, MNIST_SIZE), (N_PIXELS,))
@@ -125,8 +126,16 @@ def variants(
     return out
 
 
+class Classifier(Protocol):
+    """Anything that gives class probabilities, as :meth:`digitnet.model.MLP.predict_proba`."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+
 def predict_proba(
-    model, images: np.ndarray, distortions: tuple[tuple[float, float, float], ...] = DISTORTIONS
+    model: Classifier,
+    images: np.ndarray,
+    distortions: tuple[tuple[float, float, float], ...] = DISTORTIONS,
 ) -> np.ndarray:
     """The model's probabilities for each image, averaged over it and its distortions.
 
@@ -161,7 +170,9 @@ def predict_proba(
 
 
 def predict(
-    model, images: np.ndarray, distortions: tuple[tuple[float, float, float], ...] = DISTORTIONS
+    model: Classifier,
+    images: np.ndarray,
+    distortions: tuple[tuple[float, float, float], ...] = DISTORTIONS,
 ) -> np.ndarray:
     """The digit each image is read as, from :func:`predict_proba`."""
     return predict_proba(model, images, distortions).argmax(axis=1)

@@ -36,8 +36,9 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -71,7 +72,7 @@ __all__ = [
 ]
 
 
-def model_metadata(model: MLP, extra: dict | None = None) -> dict:
+def model_metadata(model: MLP, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The metadata saved with a model: its own, the model's ``metadata_``, then ``extra``."""
     meta = {
         "format": FORMAT,
@@ -98,7 +99,10 @@ def model_metadata(model: MLP, extra: dict | None = None) -> dict:
 
 
 def save_model(
-    model: MLP, path: str | os.PathLike, metadata: dict | None = None, dtype: str = "float32"
+    model: MLP,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    dtype: str = "float32",
 ) -> Path:
     """Write ``model`` to ``path`` (an .npz), atomically.
 
@@ -119,7 +123,7 @@ def save_model(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -132,14 +136,16 @@ def save_model(
     return path
 
 
-def model_bytes(model: MLP, metadata: dict | None = None, dtype: str = "float32") -> bytes:
+def model_bytes(
+    model: MLP, metadata: dict[str, Any] | None = None, dtype: str = "float32"
+) -> bytes:
     """The bytes of the .npz that :func:`save_model` would write (e.g. for a download button)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **_arrays(model, metadata, dtype))
+    np.savez_compressed(buffer, **_arrays(model, metadata, dtype))  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -147,7 +153,7 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in weights metadata")
 
 
-def _arrays(model: MLP, metadata: dict | None, dtype: str) -> dict[str, np.ndarray]:
+def _arrays(model: MLP, metadata: dict[str, Any] | None, dtype: str) -> dict[str, np.ndarray]:
     if not model.is_fitted:
         raise ValueError("cannot save a model without weights: fit it first")
     if dtype not in STORED_DTYPES:
@@ -162,7 +168,7 @@ def _arrays(model: MLP, metadata: dict | None, dtype: str) -> dict[str, np.ndarr
 
 
 def load_model(
-    path: str | os.PathLike | BinaryIO | None = None,
+    path: str | os.PathLike[str] | BinaryIO | None = None,
     *,
     max_bytes: int | None = None,
     max_unpacked_bytes: int | None = None,
@@ -220,12 +226,18 @@ def load_model(
             path.seek(0)
 
 
-def _short_name(path) -> str:
+def _short_name(path: object) -> str:
     name = str(getattr(path, "name", path))
     return name if len(name) <= 200 else f"{name[:100]}…{name[-60:]}"
 
 
-def _load(f: BinaryIO, name, max_bytes, max_unpacked_bytes, max_loaded_bytes) -> MLP:
+def _load(
+    f: BinaryIO,
+    name: str,
+    max_bytes: int | None,
+    max_unpacked_bytes: int | None,
+    max_loaded_bytes: int | None,
+) -> MLP:
     """Read an open .npz: its directory, metadata, and arrays, each checked before use."""
     f.seek(0, os.SEEK_END)
     size = f.tell()
@@ -322,7 +334,9 @@ def _check_directory(f: BinaryIO, size: int, name: str) -> None:
     f.seek(0)
 
 
-def _members(archive: zipfile.ZipFile, name: str, max_unpacked_bytes) -> dict:
+def _members(
+    archive: zipfile.ZipFile, name: str, max_unpacked_bytes: int | None
+) -> dict[str, zipfile.ZipInfo]:
     """The archive's members by array name, after checking how they are stored."""
     infos = archive.infolist()
     if len(infos) > MAX_MEMBERS:
@@ -352,7 +366,9 @@ def _members(archive: zipfile.ZipFile, name: str, max_unpacked_bytes) -> dict:
     return members
 
 
-def _refuse_objects(archive: zipfile.ZipFile, members: dict, name: str) -> None:
+def _refuse_objects(
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str
+) -> None:
     """Say first if any member is a pickled object (only the headers are read)."""
     for key, info in members.items():
         with archive.open(info) as member:
@@ -364,7 +380,7 @@ def _refuse_objects(archive: zipfile.ZipFile, members: dict, name: str) -> None:
             raise WeightsError(f"{name}: holds a pickled Python object in {key[:40]!r}")
 
 
-def _names(names, limit: int = 6) -> str:
+def _names(names: Iterable[str], limit: int = 6) -> str:
     """Member names for a message: at most ``limit`` of them, each at most 40 characters."""
     names = sorted(names)
     shown = [n if len(n) <= 40 else n[:40] + "…" for n in names[:limit]]
@@ -379,7 +395,12 @@ def _expected_shapes(layers: list[int]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _check_members(members: dict, shapes: dict, layers: list[int], name: str) -> None:
+def _check_members(
+    members: dict[str, zipfile.ZipInfo],
+    shapes: dict[str, tuple[int, ...]],
+    layers: list[int],
+    name: str,
+) -> None:
     expected = {"metadata", *shapes}
     if set(members) != expected:
         missing, extra = expected - set(members), set(members) - expected
@@ -430,7 +451,7 @@ def _read_member(
     return array.reshape(stored_shape, order="F" if fortran else "C")
 
 
-def _shape(shape: tuple) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
     text = str(shape)
     return text if len(text) <= 60 else f"{text[:60]}…"
 
@@ -441,7 +462,9 @@ _NPY_HEADER_LENGTH = {1: "<H", 2: "<I", 3: "<I"}
 _NPY_DTYPE = re.compile(r"[<>|=]?([biufc]\d{1,2}|U\d{1,9}|O)")
 
 
-def _read_npy_header(member, name: str, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+def _read_npy_header(
+    member: IO[bytes], name: str, key: str
+) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
     """The shape, order and dtype a .npy header claims, read with every length bounded.
 
     numpy's own reader would read a header of up to 4 GB before checking its length,
@@ -477,7 +500,7 @@ def _read_npy_header(member, name: str, key: str) -> tuple[tuple[int, ...], bool
     return shape, fortran, np.dtype(descr)
 
 
-def _build_model(meta: dict, arrays: dict, name: str) -> MLP:
+def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> MLP:
     arch = meta["architecture"]
     layers = arch["layers"]
     n_layers = len(layers) - 1

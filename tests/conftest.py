@@ -30,6 +30,15 @@ def full_mnist_dir() -> Path | None:
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every test that reads a full data set (the ``mnist`` or ``pendigits`` fixture) is
+    marked ``mnist``, whatever its author wrote: ``-m "not mnist and not browser"`` is
+    then the fast lane of unit tests, and a test cannot slip out of it by accident."""
+    for item in items:
+        if {"mnist", "pendigits"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.mnist)
+
+
 needs_mnist = pytest.mark.skipif(
     full_mnist_dir() is None,
     reason="full MNIST not found: set DIGITNET_DATA to a directory with the four IDX files",
@@ -89,3 +98,83 @@ def tiny_data():
     y = rng.integers(0, 10, 600)
     X = np.clip(protos[y] + 0.25 * rng.standard_normal((600, 28, 28)), 0, 1)
     return (X * 255).astype(np.uint8), y
+
+
+# ---------------------------------------------------------------- the app (AppTest)
+@pytest.fixture(scope="session")
+def app_weights(request, tmp_path_factory):
+    """The weights the app answers with: the shipped ones, or (until they exist) a quick
+    model trained here on MNIST and passed through DIGITNET_APP_WEIGHTS."""
+    from digitnet import presets
+    from digitnet.app import models
+    from digitnet.weights import SHIPPED_WEIGHTS, save_model
+
+    if os.environ.get(models.WEIGHTS_ENV) or SHIPPED_WEIGHTS.exists():
+        yield
+        return
+    mnist = request.getfixturevalue("mnist")  # skips without MNIST
+    model = presets.build("fast", epochs=2).fit(mnist["X"][:30_000], mnist["y"][:30_000])
+    path = tmp_path_factory.mktemp("weights") / "quick.npz"
+    save_model(model, path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(models.WEIGHTS_ENV, str(path))
+        yield
+
+
+@pytest.fixture
+def apps(app_weights):
+    """Make AppTests of the real app; stop every worker they started afterwards."""
+    from streamlit.testing.v1 import AppTest
+
+    made = []
+
+    def make(tab: str | None = "Draw", *, locale: str | None = None, query: dict | None = None):
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+        if tab is not None:
+            at.session_state["tab"] = tab  # lazy tabs: choose the open one (its label)
+        if locale:
+            at.context = {"locale": locale}  # the browser's language (st.context.locale)
+        at.query_params.update(query or {})
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        made.append(at)
+        return at
+
+    yield make
+    for at in made:  # the slots are shared by the whole process: never leak a worker
+        if "job" in at.session_state:
+            at.session_state["job"].close()
+
+
+@pytest.fixture
+def new_jobs():
+    """Make training jobs (:class:`digitnet.app.jobs.TrainJob`); close them afterwards."""
+    from digitnet.app import jobs
+
+    made = []
+
+    def make(slots, name="s", **kw):
+        job = jobs.TrainJob(name, slots, **kw)
+        made.append(job)
+        return job
+
+    yield make
+    for job in made:
+        job.close()
+
+
+@pytest.fixture
+def small_model(tiny_data):
+    """A tiny trained model (784-16-10, one epoch on ``tiny_data``)."""
+    from digitnet import presets
+
+    return presets.build("fast", epochs=1, hidden=16).fit(*tiny_data)
+
+
+@pytest.fixture
+def quick_teach(monkeypatch):
+    """The app's fine-tuning with a smaller replay sample (the suite stays fast)."""
+    from digitnet.app import teach
+
+    monkeypatch.setitem(teach.TEACH_ARGS, "replay", 1000)
+    monkeypatch.setitem(teach.TEACH_ARGS, "epochs", 2)

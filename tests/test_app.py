@@ -11,119 +11,34 @@ by every AppTest in the process, like visitors of one server.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
 import re
+import subprocess
+import sys
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
-from PIL import Image, ImageDraw
+from app_support import (
+    ONE,
+    ROOT,
+    SEVEN,
+    canvas_png,
+    canvas_value,
+    metric,
+    tiny_training_data,
+    training_charts,
+    wait,
+)
 
 from digitnet import presets
 from digitnet.app import charts, i18n, jobs, models, pictures
 from digitnet.errors import DownloadError, WeightsError
 from digitnet.preprocess import preprocess_steps
-from digitnet.weights import SHIPPED_WEIGHTS, model_bytes, save_model
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
-
-
-# ---------------------------------------------------------------- helpers
-def wait(cond, timeout=60.0, every=0.02):
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < timeout, "timed out"
-        time.sleep(every)
-
-
-def canvas_png(lines, size=280, width=18) -> np.ndarray:
-    """A white-on-black RGBA drawing, as the canvas sends it; ``lines`` are polylines."""
-    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
-    draw = ImageDraw.Draw(img)
-    for line in lines:
-        draw.line(line, fill=(255, 255, 255, 255), width=width, joint="curve")
-    return img
-
-
-def canvas_value(lines) -> dict:
-    """What the canvas component sends after a stroke: fabric JSON + a PNG data URL."""
-    buf = io.BytesIO()
-    canvas_png(lines).save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    objects = [{"type": "path"} for _ in lines]
-    return {"drawing": {"raw": {"objects": objects}, "data": url}}
-
-
-ONE = [[(140, 40), (140, 240)]]
-SEVEN = [[(70, 56), (210, 56), (126, 238)]]
-
-
-def tiny_training_data(tiny_data) -> jobs.TrainingData:
-    X, y = tiny_data
-    return jobs.TrainingData(X[:500], y[:500], X[500:], y[500:], X[500:], y[500:])
-
-
-# ---------------------------------------------------------------- fixtures
-@pytest.fixture(scope="session")
-def app_weights(request, tmp_path_factory):
-    """The weights the app answers with: the shipped ones, or (until they exist) a quick
-    model trained here on MNIST and passed through DIGITNET_APP_WEIGHTS."""
-    if os.environ.get(models.WEIGHTS_ENV) or SHIPPED_WEIGHTS.exists():
-        yield
-        return
-    mnist = request.getfixturevalue("mnist")  # skips without MNIST
-    model = presets.build("fast", epochs=2).fit(mnist["X"][:30_000], mnist["y"][:30_000])
-    path = tmp_path_factory.mktemp("weights") / "quick.npz"
-    save_model(model, path)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(models.WEIGHTS_ENV, str(path))
-        yield
-
-
-@pytest.fixture
-def apps(app_weights):
-    """Make AppTests of the real app; stop every worker they started afterwards."""
-    from streamlit.testing.v1 import AppTest
-
-    made = []
-
-    def make(tab: str | None = "Draw", *, locale: str | None = None, query: dict | None = None):
-        at = AppTest.from_file(APP, default_timeout=60)
-        if tab is not None:
-            at.session_state["tab"] = tab  # lazy tabs: choose the open one (its label)
-        if locale:
-            at.context = {"locale": locale}  # the browser's language (st.context.locale)
-        at.query_params.update(query or {})
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        made.append(at)
-        return at
-
-    yield make
-    for at in made:  # the slots are shared by the whole process: never leak a worker
-        if "job" in at.session_state:
-            at.session_state["job"].close()
-
-
-@pytest.fixture
-def new_jobs():
-    made = []
-
-    def make(slots, name="s", **kw):
-        job = jobs.TrainJob(name, slots, **kw)
-        made.append(job)
-        return job
-
-    yield make
-    for job in made:
-        job.close()
+from digitnet.weights import model_bytes
 
 
 # ---------------------------------------------------------------- jobs (no Streamlit)
@@ -141,7 +56,7 @@ def test_job_trains_publishes_copies_and_scores(new_jobs, tiny_data):
     wait(lambda: job.snapshot().state == "done")
     s = job.snapshot()
     assert s.epoch == s.epochs == 3 and len(s.history) == 3 and s.fraction == 1.0
-    assert 0.0 <= s.test_acc <= 1.0 and s.eta is None
+    assert 0.0 <= s.test_acc <= 1.0 and s.seconds_left is None
     pub = job.published()
     assert pub.epoch == 3.0 and pub.model.epochs_trained_ == 3
     assert pub.model.metadata_["metrics"]["mnist_test_accuracy"] == s.test_acc
@@ -225,6 +140,19 @@ def test_divergence_is_reported_and_last_good_weights_kept(new_jobs, tiny_data):
     assert all(np.isfinite(W).all() for W in pub.model.weights_)
 
 
+def test_importing_the_jobs_module_configures_no_logging():
+    code = (
+        "import logging, digitnet.app.jobs as jobs\n"
+        "assert not jobs.log.handlers and not logging.getLogger().handlers\n"
+        "jobs.log_to_stderr(); jobs.log_to_stderr()\n"
+        "assert len(jobs.log.handlers) == 1 and not jobs.log.propagate\n"
+        "jobs.log.info('hello from a worker')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("digitnet.jobs hello from a worker") == 1
+
+
 def test_max_training_runs_from_the_environment():
     assert jobs.max_training_runs({}) == jobs.DEFAULT_MAX_RUNS
     assert jobs.max_training_runs({jobs.MAX_RUNS_ENV: "3"}) == 3
@@ -235,11 +163,6 @@ def test_max_training_runs_from_the_environment():
 
 
 # ---------------------------------------------------------------- weights files
-@pytest.fixture
-def small_model(tiny_data):
-    return presets.build("fast", epochs=1, hidden=16).fit(*tiny_data)
-
-
 def test_upload_accepts_a_digitnet_file_and_rejects_others(small_model):
     good = models.load_upload(io.BytesIO(model_bytes(small_model)), "mine.npz")
     assert good.layer_sizes == (784, 16, 10)
@@ -361,9 +284,6 @@ def test_nice_domain_rounds_outwards_to_a_few_steps(values, bounds, expected):
 
 
 # ---------------------------------------------------------------- AppTest: Draw tab
-def metric(at):
-    (m,) = [m for m in at.metric if m.label == "Prediction"]
-    return m
 
 
 def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):
@@ -451,12 +371,6 @@ def test_train_tab_validates_hyperparameters(apps):
     assert not at.error and at.button(key="start").disabled is False
 
 
-def training_charts(at) -> list:
-    """The Train tab's charts (the Draw tab's bars are always on the page too), in any
-    language: the ones over the epochs."""
-    return [c for c in at.get("vega_lite_chart") if '"field": "epoch"' in c.proto.spec]
-
-
 def test_train_start_live_progress_stop_resume(apps, mnist):
     at = apps("Train")
     at.number_input(key="hp_fast_epochs").set_value(40).run()
@@ -510,6 +424,34 @@ def test_offline_download_error_is_shown(apps, monkeypatch):
     at.button(key="start").click().run()
     assert "Could not download" in at.error[0].value
     assert at.session_state["job"].snapshot().state == "idle"
+
+
+def test_download_progress_shows_the_file_and_its_size_ten_times_a_second(monkeypatch):
+    """One progress bar for every download the app starts (Train, Explore, Teach)."""
+    from digitnet.app import state
+
+    class Bar:  # st.empty()'s progress, recorded
+        def __init__(self):
+            self.shown = []
+
+        def progress(self, value, text):
+            self.shown.append((value, text))
+
+    clock = [100.0]
+    monkeypatch.setattr(state.time, "monotonic", lambda: clock[0])
+    bar = Bar()
+    progress = state.download_progress(bar)
+    progress("train-images-idx3-ubyte.gz", 0, 9_900_000)
+    clock[0] += 0.05
+    progress("train-images-idx3-ubyte.gz", 4_000_000, 9_900_000)  # too soon: not shown
+    progress("train-images-idx3-ubyte.gz", 9_900_000, 9_900_000)  # the end always is
+    clock[0] += 0.2
+    progress("t10k-labels-idx1-ubyte.gz", 4_500, None)  # a server that does not say its size
+    assert bar.shown == [
+        (0.0, "Downloading train-images-idx3-ubyte.gz (once per server), 0 kB of 9.9 MB"),
+        (1.0, "Downloading train-images-idx3-ubyte.gz (once per server), 9.9 MB of 9.9 MB"),
+        (0.0, "Downloading t10k-labels-idx1-ubyte.gz (once per server), 4 kB"),
+    ]
 
 
 def test_upload_weights_answer_and_bad_file_error(apps, small_model):

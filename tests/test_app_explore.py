@@ -1,8 +1,8 @@
 """The Explore and "How it works" tabs: their pure parts, and both tabs in AppTest.
 
-The AppTests use the app's model (the shipped weights, or the stand-in of
-``test_app.app_weights``) and the full MNIST test set (skipped without it);
-drawings are injected as in ``test_app.py``.
+The AppTests use the app's model (the shipped weights, or the stand-in of the
+``app_weights`` fixture in ``conftest.py``) and the full MNIST test set (skipped
+without it); drawings are injected as in ``test_app.py`` (``app_support.py``).
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ import json
 
 import numpy as np
 import pytest
-import test_app
-from test_app import ONE, canvas_value
+from app_support import ONE, canvas_value
 
-from digitnet.app import explore, howitworks, i18n, models, state
-
-# test_app.py's fixtures: the app's weights, AppTests of the app, a small model.
-app_weights, apps, small_model = test_app.app_weights, test_app.apps, test_app.small_model
+from digitnet.app import explore, howitworks, i18n, models, pictures, state
 
 # ---------------------------------------------------------------- pure parts
 
@@ -83,14 +79,21 @@ def test_chosen_digits_mistakes_cells_and_the_diagonal():
 def test_pictures():
     w = np.zeros((28, 28))
     w[0, 0], w[0, 1] = 1.0, -0.5
-    rgb = explore.diverging(w, k=1)
+    rgb = pictures.diverging(w, k=1)
     assert rgb.shape == (28, 28, 3) and tuple(rgb[5, 5]) == (0, 0, 0)
-    assert tuple(rgb[0, 0]) == tuple(explore.POSITIVE.astype(int))
+    assert tuple(rgb[0, 0]) == tuple(pictures.POSITIVE.astype(int))
     assert rgb[0, 1, 2] > rgb[0, 1, 0]  # negative: blue
-    t = explore.tile(explore.big(np.ones((28, 28), np.float32), 4))
-    assert t.shape == (explore.TILE, explore.TILE, 3) and t[64, 64].tolist() == [255] * 3
-    grid = explore.activation_picture(np.linspace(0, 1, 800), square=8)
+    t = pictures.tile(pictures.big(np.ones((28, 28), np.float32), 4))
+    assert t.shape == (pictures.TILE, pictures.TILE, 3) and t[64, 64].tolist() == [255] * 3
+    grid = pictures.activation_picture(np.linspace(0, 1, 800), square=8)
     assert grid.shape == (20 * 8, 40 * 8, 3)
+    # big: one square of k×k px per pixel, levels in [0, 1] rounded to 8 bits, uint8 as is
+    half = pictures.big(np.full((28, 28), 0.5, np.float32), 3)
+    assert half.shape == (84, 84) and half.dtype == np.uint8 and (half == 128).all()
+    ink = np.zeros((28, 28), np.uint8)
+    ink[3, 4] = 200
+    enlarged = pictures.big(ink, 3)
+    assert (enlarged[9:12, 12:15] == 200).all() and enlarged.sum() == 200 * 9
 
 
 # ---------------------------------------------------------------- AppTest: Explore
@@ -182,7 +185,8 @@ def test_how_it_works_formulas_and_gradient_check(apps, mnist):
     n = len(howitworks.FORMULAS) + len(howitworks.OTHER_FORMULAS)
     assert len(at.latex) == n
     codes = [c.value for c in at.code]
-    assert "delta = activations[-1] - Y  # δ_out = a_out − y" in codes
+    assert "delta = output_error(activations[-1], Y)  # δ_out = a_out − y" in codes
+    assert "return a_out - Y" in codes
     assert "p -= eta * g" in codes
     assert any("λ/2 in the cost" in i.value for i in at.info)
     assert any("1 / (1 + e^z)" in i.value for i in at.info)

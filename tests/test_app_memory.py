@@ -10,7 +10,6 @@ import pytest
 
 from digitnet import presets
 from digitnet.app import memory
-from tests.test_app import app_weights, apps  # noqa: F401 (fixtures)
 
 
 class Fake:
@@ -115,7 +114,7 @@ def test_malloc_tuning_and_rss_on_linux():
     assert rss is not None and 10 < rss < 100_000
 
 
-def test_the_app_asks_to_wait_when_the_server_is_over_its_budget(apps, monkeypatch):  # noqa: F811
+def test_the_app_asks_to_wait_when_the_server_is_over_its_budget(apps, monkeypatch):
     monkeypatch.setenv(memory.SERVER_MEMORY_ENV, "1")  # every server is over 1 MB
     at = apps("Train")
     at.button(key="start").click().run()
@@ -125,7 +124,7 @@ def test_the_app_asks_to_wait_when_the_server_is_over_its_budget(apps, monkeypat
     assert job.snapshot().state == "idle"  # nothing started, nothing allocated
 
 
-def test_the_app_asks_to_wait_when_a_visitor_would_keep_too_much(apps, monkeypatch):  # noqa: F811
+def test_the_app_asks_to_wait_when_a_visitor_would_keep_too_much(apps, monkeypatch):
     monkeypatch.setenv(memory.VISITOR_MEMORY_ENV, "0.01")  # 10 kB: any network is over it
     at = apps("Train")
     at.button(key="start").click().run()

@@ -10,31 +10,11 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
-import test_app
-from test_app import ONE, canvas_value
+from app_support import LEAD_IN_ONE, ONE, canvas_value, metric, runner_up
 
 from digitnet import MLP
 from digitnet.app import models, state, teach
 from digitnet.weights import load_model
-
-app_weights, apps = test_app.app_weights, test_app.apps  # test_app.py's fixtures
-
-
-#: A continental "1" with a long lead-in stroke: MNIST-trained networks hesitate
-#: between 1 and 7 on it.
-LEAD_IN_ONE = [[(98, 84), (154, 42), (154, 238)]]
-
-
-def metric(at):
-    return next(m for m in at.metric if m.label == "Prediction")
-
-
-def runner_up(at) -> tuple[int, int]:
-    """(the answer, the second most probable digit) for the drawing on the Draw tab."""
-    probs = models.load_shipped().predict_proba(at.session_state[state.DRAWING_KEY])[0]
-    first, second = np.argsort(probs)[::-1][:2]
-    return int(first), int(second)
 
 
 # ---------------------------------------------------------------- pure parts
@@ -93,7 +73,7 @@ def test_correcting_keeps_the_drawing_and_forgetting_drops_it(apps):
     label = (read + 1) % 10
     _correct(at, label)
     assert not at.exception, [e.value for e in at.exception]
-    (ex,) = at.session_state[teach.EXAMPLES_KEY]
+    (ex,) = at.session_state[state.TEACH_EXAMPLES_KEY]
     assert ex.label == label and ex.read_as == read and ex.image.shape == (28, 28)
     np.testing.assert_array_equal(ex.image, at.session_state[state.DRAWING_KEY])
     assert at.segmented_control(key="correct").value is None  # ready for the next drawing
@@ -101,17 +81,10 @@ def test_correcting_keeps_the_drawing_and_forgetting_drops_it(apps):
     assert any(m.value == "#### Teach it your handwriting" for m in at.markdown)
     assert at.button(key="teach") and at.get("download_button")
     _correct(at, (label + 1) % 10)  # the same drawing again: relabelled, not added
-    assert [e.label for e in at.session_state[teach.EXAMPLES_KEY]] == [(label + 1) % 10]
+    assert [e.label for e in at.session_state[state.TEACH_EXAMPLES_KEY]] == [(label + 1) % 10]
     at.button(key="teach_undo").click().run()
-    assert at.session_state[teach.EXAMPLES_KEY] == []
+    assert at.session_state[state.TEACH_EXAMPLES_KEY] == []
     assert not any(m.value == "#### Teach it your handwriting" for m in at.markdown)
-
-
-@pytest.fixture
-def quick_teach(monkeypatch):
-    """The app's fine-tuning with a smaller replay sample (the suite stays fast)."""
-    monkeypatch.setitem(teach.TEACH_ARGS, "replay", 1000)
-    monkeypatch.setitem(teach.TEACH_ARGS, "epochs", 2)
 
 
 def test_teach_answers_with_the_taught_model(apps, mnist, quick_teach, monkeypatch):
@@ -124,7 +97,7 @@ def test_teach_answers_with_the_taught_model(apps, mnist, quick_teach, monkeypat
     _correct(at, label)
     at.button(key="teach").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    report = at.session_state[teach.REPORT_KEY]
+    report = at.session_state[state.TEACH_REPORT_KEY]
     assert report.accepted and report.read_after.tolist() == [label]
     assert report.p_after[0] > report.p_before[0]
     assert metric(at).value.rstrip("?") == str(label)  # the Draw tab answers with it
@@ -141,10 +114,10 @@ def test_teach_answers_with_the_taught_model(apps, mnist, quick_teach, monkeypat
     np.testing.assert_array_equal(again.weights_[0], taught.weights_[0])
 
     # Teaching again starts from the same base (the shipped model), not the taught one.
-    base = at.session_state[teach.BASE_KEY]
+    base = at.session_state[state.TEACH_BASE_KEY]
     assert base[0] == models.SHIPPED
     at.button(key="teach").click().run()
-    assert at.session_state[teach.BASE_KEY][2] is base[2]
+    assert at.session_state[state.TEACH_BASE_KEY][2] is base[2]
 
 
 def test_teach_keeps_the_old_model_if_mnist_accuracy_drops(apps, mnist, quick_teach, monkeypatch):
@@ -155,7 +128,7 @@ def test_teach_keeps_the_old_model_if_mnist_accuracy_drops(apps, mnist, quick_te
     _correct(at, 7)
     at.button(key="teach").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.session_state[teach.REPORT_KEY].accepted
+    assert not at.session_state[state.TEACH_REPORT_KEY].accepted
     assert any("so the old model is kept" in w.value for w in at.warning)
     assert at.radio[0].value == models.SHIPPED and state.TAUGHT_KEY not in at.session_state
     assert any(c.value.startswith("Answered by the shipped weights (") for c in at.caption)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitnet import MLP
-from digitnet.explain import float64_copy, gradient_check, hidden_contributions, incoming_weights
+from digitnet.explain import gradient_check, hidden_contributions, incoming_weights
 
 
 def small(hidden=(12,), activation="sigmoid", output="sigmoid", l2=0.01, scaling="symmetric"):
@@ -109,12 +109,3 @@ def test_gradient_check_catches_the_articles_code_cost(batch):
     plain = gradient_check(model, *batch)
     assert [(r.layer, r.param, r.index) for r in ok] == [(r.layer, r.param, r.index) for r in off]
     assert [(r.layer, r.param, r.index) for r in ok] == [(r.layer, r.param, r.index) for r in plain]
-
-
-def test_float64_copy_computes_the_same_in_float64(batch):
-    model = small()
-    twin = float64_copy(model)
-    assert twin.dtype == np.float64 and all(W.dtype == np.float64 for W in twin.weights_)
-    assert model.dtype == np.float32 and model.weights_[0].dtype == np.float32
-    np.testing.assert_allclose(twin.predict_proba(batch[0]), model.predict_proba(batch[0]),
-                               rtol=1e-4, atol=1e-6)  # fmt: skip

@@ -12,17 +12,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from app_support import ONE, canvas_value, metric, tiny_training_data
 from craft import png_header_only
 from PIL import Image
-from test_app import ONE, app_weights, apps, canvas_value, metric, new_jobs, tiny_training_data
 
 from digitnet import budget
 from digitnet.app import jobs, models, state, teach
 from digitnet.evaluate import evaluate
 from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
-
-__all__ = ["app_weights", "apps", "new_jobs"]  # test_app.py's fixtures, used here
 
 
 def png(image: np.ndarray) -> bytes:
@@ -247,7 +245,9 @@ def press_teach(apps, model: MLP, name: str):
     """A visitor with ``model`` uploaded and one drawing kept presses Teach."""
     at = apps()
     _upload(at, model, name)
-    at.session_state[teach.EXAMPLES_KEY] = [teach.Example(np.zeros((28, 28), np.float32), 3, 9)]
+    at.session_state[state.TEACH_EXAMPLES_KEY] = [
+        teach.Example(np.zeros((28, 28), np.float32), 3, 9)
+    ]
     at.run()
     at.button(key="teach").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -268,4 +268,4 @@ def test_teach_refuses_a_network_too_large_to_fine_tune_here(apps, tiny_mnist_in
     at = press_teach(apps, wide, "wide.npz")
     (warning,) = [w for w in at.warning if "too large to teach" in w.value]
     assert "more than the 160 MB allowed per run" in warning.value
-    assert teach.REPORT_KEY not in at.session_state
+    assert state.TEACH_REPORT_KEY not in at.session_state

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_app
-import test_app_teach
+from app_support import LEAD_IN_ONE, ONE, SEVEN, canvas_value, runner_up, training_charts, wait
 from prose import english_on_page, english_words
-from test_app import SEVEN, canvas_value
 
 from digitnet.app import i18n
 
@@ -26,10 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = ROOT / "digitnet" / "app"
 EN = i18n.LANGUAGES["en"]
 JA = i18n.LANGUAGES["ja"]
-
-# test_app.py's fixtures: the app's weights, AppTests of the app.
-app_weights, apps, small_model = test_app.app_weights, test_app.apps, test_app.small_model
-quick_teach = test_app_teach.quick_teach
 
 
 def forms(text) -> dict[str, str]:
@@ -283,8 +277,6 @@ def test_explore_in_japanese(apps, mnist, tiny_data):
 
 
 def test_train_in_japanese(apps, mnist):
-    from test_app import training_charts, wait
-
     tab = JA.texts["tab.train"]
     at = _page(apps, locale="ja-JP", tab=tab)
     _no_english(at, tab)  # idle: the presets, the hyperparameters, the invitation
@@ -320,10 +312,7 @@ def test_train_in_japanese(apps, mnist):
 
 
 def test_draw_and_teach_in_japanese(apps, mnist, quick_teach, small_model, monkeypatch):
-    from test_app import ONE
-    from test_app_teach import LEAD_IN_ONE, runner_up
-
-    from digitnet.app import draw, models, teach
+    from digitnet.app import draw, models, state, teach
     from digitnet.weights import model_bytes
 
     tab = JA.texts["tab.draw"]
@@ -345,7 +334,7 @@ def test_draw_and_teach_in_japanese(apps, mnist, quick_teach, small_model, monke
     _no_english(at, tab)
     monkeypatch.setattr(teach, "MAX_DROP", 1.0)
     at.button(key="teach").click().run()  # taught: the report, the taught model answers
-    assert at.session_state[teach.REPORT_KEY].accepted and at.success
+    assert at.session_state[state.TEACH_REPORT_KEY].accepted and at.success
     _no_english(at, tab)
     monkeypatch.setattr(teach, "MAX_DROP", -1.0)
     at.button(key="teach").click().run()  # too much forgetting: the old model is kept

@@ -119,7 +119,7 @@ def test_bad_images_are_refused_clearly(bad, message):
         ({"l2": -0.1}, "l2 must be >= 0"),
         ({"activation": "swish"}, "activation must be one of"),
         ({"output": "linear"}, "output must be one of"),
-        ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+        ({"optimizer": "newton"}, "optimizer must be one of"),
         ({"momentum": 1.0}, "momentum must be <="),
         ({"precision": "float16"}, "precision must be one of"),
         ({"seed": -1}, "seed must be >= 0"),
@@ -231,3 +231,40 @@ def test_few_and_many_images_are_scaled_bitwise_alike(precision, scaling):
     many, few = model.prepare(images), model.prepare(images[:3])
     np.testing.assert_array_equal(few, many[:3])
     assert few.dtype == many.dtype == np.dtype(precision)
+
+
+def test_copy_is_independent_and_keeps_everything_but_the_optimizer(tiny_data):
+    X, y = tiny_data
+    model = MLP(hidden=8, epochs=2, eta=0.01, optimizer="adam").fit(X, y)
+    model.metadata_["preset"] = "mine"
+    twin = model.copy()
+    assert twin.get_params() == model.get_params() and twin.epochs_trained_ == 2
+    assert twin.history_ == model.history_ and twin.metadata_ == model.metadata_
+    assert twin.optimizer_ is None and model.optimizer_ is not None
+    np.testing.assert_array_equal(twin.predict_proba(X[:50]), model.predict_proba(X[:50]))
+    twin.weights_[0][:] = 0  # nothing is shared
+    twin.history_[0]["cost"] = -1.0
+    twin.metadata_["preset"] = "other"
+    assert model.weights_[0].any() and model.history_[0]["cost"] > 0
+    assert model.metadata_["preset"] == "mine"
+    assert twin.random_state_.randint(1000) == model.random_state_.randint(1000)  # same stream
+
+
+def test_copy_in_another_precision_computes_the_same(tiny_data):
+    X, y = tiny_data
+    model = MLP(hidden=8, epochs=1, eta=0.01).fit(X, y)
+    twin = model.copy("float64")
+    assert twin.dtype == np.float64 and all(W.dtype == np.float64 for W in twin.weights_)
+    assert model.dtype == np.float32 and model.weights_[0].dtype == np.float32
+    np.testing.assert_allclose(twin.predict_proba(X), model.predict_proba(X), rtol=1e-4, atol=1e-6)
+
+
+def test_copy_with_other_weights_uses_them(tiny_data):
+    X, y = tiny_data
+    model = MLP(hidden=8, epochs=1).fit(X, y)
+    W = [np.zeros_like(w) for w in model.weights_]
+    b = [np.zeros_like(v) for v in model.biases_]
+    twin = model.copy(weights=(W, b))
+    np.testing.assert_allclose(twin.predict_proba(X[:3]), 0.1)  # zero weights: all equal
+    assert twin.weights_[0] is W[0] and model.weights_[0].any()  # given, not copied again
+    assert model.copy("float64", weights=(W, b)).weights_[0].dtype == np.float64

@@ -3,16 +3,11 @@ transcription of Raschka's NeuralNetMLP (benchmarks/reference.py)."""
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-from conftest import ROOT
 
+from benchmarks.reference import NeuralNetMLP
 from digitnet import Trainer, presets
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from reference import NeuralNetMLP
 
 
 def article_scaling(X_u8):

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_app import app_weights, apps  # noqa: F401 (fixtures: AppTests of the real app)
 
 from digitnet import data, strokes
 from digitnet.preprocess import preprocess_steps
@@ -134,7 +133,7 @@ def test_training_images_are_what_the_pipeline_makes(pen):
             assert np.array_equal(images[c * 3 + i], np.round(steps.image * 255).astype(np.uint8))
 
 
-def test_the_app_reads_a_render_as_it_was_trained(pen, apps):  # noqa: F811
+def test_the_app_reads_a_render_as_it_was_trained(pen, apps):
     """A render sent by the canvas: the Draw tab's network input is the training image."""
     from digitnet.app import state
 

@@ -63,14 +63,12 @@ def test_text_and_chart_marks_contrast_with_the_background(name):
 
 def test_confusion_matrix_counts_contrast_with_their_cells():
     """The heat map is a dark panel of its own: its counts must read on every cell."""
-    from digitnet.app import explore
-
-    assert contrast(explore.TEXT_RIGHT, explore.CELL_RIGHT) >= MIN_CONTRAST
-    assert contrast(explore.TEXT_OTHER, explore.CELL_NONE) >= MIN_CONTRAST
-    low, high = explore.CELL_MISTAKES
+    assert contrast(charts.TEXT_RIGHT, charts.CELL_RIGHT) >= MIN_CONTRAST
+    assert contrast(charts.TEXT_OTHER, charts.CELL_NONE) >= MIN_CONTRAST
+    low, high = charts.CELL_MISTAKES
     for t in (0.0, 0.25, 0.5, 0.75, 1.0):  # along the scale (linear in RGB: close enough)
         cell = "#" + "".join(
             f"{round(int(low[i : i + 2], 16) * (1 - t) + int(high[i : i + 2], 16) * t):02x}"
             for i in (1, 3, 5)
         )
-        assert contrast(explore.TEXT_OTHER, cell) >= MIN_CONTRAST, cell
+        assert contrast(charts.TEXT_OTHER, cell) >= MIN_CONTRAST, cell

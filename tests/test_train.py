@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from digitnet import MLP, Trainer, TrainingDiverged
-from digitnet.optimizers import SGD, Adam, Momentum, schedule_factor
 
 
 def quick_model(**kw):
@@ -129,39 +128,6 @@ def test_early_stopping_restores_the_best_epoch(tiny_data):
     assert model.score(X[400:], y[400:]) == pytest.approx(best)
     with pytest.raises(ValueError, match="early_stopping needs validation_data"):
         quick_model(early_stopping=True).fit(X, y)
-
-
-def test_sgd_is_the_articles_update():
-    w, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
-    SGD(0.1).step([w], [g])
-    np.testing.assert_allclose(w, [1.0 - 0.05, -2.0 - 0.025])
-
-
-def test_momentum_and_nesterov_updates():
-    w, g = np.array([1.0]), np.array([1.0])
-    opt = Momentum(0.1, momentum=0.5)
-    opt.step([w], [g])  # v = -0.1, w = 0.9
-    opt.step([w], [g])  # v = -0.05 - 0.1 = -0.15, w = 0.75
-    assert w[0] == pytest.approx(0.75)
-    w = np.array([1.0])
-    opt = Momentum(0.1, momentum=0.5, nesterov=True)
-    opt.step([w], [g])  # v = -0.1; w += 0.5*-0.1 - 0.1 = 0.85
-    assert w[0] == pytest.approx(0.85)
-
-
-def test_adam_first_step_moves_by_eta():
-    w = np.array([1.0, 1.0])
-    Adam(0.01).step([w], [np.array([3.0, -0.2])])
-    np.testing.assert_allclose(w, [0.99, 1.01], rtol=1e-6)
-
-
-def test_cosine_schedule_with_warmup():
-    assert schedule_factor("constant", 5, 10) == 1.0
-    assert schedule_factor("cosine", 0, 100) == 1.0
-    assert schedule_factor("cosine", 50, 100) == pytest.approx(0.5)
-    assert schedule_factor("cosine", 100, 100) == pytest.approx(0.0)
-    assert schedule_factor("cosine", 0, 100, warmup=0.1) == pytest.approx(0.1)
-    assert schedule_factor("cosine", 10, 100, warmup=0.1) == pytest.approx(1.0)
 
 
 def test_overlapped_evaluation_gives_the_same_history_in_order(tiny_data):

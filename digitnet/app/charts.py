@@ -1,11 +1,14 @@
-"""Vega-Lite charts for the app: the ten probabilities, and the training curves.
+"""Vega-Lite charts for the app: the ten probabilities, the training curves, and the
+Explore tab's pushes towards an answer, confusion matrix and accuracy per digit.
 
-Each function returns ``(data, spec)`` for ``st.vega_lite_chart(data, spec)``.
-The specs are written by hand rather than built with ``st.line_chart`` or
-Altair: the live training view redraws its charts twice a second, and a
-hand-written spec costs about 3 ms a call where ``st.line_chart`` costs about
-50. A spec that stays the same between refreshes also lets the browser update
-the chart's data in place instead of rebuilding it.
+Each function returns ``(data, spec)`` for ``st.vega_lite_chart(data, spec)`` (the
+confusion matrix: a spec with its data in it). The specs are written by hand rather
+than built with ``st.line_chart`` or Altair: the live training view redraws its charts
+twice a second, and a hand-written spec costs about 3 ms a call where ``st.line_chart``
+costs about 50. A spec that stays the same between refreshes also lets the browser
+update the chart's data in place instead of rebuilding it. The confusion matrix, with
+its layers and click selection, is built with Altair, once per matrix and choice
+(:func:`confusion_spec`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import math
 import re
 from collections.abc import Sequence
 
+import altair as alt
 import numpy as np
 import pandas as pd
+import streamlit as st
 
 from . import i18n
 from .i18n import t
@@ -329,3 +334,169 @@ def nice_domain(
     if high - low < step:  # the values sit on a step: keep some room around them
         low, high = max(lowest, low - step), min(highest, high + step)
     return [round(low, 12), round(high, 12)]
+
+
+# ---------------------------------------------------------------- Explore tab
+#: The gallery's choice of every true digit, or of every answer (a confusion matrix's
+#: row or column not chosen).
+ALL = "all"
+#: The confusion matrix is a dark panel of its own in both themes: its cells' colours and
+#: the counts written on them (each pair contrasts 4.5:1 or more: tests/test_theme.py).
+CELL_RIGHT, TEXT_RIGHT = "#20344a", "#9fb3c8"  # the diagonal: read right
+CELL_NONE = "#1e2128"  # no mistake
+CELL_MISTAKES = ("#3a1f24", "#c62828")  # one mistake ... the most, on a square-root scale
+TEXT_OTHER = "#ffffff"  # the counts off the diagonal
+CHOSEN = "#ffbd45"  # the frame of the chosen cell(s)
+
+
+def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
+    """Horizontal bars: the k strongest pushes each way, largest at the top."""
+    units = np.concatenate([c.top(k, 1), c.top(k, -1)[::-1]])
+    data = pd.DataFrame(
+        {
+            "unit": [f"#{u}" for u in units],
+            "push": c.contributions[units],
+            "activation": c.activations[units],
+            "weight": c.weights[units],
+            "way": ["towards" if v > 0 else "away" for v in c.contributions[units]],
+        }
+    )
+    spec = {
+        "height": max(120, 22 * len(units)),
+        "mark": {"type": "bar", "cornerRadiusEnd": 2},
+        "encoding": {
+            "y": {"field": "unit", "type": "nominal", "sort": None, "title": None,
+                  "axis": {"labelOverlap": False}},
+            "x": {"field": "push", "type": "quantitative",
+                  "title": t("explore.chart.push_title", target=c.target),
+                  # a set domain: no extent computed from the empty data Vega starts with
+                  "scale": {"domain": nice_domain([0.0, *data["push"]])}},
+            "color": {"field": "way", "type": "nominal", "legend": None,
+                      "scale": {"domain": palette_domain({EXCITE: "towards", INHIBIT: "away"})}},
+            "tooltip": [{"field": "unit", "title": t("explore.chart.unit")},
+                        {"field": "activation", "format": ".3f",
+                         "title": t("explore.chart.activation")},
+                        {"field": "weight", "format": "+.3f", "title": t("explore.chart.weight")},
+                        {"field": "push", "format": "+.3f", "title": t("explore.chart.push")}],
+        },
+    }  # fmt: skip
+    return data, described(spec, t("explore.chart.push_description", target=c.target))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def confusion_spec(cm: tuple, chosen: tuple, lang: str) -> dict:
+    """:func:`confusion_chart` as a Vega-Lite spec, made once per matrix, choice and language.
+
+    Building the Altair chart and validating it takes about 0.25 s, most of a
+    rerun of this tab; the spec it gives is drawn by ``st.vega_lite_chart``.
+    ``lang`` is the language of its words (part of the cache's key).
+    """
+    spec = confusion_chart(np.asarray(cm), chosen, lang).to_dict()
+    return described(spec, i18n.translate(lang, "explore.chart.confusion"), lang)
+
+
+def confusion_chart(cm: np.ndarray, chosen: tuple, lang: str = i18n.DEFAULT) -> alt.LayerChart:
+    """10×10 heat map: rows the true digit, columns what was read; mistakes in red.
+
+    Layers: the cells (right answers dark blue, no mistake dark grey), the
+    mistakes coloured by their count, the counts, and on top an invisible layer
+    that takes the clicks (the ``cell`` selection) and frames the chosen cell(s).
+    """
+    rows = [
+        {"actual": t, "read": p, "count": int(cm[t, p]), "right": t == p,
+         "chosen": (chosen[0] in (ALL, t)) and (chosen[1] in (ALL, p)) and chosen != (ALL, ALL)}
+        for t in range(10)
+        for p in range(10)
+    ]  # fmt: skip
+    df = pd.DataFrame(rows)
+    df["label"] = [str(c) if c else "" for c in df["count"]]
+    worst = max(1, int(cm[~np.eye(10, dtype=bool)].max()))
+    read_as, true_digit = (i18n.translate(lang, k) for k in ("explore.read_as", "explore.true"))
+    true_title, true_axis = y_title(true_digit)
+    base = alt.Chart(df).encode(
+        x=alt.X("read:O", title=read_as, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("actual:O", title=true_title, axis=alt.Axis(**true_axis)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.condition("datum.right", alt.value(CELL_RIGHT), alt.value(CELL_NONE))
+    )
+    mistakes = (
+        base.transform_filter("!datum.right && datum.count > 0")
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "count:Q",
+                scale=alt.Scale(type="sqrt", domain=[0, worst], range=list(CELL_MISTAKES)),
+                legend=None,
+            )
+        )
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="label:N",
+        color=alt.condition("datum.right", alt.value(TEXT_RIGHT), alt.value(TEXT_OTHER)),
+    )
+    cell = alt.selection_point(name="cell", fields=["actual", "read"], on="click", clear="dblclick")
+    clicks = (
+        base.mark_rect(fill="transparent", cursor="pointer")
+        .encode(
+            stroke=alt.condition("datum.chosen", alt.value(CHOSEN), alt.value("transparent")),
+            strokeWidth=alt.condition("datum.chosen", alt.value(2.5), alt.value(0)),
+            tooltip=[
+                alt.Tooltip("actual:O", title=true_digit),
+                alt.Tooltip("read:O", title=read_as),
+                alt.Tooltip("count:Q", title=i18n.translate(lang, "explore.test_digits")),
+            ],
+        )
+        .add_params(cell)
+    )
+    return (cells + mistakes + text + clicks).properties(height=330)
+
+
+def mistakes_caption(r: dict, cm: np.ndarray) -> str:
+    """The evaluation and the matrix's message in words: how many mistakes, which the most."""
+    fields = {"accuracy": r["accuracy"], "n": r["n"], "errors": len(r["errors"])}
+    off = cm * (1 - np.eye(len(cm), dtype=cm.dtype))
+    if not off.any():
+        return t("explore.mistakes.caption_none", **fields)
+    true, read = np.unravel_index(int(off.argmax()), off.shape)
+    most = {"true": int(true), "read": int(read), "count": int(off[true, read])}
+    return t("explore.mistakes.caption", **fields, **most)
+
+
+def per_class_summary(per_class) -> str:
+    """The per-digit accuracy chart in one line of words."""
+    acc = np.asarray(per_class)
+    low, high = int(acc.argmin()), int(acc.argmax())
+    return t("explore.per_class", low=low, lo=acc[low], high=high, hi=acc[high])
+
+
+def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
+    """Accuracy per true digit, as points (the axis does not start at 0: they are all high)."""
+    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "accuracy": np.asarray(per_class)})
+    # the theme's colours (above): the points in the main one, the labels
+    # in the guides'
+    colors = {"scale": {"domain": palette_domain({MAIN: "accuracy", GUIDE: "label"})},
+              "legend": None}  # fmt: skip
+    spec = {
+        "height": 330,
+        "title": {"text": t("explore.chart.per_digit"), "fontSize": 13, "fontWeight": "normal",
+                  "aria": False},  # said by the description (:func:`described`)
+        "encoding": {
+            "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
+            "y": {"field": "accuracy", "type": "quantitative", "title": None,
+                  "scale": {"domain": nice_domain(data["accuracy"], lowest=0, highest=1),
+                            "nice": False, "padding": 24},
+                  "axis": {"format": ".1%", "tickCount": 5}},
+            "tooltip": [{"field": "digit", "title": t("explore.chart.digit")},
+                        {"field": "accuracy", "format": ".2%",
+                         "title": t("explore.chart.accuracy")}],
+        },
+        "layer": [
+            {"mark": {"type": "point", "filled": True, "size": 70},
+             "encoding": {"color": {"datum": "accuracy", **colors}}},
+            {"mark": {"type": "text", "dy": -11, "fontSize": 10},
+             "encoding": {"text": {"field": "accuracy", "format": ".1%"},
+                          "color": {"datum": "label", **colors}}},
+        ],
+    }  # fmt: skip
+    return data, described(spec, t("explore.chart.per_digit"))

@@ -77,14 +77,14 @@ def draw_panel() -> None:
     with left:
         result = st_canvas(
             fill_color="rgba(0, 0, 0, 0)",
-            stroke_width=st.session_state.get("pen", DEFAULT_PEN),  # the slider below
+            stroke_width=st.session_state.get(state.PEN_KEY, DEFAULT_PEN),  # the slider below
             stroke_color="#FFFFFF",
             background_color="#000000",
             update_streamlit=True,
             height=CANVAS_PX,
             width=CANVAS_PX,
             drawing_mode="freedraw",
-            initial_drawing=st.session_state.get("canvas_initial"),
+            initial_drawing=st.session_state.get(state.CANVAS_INITIAL_KEY),
             return_image_data=True,
             key=CANVAS_KEY,
             on_change=_on_canvas_change,
@@ -104,11 +104,13 @@ def draw_panel() -> None:
                    help=t("draw.undo_help"))  # fmt: skip
         bar.button(t("draw.clear"), key="clear", icon=":material/delete:", on_click=_clear)
         with bar.popover(t("draw.pen"), icon=":material/edit:"):
-            st.slider(t("draw.pen_width"), *PEN_RANGE, DEFAULT_PEN, key="pen")
+            st.slider(t("draw.pen_width"), *PEN_RANGE, DEFAULT_PEN, key=state.PEN_KEY)
         with bar:
             pad.attach(CANVAS_KEY, "undo", t("draw.pad_label"))
     if drawing is not None:
-        pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
+        pics = pictures.step_pictures(
+            steps, len(st.session_state.get(state.CANVAS_OBJECTS_KEY, []))
+        )
         st.image([pictures.data_url(p) for p, _ in pics], caption=[c for _, c in pics], width=150,
                  alt=pictures.step_alts())  # fmt: skip
     teach.panel()
@@ -182,11 +184,11 @@ def _current_drawing(result):
     moment later; until then the old picture must not be read as current.
     """
     raw = result.json_data or {}
-    if st.session_state.get("canvas_pending"):
-        objects = st.session_state.get("canvas_objects", [])
+    if st.session_state.get(state.CANVAS_PENDING_KEY):
+        objects = st.session_state.get(state.CANVAS_OBJECTS_KEY, [])
     else:
         objects = raw.get("objects") or []
-        st.session_state.canvas_objects = objects
+        st.session_state[state.CANVAS_OBJECTS_KEY] = objects
     if not objects:
         return None
     try:
@@ -199,7 +201,7 @@ def _current_drawing(result):
 
 # ---------------------------------------------------------------- Undo / Clear
 def _undo() -> None:
-    _redraw(st.session_state.get("canvas_objects", [])[:-1])
+    _redraw(st.session_state.get(state.CANVAS_OBJECTS_KEY, [])[:-1])
 
 
 def _clear() -> None:
@@ -211,22 +213,22 @@ def _redraw(objects: list) -> None:
 
     The revision number makes every request new, so a second Clear also clears.
     """
-    revision = st.session_state.get("canvas_revision", 0) + 1
-    st.session_state.canvas_revision = revision
-    st.session_state.canvas_initial = {"objects": objects, "digitnetRevision": revision}
-    st.session_state.canvas_objects = objects
-    st.session_state.canvas_pending = True
+    revision = st.session_state.get(state.CANVAS_REVISION_KEY, 0) + 1
+    st.session_state[state.CANVAS_REVISION_KEY] = revision
+    st.session_state[state.CANVAS_INITIAL_KEY] = {"objects": objects, "digitnetRevision": revision}
+    st.session_state[state.CANVAS_OBJECTS_KEY] = objects
+    st.session_state[state.CANVAS_PENDING_KEY] = True
 
 
 def keep_drawing() -> None:
     """Have the canvas draw its strokes again: it may be built anew (the language switched)."""
-    objects = st.session_state.get("canvas_objects")
+    objects = st.session_state.get(state.CANVAS_OBJECTS_KEY)
     if objects:
         _redraw(objects)
 
 
 def _on_canvas_change() -> None:
-    st.session_state.canvas_pending = False
+    st.session_state[state.CANVAS_PENDING_KEY] = False
 
 
 # ---------------------------------------------------------------- which model
@@ -256,8 +258,8 @@ def model_panel() -> None:
             max_upload_size=models.MAX_UPLOAD_MB,
             help=t("draw.upload_help"),
         )
-        if st.session_state.get("upload_error"):
-            st.error(str(st.session_state.upload_error))
+        if st.session_state.get(state.UPLOAD_ERROR_KEY):
+            st.error(str(st.session_state[state.UPLOAD_ERROR_KEY]))
         elif state.UPLOADED_KEY in st.session_state:
             name = st.session_state[state.UPLOADED_KEY][0]
             st.caption(
@@ -278,7 +280,7 @@ def model_panel() -> None:
 
 def _picker_key() -> str:
     """The radio's key: it changes with every :func:`state.set_source`."""
-    return f"source_picker_{st.session_state.get('source_revision', 0)}"
+    return f"source_picker_{st.session_state.get(state.SOURCE_REVISION_KEY, 0)}"
 
 
 def _picked(picker: str) -> None:
@@ -294,13 +296,13 @@ def _uploader_key() -> str:
     The uploader keeps the chips of the files it refused itself (wrong type, too big),
     red, even after a good file: only a new uploader is rid of them.
     """
-    return f"upload_{st.session_state.get('upload_revision', 0)}"
+    return f"upload_{st.session_state.get(state.UPLOAD_REVISION_KEY, 0)}"
 
 
 def _on_upload(key: str) -> None:
     """Check an uploaded file; if it is good, let it answer."""
     file = st.session_state.get(key)
-    st.session_state.upload_error = ""
+    st.session_state[state.UPLOAD_ERROR_KEY] = ""
     if file is None:  # removed
         st.session_state.pop(state.UPLOADED_KEY, None)
         if st.session_state.get(state.SOURCE_KEY) == models.UPLOADED:
@@ -310,15 +312,17 @@ def _on_upload(key: str) -> None:
     try:
         model = models.load_upload(file)
     except WeightsError as e:
-        st.session_state.upload_error = i18n.message("draw.upload_failed", detail=str(e))
+        st.session_state[state.UPLOAD_ERROR_KEY] = i18n.message("draw.upload_failed", detail=str(e))
         return
     why = state.memory_refusal(0.0, memory.arrays_mb([model]))
     if why:
-        st.session_state.upload_error = why
+        st.session_state[state.UPLOAD_ERROR_KEY] = why
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
     state.set_source(models.UPLOADED)
-    st.session_state.upload_revision = st.session_state.get("upload_revision", 0) + 1
+    st.session_state[state.UPLOAD_REVISION_KEY] = (
+        st.session_state.get(state.UPLOAD_REVISION_KEY, 0) + 1
+    )
 
 
 def _weights_later(who: state.Answerer):

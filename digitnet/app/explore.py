@@ -23,34 +23,20 @@ from __future__ import annotations
 
 import math
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from .. import tta
 from ..errors import DataError
 from ..explain import hidden_contributions, incoming_weights
 from ..model import MLP
-from . import charts, i18n, state
+from . import charts, i18n, pictures, state
+from .charts import ALL
 from .i18n import t
 
 PER_PAGE = 25  #: digits and units per page (the article's 5×5 figure)
 TOP_UNITS = 5  #: units shown with their pictures, each way
 TOP_BARS = 8  #: units in the contributions chart, each way
-TILE = 128  #: px: a 28×28 picture enlarged 4× in a frame (five a row on a wide page)
-ALL = "all"
-
-POSITIVE = np.array([255, 99, 71], np.float64)  # ink here excites the unit / pushes towards
-NEGATIVE = np.array([66, 155, 255], np.float64)  # ink here inhibits it / pushes away
-ACTIVE = np.array([255, 189, 69], np.float64)  # amber: a hidden unit's activation
-#: The confusion matrix is a dark panel of its own in both themes: its cells' colours and
-#: the counts written on them (each pair contrasts 4.5:1 or more: tests/test_theme.py).
-CELL_RIGHT, TEXT_RIGHT = "#20344a", "#9fb3c8"  # the diagonal: read right
-CELL_NONE = "#1e2128"  # no mistake
-CELL_MISTAKES = ("#3a1f24", "#c62828")  # one mistake ... the most, on a square-root scale
-TEXT_OTHER = "#ffffff"  # the counts off the diagonal
-CHOSEN = "#ffbd45"  # the frame of the chosen cell(s)
 
 
 def render() -> None:
@@ -71,7 +57,7 @@ def test_data():
     """The MNIST test set (downloaded the first time, with a progress bar), or None."""
     bar = st.empty()
     try:
-        data = state.test_data(state.download_bar(bar))
+        data = state.test_data(state.download_progress(bar))
     except DataError as e:
         bar.empty()
         st.error(
@@ -89,7 +75,7 @@ def why_section(model: MLP) -> None:
     if image is None:
         st.info(t("explore.draw_first"), icon=":material/draw:")
         return
-    target = st.session_state.get("explain_target")
+    target = st.session_state.get(state.EXPLAIN_TARGET_KEY)
     c = hidden_contributions(model, image, target)
     answer = int(np.argmax(c.probabilities))
     units = len(c.activations)
@@ -100,7 +86,7 @@ def why_section(model: MLP) -> None:
     )
 
     left, right = st.columns([1, 2], gap="medium")
-    left.image(big(image, 5), caption=t("explore.your_drawing"), width=140,
+    left.image(pictures.big(image, 5), caption=t("explore.your_drawing"), width=140,
                alt=t("explore.your_drawing_alt"))  # fmt: skip
     with right:
         said = [t("explore.read", answer=answer, p=c.probabilities[answer])]
@@ -118,18 +104,18 @@ def why_section(model: MLP) -> None:
         st.segmented_control(
             t("explore.target"),
             list(range(10)),
-            key="explain_target",
+            key=state.EXPLAIN_TARGET_KEY,
             wrap=True,
             help=t("explore.target_help"),
         )
     left, right = st.columns(2, gap="medium")
     left.image(
-        activation_picture(c.activations),
+        pictures.activation_picture(c.activations),
         caption=activation_caption(model, c.activations, c.layer),
         width="content",
         alt=t("explore.grid_alt", units=len(c.activations)),
     )
-    right.vega_lite_chart(*contributions_chart(c, TOP_BARS), width="stretch")
+    right.vega_lite_chart(*charts.contributions_chart(c, TOP_BARS), width="stretch")
     if not first_layer:
         st.caption(t("explore.deep"))
         return
@@ -139,13 +125,13 @@ def why_section(model: MLP) -> None:
             continue
         st.markdown(t("explore.looks_for", title=title))
         st.image(
-            [tile(diverging(w)) for w in incoming_weights(model, top)],
+            [pictures.tile(pictures.diverging(w)) for w in incoming_weights(model, top)],
             caption=[
                 f"#{u}: {c.activations[u]:.2f} × {c.weights[u]:+.2f} = {c.contributions[u]:+.2f}"
                 for u in top
             ],
-            alt=[unit_alt(u) for u in top],
-            width=TILE,
+            alt=[pictures.unit_alt(u) for u in top],
+            width=pictures.TILE,
         )
     st.caption(t("explore.push_caption"))
 
@@ -158,41 +144,6 @@ def activation_caption(model: MLP, a: np.ndarray, layer: int) -> str:
     return text
 
 
-def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
-    """Horizontal bars: the k strongest pushes each way, largest at the top."""
-    units = np.concatenate([c.top(k, 1), c.top(k, -1)[::-1]])
-    data = pd.DataFrame(
-        {
-            "unit": [f"#{u}" for u in units],
-            "push": c.contributions[units],
-            "activation": c.activations[units],
-            "weight": c.weights[units],
-            "way": ["towards" if v > 0 else "away" for v in c.contributions[units]],
-        }
-    )
-    spec = {
-        "height": max(120, 22 * len(units)),
-        "mark": {"type": "bar", "cornerRadiusEnd": 2},
-        "encoding": {
-            "y": {"field": "unit", "type": "nominal", "sort": None, "title": None,
-                  "axis": {"labelOverlap": False}},
-            "x": {"field": "push", "type": "quantitative",
-                  "title": t("explore.chart.push_title", target=c.target),
-                  # a set domain: no extent computed from the empty data Vega starts with
-                  "scale": {"domain": charts.nice_domain([0.0, *data["push"]])}},
-            "color": {"field": "way", "type": "nominal", "legend": None,
-                      "scale": {"domain": charts.palette_domain({charts.EXCITE: "towards",
-                                                                charts.INHIBIT: "away"})}},
-            "tooltip": [{"field": "unit", "title": t("explore.chart.unit")},
-                        {"field": "activation", "format": ".3f",
-                         "title": t("explore.chart.activation")},
-                        {"field": "weight", "format": "+.3f", "title": t("explore.chart.weight")},
-                        {"field": "push", "format": "+.3f", "title": t("explore.chart.push")}],
-        },
-    }  # fmt: skip
-    return data, charts.described(spec, t("explore.chart.push_description", target=c.target))
-
-
 # ---------------------------------------------------------------- 2. mistakes
 def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     st.markdown("#### " + t("explore.mistakes.heading"))
@@ -203,153 +154,37 @@ def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
         st.button(t("explore.try_again"), key="evaluation_retry")
         return
     cm = np.asarray(r["confusion"])
-    st.caption(mistakes_caption(r, cm))
+    st.caption(charts.mistakes_caption(r, cm))
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.vega_lite_chart(
-            spec=confusion_spec(tuple(map(tuple, cm.tolist())), _filters(), i18n.current()),
-            key=f"confusion_{st.session_state.get('confusion_rev', 0)}",
+            spec=charts.confusion_spec(tuple(map(tuple, cm.tolist())), _filters(), i18n.current()),
+            key=f"confusion_{st.session_state.get(state.CONFUSION_REVISION_KEY, 0)}",
             on_select=_cell_clicked,
             selection_mode="cell",
             width="stretch",
         )
     with right:
-        st.vega_lite_chart(*per_class_chart(r["per_class"]), width="stretch")
-        st.caption(per_class_summary(r["per_class"]))
+        st.vega_lite_chart(*charts.per_class_chart(r["per_class"]), width="stretch")
+        st.caption(charts.per_class_summary(r["per_class"]))
     gallery(r, X, y)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def confusion_spec(cm: tuple, chosen: tuple, lang: str) -> dict:
-    """:func:`confusion_chart` as a Vega-Lite spec, made once per matrix, choice and language.
-
-    Building the Altair chart and validating it takes about 0.25 s, most of a
-    rerun of this tab; the spec it gives is drawn by ``st.vega_lite_chart``.
-    ``lang`` is the language of its words (part of the cache's key).
-    """
-    spec = confusion_chart(np.asarray(cm), chosen, lang).to_dict()
-    return charts.described(spec, i18n.translate(lang, "explore.chart.confusion"), lang)
-
-
-def confusion_chart(cm: np.ndarray, chosen: tuple, lang: str = i18n.DEFAULT) -> alt.LayerChart:
-    """10×10 heat map: rows the true digit, columns what was read; mistakes in red.
-
-    Layers: the cells (right answers dark blue, no mistake dark grey), the
-    mistakes coloured by their count, the counts, and on top an invisible layer
-    that takes the clicks (the ``cell`` selection) and frames the chosen cell(s).
-    """
-    rows = [
-        {"actual": t, "read": p, "count": int(cm[t, p]), "right": t == p,
-         "chosen": (chosen[0] in (ALL, t)) and (chosen[1] in (ALL, p)) and chosen != (ALL, ALL)}
-        for t in range(10)
-        for p in range(10)
-    ]  # fmt: skip
-    df = pd.DataFrame(rows)
-    df["label"] = [str(c) if c else "" for c in df["count"]]
-    worst = max(1, int(cm[~np.eye(10, dtype=bool)].max()))
-    read_as, true_digit = (i18n.translate(lang, k) for k in ("explore.read_as", "explore.true"))
-    true_title, true_axis = charts.y_title(true_digit)
-    base = alt.Chart(df).encode(
-        x=alt.X("read:O", title=read_as, axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("actual:O", title=true_title, axis=alt.Axis(**true_axis)),
-    )
-    cells = base.mark_rect().encode(
-        color=alt.condition("datum.right", alt.value(CELL_RIGHT), alt.value(CELL_NONE))
-    )
-    mistakes = (
-        base.transform_filter("!datum.right && datum.count > 0")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "count:Q",
-                scale=alt.Scale(type="sqrt", domain=[0, worst], range=list(CELL_MISTAKES)),
-                legend=None,
-            )
-        )
-    )
-    text = base.mark_text(fontSize=11).encode(
-        text="label:N",
-        color=alt.condition("datum.right", alt.value(TEXT_RIGHT), alt.value(TEXT_OTHER)),
-    )
-    cell = alt.selection_point(name="cell", fields=["actual", "read"], on="click", clear="dblclick")
-    clicks = (
-        base.mark_rect(fill="transparent", cursor="pointer")
-        .encode(
-            stroke=alt.condition("datum.chosen", alt.value(CHOSEN), alt.value("transparent")),
-            strokeWidth=alt.condition("datum.chosen", alt.value(2.5), alt.value(0)),
-            tooltip=[
-                alt.Tooltip("actual:O", title=true_digit),
-                alt.Tooltip("read:O", title=read_as),
-                alt.Tooltip("count:Q", title=i18n.translate(lang, "explore.test_digits")),
-            ],
-        )
-        .add_params(cell)
-    )
-    return (cells + mistakes + text + clicks).properties(height=330)
-
-
-def mistakes_caption(r: dict, cm: np.ndarray) -> str:
-    """The evaluation and the matrix's message in words: how many mistakes, which the most."""
-    fields = {"accuracy": r["accuracy"], "n": r["n"], "errors": len(r["errors"])}
-    off = cm * (1 - np.eye(len(cm), dtype=cm.dtype))
-    if not off.any():
-        return t("explore.mistakes.caption_none", **fields)
-    true, read = np.unravel_index(int(off.argmax()), off.shape)
-    most = {"true": int(true), "read": int(read), "count": int(off[true, read])}
-    return t("explore.mistakes.caption", **fields, **most)
-
-
-def per_class_summary(per_class) -> str:
-    """The per-digit accuracy chart in one line of words."""
-    acc = np.asarray(per_class)
-    low, high = int(acc.argmin()), int(acc.argmax())
-    return t("explore.per_class", low=low, lo=acc[low], high=high, hi=acc[high])
-
-
-def per_class_chart(per_class) -> tuple[pd.DataFrame, dict]:
-    """Accuracy per true digit, as points (the axis does not start at 0: they are all high)."""
-    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "accuracy": np.asarray(per_class)})
-    # the theme's colours (digitnet/app/charts.py): the points in the main one, the labels
-    # in the guides'
-    colors = {"scale": {"domain": charts.palette_domain({charts.MAIN: "accuracy",
-                                                         charts.GUIDE: "label"})},
-              "legend": None}  # fmt: skip
-    spec = {
-        "height": 330,
-        "title": {"text": t("explore.chart.per_digit"), "fontSize": 13, "fontWeight": "normal",
-                  "aria": False},  # said by the description (charts.described)
-        "encoding": {
-            "x": {"field": "digit", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
-            "y": {"field": "accuracy", "type": "quantitative", "title": None,
-                  "scale": {"domain": charts.nice_domain(data["accuracy"], lowest=0, highest=1),
-                            "nice": False, "padding": 24},
-                  "axis": {"format": ".1%", "tickCount": 5}},
-            "tooltip": [{"field": "digit", "title": t("explore.chart.digit")},
-                        {"field": "accuracy", "format": ".2%",
-                         "title": t("explore.chart.accuracy")}],
-        },
-        "layer": [
-            {"mark": {"type": "point", "filled": True, "size": 70},
-             "encoding": {"color": {"datum": "accuracy", **colors}}},
-            {"mark": {"type": "text", "dy": -11, "fontSize": 10},
-             "encoding": {"text": {"field": "accuracy", "format": ".1%"},
-                          "color": {"datum": "label", **colors}}},
-        ],
-    }  # fmt: skip
-    return data, charts.described(spec, t("explore.chart.per_digit"))
-
-
 def _filters() -> tuple:
-    return st.session_state.get("ex_true", ALL), st.session_state.get("ex_read", ALL)
+    return st.session_state.get(state.GALLERY_TRUE_KEY, ALL), st.session_state.get(
+        state.GALLERY_READ_KEY, ALL
+    )
 
 
 def _cell_clicked(key: str | None = None) -> None:
     """A cell of the heat map clicked (or the selection cleared): set the gallery's filters."""
-    key = key or f"confusion_{st.session_state.get('confusion_rev', 0)}"
+    key = key or f"confusion_{st.session_state.get(state.CONFUSION_REVISION_KEY, 0)}"
     event = st.session_state.get(key) or {}
     chosen = selected_cell(event)
-    st.session_state.ex_true, st.session_state.ex_read = chosen if chosen else (ALL, ALL)
-    st.session_state.ex_page = 1
+    st.session_state[state.GALLERY_TRUE_KEY], st.session_state[state.GALLERY_READ_KEY] = (
+        chosen if chosen else (ALL, ALL)
+    )
+    st.session_state[state.GALLERY_PAGE_KEY] = 1
 
 
 def selected_cell(event) -> tuple[int, int] | None:
@@ -369,8 +204,10 @@ def selected_cell(event) -> tuple[int, int] | None:
 
 
 def _filters_changed() -> None:
-    st.session_state.ex_page = 1
-    st.session_state.confusion_rev = st.session_state.get("confusion_rev", 0) + 1  # unselect
+    st.session_state[state.GALLERY_PAGE_KEY] = 1
+    st.session_state[state.CONFUSION_REVISION_KEY] = (
+        st.session_state.get(state.CONFUSION_REVISION_KEY, 0) + 1
+    )  # unselect
 
 
 def chosen_digits(r: dict, y: np.ndarray, true, read) -> np.ndarray:
@@ -390,15 +227,16 @@ def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     true, read = (
         bar.selectbox(t(text), [ALL, *range(10)], key=key, on_change=_filters_changed,
                       format_func=i18n.labeller("explore.digit."), width=140)
-        for text, key in (("explore.true_digit", "ex_true"), ("explore.read_as_digit", "ex_read"))
+        for text, key in (("explore.true_digit", state.GALLERY_TRUE_KEY),
+                          ("explore.read_as_digit", state.GALLERY_READ_KEY))
     )  # fmt: skip
     idx = chosen_digits(r, y, true, read)
     pages = max(1, math.ceil(len(idx) / PER_PAGE))
-    if st.session_state.get("ex_page", 1) > pages:
-        st.session_state.ex_page = 1
+    if st.session_state.get(state.GALLERY_PAGE_KEY, 1) > pages:
+        st.session_state[state.GALLERY_PAGE_KEY] = 1
     page = 1
     if pages > 1:
-        page = bar.number_input(t("explore.page"), 1, pages, key="ex_page", width=140)
+        page = bar.number_input(t("explore.page"), 1, pages, key=state.GALLERY_PAGE_KEY, width=140)
     what = describe_choice(true, read)
     if not len(idx):
         st.info(t("explore.none", what=what))
@@ -411,10 +249,10 @@ def gallery(r: dict, X: np.ndarray, y: np.ndarray) -> None:
     probs = r["probabilities"]
     pred = r["predictions"]
     st.image(
-        [tile(big(X[i], 4)) for i in shown],
+        [pictures.tile(pictures.big(X[i], 4)) for i in shown],
         caption=[f"{y[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in shown],
         alt=[t("explore.gallery_alt", index=i, true=y[i], read=pred[i]) for i in shown],
-        width=TILE,
+        width=pictures.TILE,
     )
 
 
@@ -458,66 +296,12 @@ def units_section(model: MLP) -> None:
         units = np.argsort(-a, kind="stable")
     shown = units[(page - 1) * PER_PAGE : page * PER_PAGE]
     st.image(
-        [tile(diverging(w)) for w in incoming_weights(model, shown)],
+        [pictures.tile(pictures.diverging(w)) for w in incoming_weights(model, shown)],
         caption=[f"#{u}" for u in shown],
-        alt=[unit_alt(u) for u in shown],
-        width=TILE,
+        alt=[pictures.unit_alt(u) for u in shown],
+        width=pictures.TILE,
     )
     text = t("explore.units.caption", shown=len(shown), units=n)
     if model.input_scaling == "unit":
         text = i18n.join(text, t("explore.units.speckle"))
     st.caption(text)
-
-
-# ---------------------------------------------------------------- pictures
-def big(image: np.ndarray, k: int) -> np.ndarray:
-    """A 28×28 image (uint8, or floats in [0, 1]) as uint8, enlarged k× (nearest)."""
-    a = np.asarray(image).reshape(28, 28)
-    if a.dtype != np.uint8:
-        a = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
-    return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
-
-
-def tile(picture: np.ndarray, side: int = TILE, frame=(70, 70, 80)) -> np.ndarray:
-    """A picture centred on a black square of ``side`` px with a 1-px frame (RGB uint8)."""
-    if picture.ndim == 2:
-        picture = np.repeat(picture[..., None], 3, axis=2)
-    h, w = picture.shape[:2]
-    out = np.zeros((side, side, 3), np.uint8)
-    top, left = (side - h) // 2, (side - w) // 2
-    out[top : top + h, left : left + w] = picture
-    out[[0, -1], :] = frame
-    out[:, [0, -1]] = frame
-    return out
-
-
-def diverging(w: np.ndarray, k: int = 4) -> np.ndarray:
-    """Weights as RGB: red positive, blue negative, black 0; scaled by their largest |w|."""
-    w = np.asarray(w, np.float64).reshape(28, 28)
-    scale = float(np.abs(w).max()) or 1.0
-    t = np.clip(w / scale, -1.0, 1.0)[..., None]
-    rgb = np.where(t >= 0, POSITIVE, NEGATIVE) * np.abs(t) ** 0.75
-    out = np.round(rgb).astype(np.uint8)
-    return np.repeat(np.repeat(out, k, axis=0), k, axis=1)
-
-
-def unit_alt(unit: int) -> str:
-    """The alt text of a hidden unit's picture (:func:`diverging` of its weights)."""
-    return t("explore.unit_alt", unit=unit)
-
-
-def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:
-    """The activations as a grid of squares (row by row), amber brightness by activation."""
-    n = len(a)
-    cols = min(n, max(10, math.ceil(math.sqrt(2 * n))))
-    rows = math.ceil(n / cols)
-    scale = float(np.abs(a).max()) or 1.0
-    level = np.zeros(rows * cols)
-    level[:n] = a / scale
-    grid = level.reshape(rows, cols)[..., None]
-    rgb = np.where(grid >= 0, ACTIVE, NEGATIVE) * np.abs(grid) ** 0.6
-    rgb[np.arange(rows * cols).reshape(rows, cols) >= n] = (14, 17, 23)  # past the last unit
-    big_ = np.repeat(np.repeat(np.round(rgb).astype(np.uint8), square, 0), square, 1)
-    big_[::square, :] = (30, 34, 44)  # a thin grid, so that dark units still show
-    big_[:, ::square] = (30, 34, 44)
-    return big_

@@ -15,11 +15,14 @@ differences of the cost, in float64, on a few weights of every layer.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,8 +33,8 @@ from .. import model as model_module
 from ..errors import DataError
 from ..explain import gradient_check
 from ..model import MLP
-from ..optimizers import SGD
-from . import state
+from ..optimizers import OPTIMIZERS, SGD
+from . import i18n, state
 from .i18n import t
 
 ROOT = Path(model_module.__file__).resolve().parent.parent
@@ -44,7 +47,7 @@ CHECK_PER_LAYER = 3  #: weights, and as many biases, checked per layer
 class Source:
     """Where a formula's code is: a function, and the text of its first and last lines."""
 
-    where: object  # a function or method
+    where: Callable[..., Any]  # a function or method
     start: str  # a piece of text of the first line
     end: str | None = None  # ... of the last line (None: the first line only)
     extra: int = 0  # lines to add after the last one
@@ -69,6 +72,8 @@ class Formula:
     text: str = ""  # what it means, under the formula
     differs: str = ""  # where the article's text and code disagree, if they do
     uses: str = ""  # "sigmoid", "relu", ...: highlighted when the model uses it
+    title_fields: tuple[tuple[str, str], ...] = ()  # the title's fields, if it has any
+    text_fields: Callable[[], dict] | None = None  # the text's, made in the page's language
 
 
 def find_lines(source: Source) -> Snippet:
@@ -108,7 +113,7 @@ FORMULAS: tuple[Formula, ...] = (
         "how.forward.title",
         r"\begin{gathered} z^{(l+1)} = a^{(l)}\, W^{(l)} + b^{(l)} \\ "
         r"a^{(l+1)} = \phi\big(z^{(l+1)}\big), \qquad a^{(0)} = x \end{gathered}",
-        (Source(m.MLP.forward, "# z = a W + b", "# a = φ(z)"),),
+        (Source(m.MLP.forward_pass, "# z = a W + b", "# a = φ(z)"),),
         "how.forward.text",
     ),
     Formula(
@@ -133,8 +138,12 @@ FORMULAS: tuple[Formula, ...] = (
         r"_{\text{@cross_entropy}} \\ &+ \underbrace{\frac{\lambda}{2} \sum_{l} "
         r"\big\lVert W^{(l)} \big\rVert^2}_{\text{@penalty}} \end{aligned}",
         (
-            Source(m.MLP.cost, "return data_loss(self.logits(X), y, self.output)"),
-            Source(functions.data_loss, "softplus = np.logaddexp", "return float(softplus.sum()"),
+            Source(m.MLP.cost, "return functions.OUTPUTS[self.output].loss(self.logits(X), y)"),
+            Source(
+                functions.sigmoid_cross_entropy,
+                "softplus = np.logaddexp",
+                "return float(softplus.sum(",
+            ),
             Source(m.MLP.l2_term, "return 0.5 * self.l2"),
         ),
         "how.cost.text",
@@ -143,7 +152,10 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "how.output_error.title",
         r"\delta^{(\mathrm{out})} = a^{(\mathrm{out})} - y",
-        (Source(m.MLP.backward, "# δ_out = a_out − y"),),
+        (
+            Source(m.MLP.backward, "# δ_out = a_out − y"),
+            Source(functions.output_error, "return a_out - Y"),
+        ),
         "how.output_error.text",
     ),
     Formula(
@@ -170,38 +182,56 @@ FORMULAS: tuple[Formula, ...] = (
         r"\\ b^{(l)} := b^{(l)} - \eta\, \frac{\partial J}{\partial b^{(l)}} \end{gathered}",
         (Source(SGD._update, "p -= eta * g"),),
         "how.update.text",
+        text_fields=lambda: {
+            "optimizers": i18n.listing(
+                [t(f"how.optimizer.{name}") for name in OPTIMIZERS if name != "sgd"]
+            )
+        },
     ),
 )
 
-#: The other activations digitnet offers (the shipped network uses ReLU and softmax).
-OTHER_FORMULAS: tuple[Formula, ...] = (
-    Formula(
-        "how.relu.title",
-        r"\begin{gathered} \phi(z) = \max(0, z) \\ \phi'(z) = \begin{cases} 1 & z > 0 \\ "
-        r"0 & z \le 0 \end{cases} \end{gathered}",
-        (
-            Source(functions.relu, "return np.maximum(z, 0.0, out=z)"),
-            Source(functions.relu_derivative, "return (a > 0).astype(a.dtype)"),
-        ),
-        uses="relu",
-    ),
-    Formula(
-        "how.softmax.title",
-        r"\begin{gathered} a_k = \frac{e^{z_k}}{\sum_{j} e^{z_j}} \\ "
-        r"J(W) = -\sum_i \log a^{(i)}_{y^{(i)}} + \frac{\lambda}{2} \sum_l "
-        r"\big\lVert W^{(l)} \big\rVert^2 \end{gathered}",
-        (
-            Source(functions.softmax, "z -= z.max(axis=1, keepdims=True)", "return z"),
-            Source(
-                functions.data_loss,
-                "zmax = z.max(axis=1, keepdims=True)",
-                "return float((logsumexp",
-            ),
-        ),
-        "how.softmax.text",
-        uses="softmax",
-    ),
+
+def _body(function: Callable[..., Any]) -> Source:
+    """The lines of ``function`` after its docstring."""
+    lines = textwrap.dedent(inspect.getsource(function)).splitlines()
+    node = ast.parse("\n".join(lines)).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    statements = node.body[1:] if ast.get_docstring(node) else node.body
+    first, last = lines[statements[0].lineno - 1].strip(), lines[node.end_lineno - 1].strip()
+    return Source(function, first, None if last == first else last)
+
+
+#: What the code of some of the other choices does beyond its formula (text keys).
+NOTES = {"softmax": "how.softmax.text"}
+
+
+#: Every other activation and output digitnet offers (:data:`digitnet.functions.ACTIVATIONS`
+#: and :data:`~digitnet.functions.OUTPUTS`; the article's sigmoid is above), with its code.
+def _other(name: str, title: str, latex: str, code: tuple[Callable[..., Any], ...],
+           **title_fields: str) -> Formula:  # fmt: skip
+    return Formula(title, latex, tuple(_body(f) for f in code), NOTES.get(name, ""), uses=name,
+                   title_fields=tuple(title_fields.items()))  # fmt: skip
+
+
+OTHER_FORMULAS: tuple[Formula, ...] = tuple(
+    [
+        _other(a.name, "how.activation_title", a.latex, (a.phi, a.derivative), label=a.label)
+        for a in functions.ACTIVATIONS.values()
+        if a.name != "sigmoid"
+    ]
+    + [
+        _other(o.name, f"how.output.{o.name}", o.latex, (o.activation, o.loss))
+        for o in functions.OUTPUTS.values()
+        if o.name != "sigmoid"
+    ]
 )
+
+
+def others_title() -> str:
+    """The expander's title: the other activations and outputs, by name."""
+    names = [a.label for a in functions.ACTIVATIONS.values() if a.name != "sigmoid"]
+    names += [t(f"train.choice.output.{name}") for name in functions.OUTPUTS if name != "sigmoid"]
+    return t("how.others", names=i18n.listing(names))
 
 
 def render() -> None:
@@ -215,7 +245,7 @@ def render() -> None:
     for number, formula in enumerate(FORMULAS, start=1):
         show_formula(formula, number, used)
     others = {f.uses for f in OTHER_FORMULAS}
-    with st.expander(t("how.others"), expanded=bool(used & others)):
+    with st.expander(others_title(), expanded=bool(used & others)):
         for formula in OTHER_FORMULAS:
             show_formula(formula, None, used)
     if who.model is not None:
@@ -228,14 +258,14 @@ def _used(model: MLP | None) -> set[str]:
 
 def show_formula(formula: Formula, number: int | None, used: set[str]) -> None:
     with st.container(border=True):
-        title = t(formula.title)
+        title = t(formula.title, **dict(formula.title_fields))
         title = f"**{number}. {title}**" if number else f"**{title}**"
         if formula.uses and formula.uses in used:
             title += " · " + t("how.used")
         st.markdown(title)
         st.latex(latex(formula.latex))
         if formula.text:
-            st.caption(t(formula.text))
+            st.caption(t(formula.text, **(formula.text_fields() if formula.text_fields else {})))
         for source in formula.sources:
             try:
                 s = find_lines(source)
@@ -266,8 +296,8 @@ def check_section(model: MLP, description: str) -> None:
         t("how.check.article"), key="check_article_cost", help=t("how.check.article_help")
     )
     if st.button(t("how.check.again"), key="check_again", icon=":material/casino:"):
-        st.session_state.check_seed = st.session_state.get("check_seed", 0) + 1
-    seed = st.session_state.get("check_seed", 0)
+        st.session_state[state.CHECK_SEED_KEY] = st.session_state.get(state.CHECK_SEED_KEY, 0) + 1
+    seed = st.session_state.get(state.CHECK_SEED_KEY, 0)
     l2 = (model.l2 or ARTICLE_L2) if article else None
     images, labels, source = _check_batch(seed)
     rows = _check(state.model_key(model), model, images, labels, seed, l2, article)
@@ -284,8 +314,10 @@ def check_section(model: MLP, description: str) -> None:
         }
     )
     st.dataframe(table, hide_index=True, key="check_table")
-    lam = t("how.check.lambda_article" if article and not model.l2 else "how.check.lambda", lam=lam)
-    st.caption(t("how.check.caption", lam=lam, batch=source))
+    said = t(
+        "how.check.lambda_article" if article and not model.l2 else "how.check.lambda", lam=lam
+    )
+    st.caption(t("how.check.caption", lam=said, batch=source))
     if worst < 1e-5:
         st.success(t("how.check.right", worst=worst), icon=":material/check_circle:")
     elif worst < 1e-3:

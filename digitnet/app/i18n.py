@@ -35,7 +35,7 @@ import importlib
 import pkgutil
 import string
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -135,6 +135,12 @@ def join(*sentences: str) -> str:
     return t("app.join").join(s for s in sentences if s)
 
 
+def listing(items: Sequence[str]) -> str:
+    """Names in a list, as the page's language writes one: "a, b, c" or 「a、b、c」
+    (``app.list``)."""
+    return t("app.list").join(items)
+
+
 def current() -> str:
     """The language of the page being drawn (English outside a Streamlit run)."""
     st = _streamlit()
@@ -163,7 +169,7 @@ def choose(query: str | None, picked: str | None, locale: str | None) -> str:
     English. Values that name no language are ignored."""
     for lang in (query, picked):
         if lang in LANGUAGES:
-            return lang  # type: ignore[return-value]
+            return lang
     return from_locale(locale) or DEFAULT
 
 

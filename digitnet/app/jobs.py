@@ -46,12 +46,19 @@ from ..presets import split
 from ..train import Progress, Trainer, evaluate_rows
 
 log = logging.getLogger("digitnet.app.jobs")
-if not log.handlers:  # Streamlit does not configure the loggers of other packages
-    _handler = logging.StreamHandler(sys.stderr)
-    _handler.setFormatter(logging.Formatter("%(asctime)s digitnet.jobs %(message)s"))
-    log.addHandler(_handler)
+
+
+def log_to_stderr() -> None:
+    """Print the workers' log lines on stderr, once (the app calls it at startup: Streamlit
+    does not configure the loggers of other packages, and importing this module must not)."""
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s digitnet.jobs %(message)s"))
+    log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+
 
 MAX_RUNS_ENV = "DIGITNET_MAX_TRAINING_RUNS"
 DEFAULT_MAX_RUNS = 2  #: concurrent runs per server: one per core of a 2-core host
@@ -199,7 +206,7 @@ class Snapshot:
         return self.fraction * self.epochs
 
     @property
-    def eta(self) -> float | None:
+    def seconds_left(self) -> float | None:
         """Seconds left, extrapolated from the time taken so far; None before any progress."""
         if self.state != "running" or self.fraction <= 0 or self.fraction >= 1:
             return None
@@ -215,17 +222,6 @@ class Published:
     preset: str
     epoch: float  # epochs done when copied (2.4 = 40% into the third)
     epochs: int
-
-
-def copy_model(model: MLP) -> MLP:
-    """An independent copy of a model: same hyperparameters, weights, history, metadata."""
-    clone = MLP(**model.get_params())
-    clone.weights_ = [W.copy() for W in model.weights_]
-    clone.biases_ = [b.copy() for b in model.biases_]
-    clone.history_ = [dict(h) for h in model.history_]
-    clone.epochs_trained_ = model.epochs_trained_
-    clone.metadata_ = dict(model.metadata_)
-    return clone
 
 
 # ---------------------------------------------------------------- the job
@@ -309,7 +305,7 @@ class TrainJob:
                 slots_cap=self.slots.n,
             )
             # the freshly initialised weights: the Draw tab can try them right away
-            self._published = Published(copy_model(model), number, preset, 0.0, trainer.run_epochs)
+            self._published = Published(model.copy(), number, preset, 0.0, trainer.run_epochs)
         self._launch()
 
     def stop(self, wait: float = 5.0) -> None:
@@ -415,7 +411,7 @@ class TrainJob:
         """The Trainer's callback (worker thread): record progress; True asks it to stop."""
         now = time.monotonic()
         publish = p.kind == "epoch" or now - self._last_publish >= PUBLISH_EVERY_S
-        copy = copy_model(p.model) if publish else None  # outside the lock: ~1 ms
+        copy = p.model.copy() if publish else None  # outside the lock: ~1 ms
         with self._lock:
             snap = replace(
                 self._snap,
@@ -485,7 +481,7 @@ class TrainJob:
             if trainer is not None and state != "ended":
                 # the final weights (stopped, done, or the last good ones if diverged)
                 self._published = Published(
-                    copy_model(trainer.model),
+                    trainer.model.copy(),
                     self._snap.run,
                     self._runs[-1].preset,
                     self._snap.epoch_float,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, i18n, models, state, train_view
+from . import draw, explore, howitworks, i18n, jobs, models, state, train_view
 from .i18n import t
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
@@ -35,6 +35,7 @@ PAGE_CSS = """
 
 
 def main() -> None:
+    jobs.log_to_stderr()
     i18n.setup()
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
     state.watch_visitor()  # the memory comes back once the page has been gone a while

@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,7 @@ def arrays_mb(objects: Iterable) -> float:
                 counted.add(id(base))
                 total += base.nbytes
             return
+        values: Iterable[Any]
         if isinstance(obj, (list, tuple, set, frozenset)):
             values = obj
         elif isinstance(obj, dict):

@@ -1,4 +1,6 @@
-"""Pictures of the preprocessing steps, shown under the canvas (NumPy and Pillow only).
+"""The app's pictures (NumPy and Pillow only): the preprocessing steps shown under the
+canvas; digits enlarged pixel by pixel, framed tiles, the hidden units' weights and
+activations (the Explore tab, the drawings kept to teach).
 
 :func:`digitnet.preprocess.preprocess_steps` keeps every intermediate image of
 its procedure; :func:`step_pictures` turns them into four small RGB pictures of
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -143,3 +146,67 @@ def _framed(img: Image.Image) -> np.ndarray:
     rgb = img.convert("RGB")
     ImageDraw.Draw(rgb).rectangle([0, 0, SIZE - 1, SIZE - 1], outline=FRAME)
     return np.asarray(rgb)
+
+
+# ---------------------------------------------------------------- Explore and Teach
+TILE = 128  #: px: a 28×28 picture enlarged 4× in a frame (five a row on a wide page)
+POSITIVE = np.array([255, 99, 71], np.float64)  # ink here excites the unit / pushes towards
+NEGATIVE = np.array([66, 155, 255], np.float64)  # ink here inhibits it / pushes away
+ACTIVE = np.array([255, 189, 69], np.float64)  # amber: a hidden unit's activation
+
+
+def enlarge(pixels: np.ndarray, k: int) -> np.ndarray:
+    """Each pixel (grey or RGB) as a k×k square: big pixels, as the network sees them."""
+    return np.repeat(np.repeat(pixels, k, axis=0), k, axis=1)
+
+
+def big(image: np.ndarray, k: int) -> np.ndarray:
+    """A 28×28 image (uint8, or floats in [0, 1]) as uint8, enlarged k× (nearest)."""
+    a = np.asarray(image).reshape(28, 28)
+    if a.dtype != np.uint8:
+        a = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+    return enlarge(a, k)
+
+
+def tile(picture: np.ndarray, side: int = TILE, frame=(70, 70, 80)) -> np.ndarray:
+    """A picture centred on a black square of ``side`` px with a 1-px frame (RGB uint8)."""
+    if picture.ndim == 2:
+        picture = np.repeat(picture[..., None], 3, axis=2)
+    h, w = picture.shape[:2]
+    out = np.zeros((side, side, 3), np.uint8)
+    top, left = (side - h) // 2, (side - w) // 2
+    out[top : top + h, left : left + w] = picture
+    out[[0, -1], :] = frame
+    out[:, [0, -1]] = frame
+    return out
+
+
+def diverging(w: np.ndarray, k: int = 4) -> np.ndarray:
+    """Weights as RGB: red positive, blue negative, black 0; scaled by their largest |w|."""
+    w = np.asarray(w, np.float64).reshape(28, 28)
+    scale = float(np.abs(w).max()) or 1.0
+    t = np.clip(w / scale, -1.0, 1.0)[..., None]
+    rgb = np.where(t >= 0, POSITIVE, NEGATIVE) * np.abs(t) ** 0.75
+    return enlarge(np.round(rgb).astype(np.uint8), k)
+
+
+def unit_alt(unit: int) -> str:
+    """The alt text of a hidden unit's picture (:func:`diverging` of its weights)."""
+    return t("explore.unit_alt", unit=unit)
+
+
+def activation_picture(a: np.ndarray, square: int = 8) -> np.ndarray:
+    """The activations as a grid of squares (row by row), amber brightness by activation."""
+    n = len(a)
+    cols = min(n, max(10, math.ceil(math.sqrt(2 * n))))
+    rows = math.ceil(n / cols)
+    scale = float(np.abs(a).max()) or 1.0
+    level = np.zeros(rows * cols)
+    level[:n] = a / scale
+    grid = level.reshape(rows, cols)[..., None]
+    rgb = np.where(grid >= 0, ACTIVE, NEGATIVE) * np.abs(grid) ** 0.6
+    rgb[np.arange(rows * cols).reshape(rows, cols) >= n] = (14, 17, 23)  # past the last unit
+    out = enlarge(np.round(rgb).astype(np.uint8), square)
+    out[::square, :] = (30, 34, 44)  # a thin grid, so that dark units still show
+    out[:, ::square] = (30, 34, 44)
+    return out

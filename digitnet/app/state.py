@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,13 +35,44 @@ from ..evaluate import evaluate
 from ..model import MLP
 from ..presets import with_pen_strokes, with_styled_digits
 from . import jobs, memory, models
-from .i18n import join, t
+from .i18n import Message, join, t
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
 UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
 TAUGHT_KEY = "taught_model"  # (facts, MLP): the model taught the visitor's drawings; facts
 # = {"base": the source it was taught from, "count": drawings, "accuracy": MNIST test}
 DRAWING_KEY = "drawing_input"  # the Draw tab's drawing as the network sees it, or None
+#: The rest of a visitor's ``st.session_state``, by where it is used. A widget's key is
+#: among them when the code reads the widget's value under it.
+JOB_KEY = "job"  # their jobs.TrainJob (see job())
+REAPER_WATCHING_KEY = "_reaper_watching"  # True once watch_visitor() has asked the reaper
+SOURCE_REVISION_KEY = "source_revision"  # numbers the Model answering radio's key (set_source)
+# the Draw tab
+PEN_KEY = "pen"  # the pen width slider
+CANVAS_OBJECTS_KEY = "canvas_objects"  # the canvas's strokes (Fabric.js objects)
+CANVAS_INITIAL_KEY = "canvas_initial"  # what the canvas is asked to redraw (Undo, Clear)
+CANVAS_REVISION_KEY = "canvas_revision"  # numbers those requests, so that each one is new
+CANVAS_PENDING_KEY = "canvas_pending"  # True from Undo or Clear until the canvas has redrawn
+UPLOAD_ERROR_KEY = "upload_error"  # why the last upload was refused, or ""
+UPLOAD_REVISION_KEY = "upload_revision"  # numbers the uploader's key: a new one per good file
+# Teach (under the Draw tab's answer)
+TEACH_EXAMPLES_KEY = "teach_examples"  # list of teach.Example
+TEACH_REPORT_KEY = "teach_report"  # the last teach.Report
+TEACH_BASE_KEY = "teach_base"  # (source, description, MLP): what the taught model came from
+TEACH_SAID_KEY = "teach_said"  # what the last correction did, in words
+CORRECTION_KEY = "correct"  # the "Not a 7? It's a…" digits
+TEACH_BUTTON_KEY = "teach"  # the Teach button
+# the Explore tab
+EXPLAIN_TARGET_KEY = "explain_target"  # the output unit explained (None: the answer's)
+CONFUSION_REVISION_KEY = "confusion_rev"  # numbers the confusion matrix's key: new, unselected
+GALLERY_TRUE_KEY = "ex_true"  # the gallery's filters: the true digit,
+GALLERY_READ_KEY = "ex_read"  # what it was read as,
+GALLERY_PAGE_KEY = "ex_page"  # and its page
+# How it works
+CHECK_SEED_KEY = "check_seed"  # the seed of the gradient check's weights
+# the Train tab
+START_REQUESTED_KEY = "start_requested"  # Start pressed: start once the form has been read
+COMPARE_KEY = "compare"  # the earlier runs drawn on the charts
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
 EVALUATION_WAIT_S = 60.0  #: how long an evaluation waits for its turn on the server
 
@@ -79,6 +111,30 @@ def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
     return mnist.load_mnist("test", download=False)
 
 
+def download_progress(bar) -> mnist.ProgressCallback:
+    """The ``progress`` for :func:`training_data`, :func:`test_data` and :func:`pen_strokes`:
+    ``bar`` (an ``st.empty()``) shows the file being downloaded and its size so far, at
+    most ten times a second (and at its end)."""
+    last = [0.0]
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.1 and done != total:
+            return
+        last[0] = now
+        size = t("data.size_of", done=_size(done), total=_size(total)) if total else _size(done)
+        bar.progress(
+            min(1.0, done / total) if total else 0.0,
+            text=t("data.downloading", name=name, size=size),
+        )
+
+    return progress
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
+
+
 def _download(progress: Callable[[str, int, int | None], None]) -> None:
     with _download_lock():  # two first visitors: one downloads, the other waits
         mnist.download_mnist(progress=progress)  # returns at once if the files are there
@@ -94,18 +150,6 @@ def training_data(progress: Callable[[str, int, int | None], None]) -> jobs.Trai
     _download(progress)
     with st.spinner(t("data.loading")):
         return _mnist()
-
-
-def download_bar(bar) -> Callable[[str, int, int | None], None]:
-    """A ``progress`` for :func:`training_data` and :func:`test_data` that fills ``bar``
-    (an ``st.empty()``) while MNIST downloads."""
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        bar.progress(
-            min(1.0, done / total) if total else 0.0, text=t("data.downloading", name=name)
-        )
-
-    return progress
 
 
 @st.cache_resource(show_spinner=False)
@@ -224,16 +268,16 @@ def session_alive(session_id: str) -> Callable[[], bool]:
 
 def job() -> jobs.TrainJob:
     """This visitor's training job (created on first use)."""
-    if "job" not in st.session_state:
+    if JOB_KEY not in st.session_state:
         ctx = get_script_run_ctx()
         sid = ctx.session_id if ctx is not None else "no-session"
-        st.session_state.job = jobs.TrainJob(sid, training_slots(), alive=session_alive(sid))
-    return st.session_state.job
+        st.session_state[JOB_KEY] = jobs.TrainJob(sid, training_slots(), alive=session_alive(sid))
+    return st.session_state[JOB_KEY]
 
 
 # ---------------------------------------------------------------- memory
 #: What a visitor's session keeps beyond the training job (released when the page is gone).
-HELD_KEYS = (UPLOADED_KEY, TAUGHT_KEY, "teach_base", "teach_report", "teach_examples")
+HELD_KEYS = (UPLOADED_KEY, TAUGHT_KEY, TEACH_BASE_KEY, TEACH_REPORT_KEY, TEACH_EXAMPLES_KEY)
 
 
 @st.cache_resource(show_spinner=False)
@@ -259,32 +303,30 @@ def watch_visitor() -> None:
     (called on every run; does something once per session)."""
     ctx = get_script_run_ctx()
     r = reaper()
-    if r is None or ctx is None or st.session_state.get("_reaper_watching"):
+    if r is None or ctx is None or st.session_state.get(REAPER_WATCHING_KEY):
         return
     ss = ctx.session_state  # thread-safe, unlike st.session_state outside the script thread
 
     def release() -> None:
-        if "job" in ss:
-            ss["job"].close()
+        if JOB_KEY in ss:
+            ss[JOB_KEY].close()
         for key in HELD_KEYS:
             if key in ss:
                 del ss[key]
 
     r.watch(ctx.session_id, release)
-    st.session_state._reaper_watching = True
+    st.session_state[REAPER_WATCHING_KEY] = True
 
 
 def held_mb(*, with_job: bool = True) -> float:
     """MB of arrays this visitor's session keeps: their models, their run's state."""
     held = [st.session_state.get(k) for k in HELD_KEYS]
-    if with_job and "job" in st.session_state:
-        held.append(st.session_state.job)
+    if with_job and JOB_KEY in st.session_state:
+        held.append(st.session_state[JOB_KEY])
     return memory.arrays_mb(held)
 
 
-def memory_refusal(
-    need_mb: float, keep_mb: float, *, with_job: bool = True
-) -> memory.Message | None:
+def memory_refusal(need_mb: float, keep_mb: float, *, with_job: bool = True) -> Message | None:
     """Why an action must wait (the server's or the visitor's memory budget), or None.
 
     ``need_mb``: its peak; ``keep_mb``: what the session keeps afterwards.
@@ -302,7 +344,7 @@ def set_source(source: str) -> None:
     is clicked on the Train tab).
     """
     st.session_state[SOURCE_KEY] = source
-    st.session_state.source_revision = st.session_state.get("source_revision", 0) + 1
+    st.session_state[SOURCE_REVISION_KEY] = st.session_state.get(SOURCE_REVISION_KEY, 0) + 1
 
 
 @dataclass(frozen=True)

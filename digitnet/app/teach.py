@@ -33,12 +33,9 @@ from .. import budget, tta
 from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
-from . import i18n, memory, models, state
+from . import i18n, memory, models, pictures, state
 from .i18n import message, t
 
-EXAMPLES_KEY = "teach_examples"  # list of Example
-REPORT_KEY = "teach_report"  # the last Report
-BASE_KEY = "teach_base"  # (source, description, MLP): what the taught model was taught from
 MAX_EXAMPLES = 50  #: drawings kept per visitor
 MAX_DROP = 0.005  #: the largest MNIST test accuracy drop accepted (0.5 points)
 SLOT_WAIT_S = 30.0  #: how long Teach waits for a free training slot
@@ -81,7 +78,7 @@ class Report:
 
 # ---------------------------------------------------------------- pure helpers
 def examples() -> list[Example]:
-    return st.session_state.setdefault(EXAMPLES_KEY, [])
+    return st.session_state.setdefault(state.TEACH_EXAMPLES_KEY, [])
 
 
 def keep(kept: list[Example], image: np.ndarray, label: int, read_as: int | None) -> i18n.Message:
@@ -158,37 +155,37 @@ def correction(image: np.ndarray | None, read_as: int | None) -> None:
     st.segmented_control(
         t("teach.correct", read=read_as),
         [d for d in range(10) if d != read_as],
-        key="correct",
+        key=state.CORRECTION_KEY,
         wrap=True,
         on_change=_corrected,
         args=(read_as,),
         help=t("teach.correct_help"),
     )
-    if st.session_state.get("teach_said"):
-        st.caption(str(st.session_state.teach_said))
+    if st.session_state.get(state.TEACH_SAID_KEY):
+        st.caption(str(st.session_state[state.TEACH_SAID_KEY]))
 
 
 def _corrected(read_as: int) -> None:
-    label = st.session_state.get("correct")
+    label = st.session_state.get(state.CORRECTION_KEY)
     image = st.session_state.get(state.DRAWING_KEY)
-    st.session_state.correct = None  # ready for the next drawing
+    st.session_state[state.CORRECTION_KEY] = None  # ready for the next drawing
     if label is None or image is None:
         return
-    st.session_state.teach_said = keep(examples(), image, int(label), read_as)
+    st.session_state[state.TEACH_SAID_KEY] = keep(examples(), image, int(label), read_as)
 
 
 # ---------------------------------------------------------------- the panel
 def panel() -> None:
     """The drawings kept, Teach, and what teaching did (shown once there is something)."""
     kept = examples()
-    report = st.session_state.get(REPORT_KEY)
+    report = st.session_state.get(state.TEACH_REPORT_KEY)
     if not kept and report is None:
         return
     st.markdown("#### " + t("teach.heading"))
     if kept:
         st.caption(t("teach.kept_caption"))
         st.image(
-            [_big(ex.image) for ex in kept],
+            [pictures.big(ex.image, 3) for ex in kept],
             caption=[
                 str(ex.label) if ex.read_as is None else t("teach.read", label=ex.label,
                                                            read=ex.read_as)
@@ -198,7 +195,8 @@ def panel() -> None:
             width=64,
         )  # fmt: skip
         bar = st.container(horizontal=True, gap="small")
-        bar.button(t("teach.teach"), key="teach", type="primary", icon=":material/school:")
+        bar.button(t("teach.teach"), key=state.TEACH_BUTTON_KEY, type="primary",
+                   icon=":material/school:")  # fmt: skip
         bar.button(
             t("teach.forget_last"), key="teach_undo", icon=":material/undo:", on_click=_forget_last
         )
@@ -215,9 +213,9 @@ def panel() -> None:
             icon=":material/download:",
             key="teach_download_drawings",
         )
-        if st.session_state.get("teach"):
+        if st.session_state.get(state.TEACH_BUTTON_KEY):
             run_teach(kept)
-            report = st.session_state.get(REPORT_KEY)
+            report = st.session_state.get(state.TEACH_REPORT_KEY)
     if report is not None:
         show_report(report)
 
@@ -226,12 +224,12 @@ def _forget_last() -> None:
     kept = examples()
     if kept:
         kept.pop()
-    st.session_state.teach_said = ""
+    st.session_state[state.TEACH_SAID_KEY] = ""
 
 
 def _forget_all() -> None:
     examples().clear()
-    st.session_state.teach_said = ""
+    st.session_state[state.TEACH_SAID_KEY] = ""
 
 
 def run_teach(kept: list[Example]) -> None:
@@ -240,7 +238,7 @@ def run_teach(kept: list[Example]) -> None:
     if who.model is None:
         st.error(t("teach.no_model"))
         return
-    base = st.session_state.get(BASE_KEY)
+    base = st.session_state.get(state.TEACH_BASE_KEY)
     if who.source != models.TAUGHT or base is None:
         base = (who.source, who.description, who.model)
     _, description, model = base
@@ -255,8 +253,9 @@ def run_teach(kept: list[Example]) -> None:
     try:
         with st.spinner(t("teach.loading")):
             bar = st.empty()
-            data = state.training_data(state.download_bar(bar))
-            state.test_data(state.download_bar(bar))
+            progress = state.download_progress(bar)
+            data = state.training_data(progress)
+            state.test_data(progress)
             bar.empty()
     except DataError as e:
         st.error(t("data.failed", detail=str(e).splitlines()[0]), icon=":material/cloud_off:")
@@ -289,10 +288,10 @@ def run_teach(kept: list[Example]) -> None:
             return
         finally:
             slots.release(me)
-    st.session_state[REPORT_KEY] = report
-    st.session_state.teach_said = ""
+    st.session_state[state.TEACH_REPORT_KEY] = report
+    st.session_state[state.TEACH_SAID_KEY] = ""
     if report.accepted:
-        st.session_state[BASE_KEY] = base
+        st.session_state[state.TEACH_BASE_KEY] = base
         n = len(kept)
         facts = {"base": base[0], "count": n, "accuracy": report.acc_after}
         st.session_state[state.TAUGHT_KEY] = (facts, tuned)  # described in the page's language
@@ -350,8 +349,3 @@ def show_report(report: Report) -> None:
 
 def _cell(p: float, read: int, label: int) -> str:
     return f"{p:.0%}" if read == label else t("teach.cell_read", p=p, read=read)
-
-
-def _big(image: np.ndarray, k: int = 3) -> np.ndarray:
-    """A 28×28 image in [0, 1] as uint8, enlarged k× (nearest): one square per pixel."""
-    return np.kron(np.clip(image, 0, 1) * 255, np.ones((k, k))).astype(np.uint8)

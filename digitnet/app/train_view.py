@@ -13,13 +13,11 @@ overlaid on the charts to compare them.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from .. import budget
 from ..errors import DataError
-from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
+from ..model import PARAMETERS
 from ..presets import (
     DESCRIPTIONS,
     PEN_STROKE_COPIES,
@@ -61,7 +59,7 @@ def train_panel() -> None:
         st.error(error)
 
     buttons = st.container(horizontal=True, gap="small")  # filled once the run has started
-    if st.session_state.pop("start_requested", False) and model is not None:
+    if st.session_state.pop(state.START_REQUESTED_KEY, False) and model is not None:
         start(job, preset, params)  # its download progress or error shows under the buttons
     snap = job.snapshot()
     buttons.button(
@@ -115,7 +113,8 @@ def hyperparameters(preset: str) -> dict:
     def value(name: str):
         return p.get(name, getattr(defaults, name))
 
-    def choice(col, label, name, options):
+    def choice(col, label, name):
+        options = PARAMETERS[name].choices
         return col.selectbox(label, options, index=list(options).index(value(name)),
                              format_func=i18n.labeller(f"train.choice.{name}."),
                              key=key(name), persist_state="page")  # fmt: skip
@@ -145,9 +144,9 @@ def hyperparameters(preset: str) -> dict:
             persist_state="page",
             help=t("train.hp.hidden_help"),
         )
-        out["activation"] = choice(c2, t("train.hp.activation"), "activation", HIDDEN_ACTIVATIONS)
-        out["output"] = choice(c3, t("train.hp.output"), "output", OUTPUTS)
-        out["optimizer"] = choice(c1, t("train.hp.optimizer"), "optimizer", OPTIMIZERS)
+        out["activation"] = choice(c2, t("train.hp.activation"), "activation")
+        out["output"] = choice(c3, t("train.hp.output"), "output")
+        out["optimizer"] = choice(c1, t("train.hp.optimizer"), "optimizer")
         out["eta"] = number(c2, t("train.hp.eta"), "eta", step=0.0001)
         out["l2"] = number(c3, t("train.hp.l2"), "l2", step=0.001)
         out["batch_size"] = number(c1, t("train.hp.batch_size"), "batch_size", step=10, low=1)
@@ -156,17 +155,13 @@ def hyperparameters(preset: str) -> dict:
         st.caption(t("train.hp.more"))
         d1, d2, d3 = st.columns(3)
         out["momentum"] = number(d1, t("train.hp.momentum"), "momentum", step=0.05)
-        out["schedule"] = choice(d2, t("train.hp.schedule"), "schedule", ("constant", "cosine"))
+        out["schedule"] = choice(d2, t("train.hp.schedule"), "schedule")
         out["warmup"] = number(d3, t("train.hp.warmup"), "warmup", step=0.05)
-        out["init"] = choice(d1, t("train.hp.init"), "init", INITS)
+        out["init"] = choice(d1, t("train.hp.init"), "init")
         out["init_scale"] = number(d2, t("train.hp.init_scale"), "init_scale", step=0.01)
-        out["input_scaling"] = choice(
-            d3, t("train.hp.input_scaling"), "input_scaling", INPUT_SCALINGS
-        )
-        out["precision"] = choice(d1, t("train.hp.precision"), "precision", PRECISIONS)
-        out["train_metrics"] = choice(
-            d2, t("train.hp.train_metrics"), "train_metrics", ("full", "running")
-        )
+        out["input_scaling"] = choice(d3, t("train.hp.input_scaling"), "input_scaling")
+        out["precision"] = choice(d1, t("train.hp.precision"), "precision")
+        out["train_metrics"] = choice(d2, t("train.hp.train_metrics"), "train_metrics")
         out["early_stopping"] = d3.checkbox(
             t("train.hp.early_stopping"),
             value=value("early_stopping"),
@@ -225,7 +220,7 @@ def parse_hidden(text: str) -> list[int]:
 # ---------------------------------------------------------------- starting a run
 def _request_start() -> None:
     """Start clicked (runs before the rerun): the Draw tab will use the new model."""
-    st.session_state.start_requested = True
+    st.session_state[state.START_REQUESTED_KEY] = True
     state.set_source(models.TRAINED)
 
 
@@ -242,19 +237,7 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
         st.info(str(why), icon=":material/hourglass_top:")
         return
     bar = st.empty()
-    last = [0.0]
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.1 and done != total:
-            return
-        last[0] = now
-        size = t("train.size_of", done=_size(done), total=_size(total)) if total else _size(done)
-        bar.progress(
-            min(1.0, done / total) if total else 0.0,
-            text=t("train.downloading", name=name, size=size),
-        )
-
+    progress = state.download_progress(bar)
     try:
         data = state.training_data(progress)
         if PEN_STROKE_COPIES.get(preset):  # best also trains on the writers' pen strokes
@@ -291,8 +274,8 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     epoch = min(snap.epoch + 1, snap.epochs) if snap.batch else snap.epoch
     st.progress(min(1.0, snap.fraction), text=t("train.epoch_of", epoch=epoch, epochs=snap.epochs))
     facts = [t("train.elapsed", time=_duration(snap.elapsed))]
-    if snap.eta is not None:
-        facts.append(t("train.eta", time=_duration(snap.eta)))
+    if snap.seconds_left is not None:
+        facts.append(t("train.eta", time=_duration(snap.seconds_left)))
     if snap.history:
         last = snap.history[-1]
         facts.append(t("train.cost", cost=last["cost"]))
@@ -306,7 +289,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     earlier = [
         (r.label, r.history)
         for r in job.runs()
-        if r.label in st.session_state.get("compare", []) and r.number != snap.run
+        if r.label in st.session_state.get(state.COMPARE_KEY, []) and r.number != snap.run
     ]
     x_max = max([snap.epochs] + [len(h) for _, h in earlier])
     now = snap.epoch_float if snap.active else None
@@ -368,7 +351,7 @@ def runs_table(job: jobs.TrainJob) -> None:
     st.multiselect(
         t("train.compare"),
         [r.label for r in runs if r.number != current],
-        key="compare",
+        key=state.COMPARE_KEY,
         persist_state="page",
         placeholder=t("train.compare_placeholder"),
     )
@@ -381,10 +364,6 @@ def runs_table(job: jobs.TrainJob) -> None:
             f"{'' if r.test_acc is None else f'{r.test_acc:.2%}'} | {t(f'train.state.{r.state}')} |"
         )
     st.markdown("\n".join(lines))
-
-
-def _size(n_bytes: int) -> str:
-    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
 
 def _duration(seconds: float) -> str:

@@ -11,15 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import load  # noqa: E402
+from benchmarks import load
 
 
 @pytest.mark.mnist

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from digitnet.functions import OUTPUTS  # the library's names for its output layers
+from digitnet.optimizers import OPTIMIZERS  # ... and for its optimizers
 from digitnet.preprocess import MESSAGES  # the library's words for a drawing's status
 from digitnet.presets import DESCRIPTIONS  # the library's words for its presets
 
@@ -24,7 +26,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     # ------------------------------------------------------------ How it works
     "how.heading": "The article's formulas, and the code that computes them",
     "how.intro": "Each formula is shown with the lines of digitnet that compute it, read from the code running this page, with their file and line numbers. Notation: a layer's weights W have one row per input and one column per unit; a minibatch has one image per row.",
-    "how.others": "Other activations digitnet offers: ReLU, softmax",
+    "how.others": "Other activations and outputs digitnet offers: {names}",
     "how.used": "used by the model answering",
     "how.not_found": "The code of this formula was not found ({error}).",
     "how.line": "`{path}`, line {first}, in `{name}`",
@@ -50,9 +52,10 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "how.bias_gradient.title": "The gradient of the biases",
     "how.bias_gradient.text": "The biases are not penalised.",
     "how.update.title": "The update",
-    "how.update.text": "Plain gradient descent with learning rate η, in place, for every weight matrix and bias vector (`digitnet.optimizers` also has momentum, Nesterov and Adam).",
-    "how.relu.title": "ReLU and its derivative",
-    "how.softmax.title": "Softmax outputs",
+    "how.update.text": "Plain gradient descent with learning rate η, in place, for every weight matrix and bias vector (`digitnet.optimizers` also has {optimizers}).",
+    "how.activation_title": "{label} and its derivative",
+    **{f"how.optimizer.{o.name}": o.label for o in OPTIMIZERS.values()},
+    **{f"how.output.{o.name}": o.label[0].upper() + o.label[1:] for o in OUTPUTS.values()},
     "how.softmax.text": "Shifted by the largest z so that exp never overflows. With cross-entropy, the output error is again a − y: the same backward pass serves both.",
     "how.check.heading": "Is the gradient right? A numerical check",
     "how.check.intro": "Backpropagation's derivative of J for a few weights and biases of every layer, against the slope of J measured directly: J(w + ε) − J(w − ε), divided by 2ε. On {batch} MNIST test digits, in float64 on a float64 copy of {model} (in float32 the differences of J would be mostly rounding).",
@@ -92,7 +95,9 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "model.no_uploaded": "No usable weights file uploaded: the shipped weights answer.",
     # ------------------------------------------------------------ MNIST, loading
     "app.join": " ",
-    "data.downloading": "Downloading MNIST (once per server): {name}",
+    "app.list": ", ",
+    "data.downloading": "Downloading {name} (once per server), {size}",
+    "data.size_of": "{done} of {total}",
     "data.loading": "Loading MNIST…",
     "data.loading_test": "Loading the MNIST test set…",
     "data.evaluating": "Reading the 10,000 MNIST test digits (one model at a time on this server)…",
@@ -233,6 +238,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "train.choice.optimizer.momentum": "momentum",
     "train.choice.optimizer.nesterov": "nesterov",
     "train.choice.optimizer.adam": "adam",
+    "train.choice.optimizer.rmsprop": "rmsprop",
     "train.choice.schedule.constant": "constant",
     "train.choice.schedule.cosine": "cosine",
     "train.choice.init.normal": "normal",
@@ -245,8 +251,6 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "train.bad_hidden": "Cannot train this network: hidden layers must be whole numbers separated by commas, like 100 or 256, 128; got {text}.",
     "train.cannot": "Cannot train this network: {detail}.",
     "train.too_big": "This network has {weights:,} weights; this server trains at most {most:,}. Try fewer hidden units.",
-    "train.size_of": "{done} of {total}",
-    "train.downloading": "Downloading {name} (once per server), {size}",
     "train.data_failed": "{detail}",
     "train.idle": "Pick a preset and press **{start}**: `fast` takes a few seconds, `seed` (the article's network, 100 epochs) about a minute and `best` about three, longer while the server is busy. You can switch to the Draw tab meanwhile and try the network as it learns.",
     "train.waiting": "Waiting for a free training slot: {in_use} of {cap} runs are training on this server. Yours starts by itself when one ends.",

@@ -1,0 +1,80 @@
+"""What the AppTest-based tests share: drawings as the canvas sends them, and small helpers.
+
+(Their fixtures -- the app's weights, AppTests of the app, training jobs, a small
+model -- are in ``tests/conftest.py``.)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from digitnet.app import jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+
+ONE = [[(140, 40), (140, 240)]]
+SEVEN = [[(70, 56), (210, 56), (126, 238)]]
+
+
+def wait(cond: Callable[[], object], timeout: float = 60.0, every: float = 0.02) -> None:
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout, "timed out"
+        time.sleep(every)
+
+
+def canvas_png(lines, size=280, width=18) -> Image.Image:
+    """A white-on-black RGBA drawing, as the canvas sends it; ``lines`` are polylines."""
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    draw = ImageDraw.Draw(img)
+    for line in lines:
+        draw.line(line, fill=(255, 255, 255, 255), width=width, joint="curve")
+    return img
+
+
+def canvas_value(lines) -> dict:
+    """What the canvas component sends after a stroke: fabric JSON + a PNG data URL."""
+    buf = io.BytesIO()
+    canvas_png(lines).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    objects = [{"type": "path"} for _ in lines]
+    return {"drawing": {"raw": {"objects": objects}, "data": url}}
+
+
+def tiny_training_data(tiny_data: tuple[np.ndarray, np.ndarray]) -> jobs.TrainingData:
+    X, y = tiny_data
+    return jobs.TrainingData(X[:500], y[:500], X[500:], y[500:], X[500:], y[500:])
+
+
+def metric(at):
+    """The Draw tab's answer (the "Prediction" metric) in an AppTest."""
+    (m,) = [m for m in at.metric if m.label == "Prediction"]
+    return m
+
+
+#: A continental "1" with a long lead-in stroke: MNIST-trained networks hesitate
+#: between 1 and 7 on it.
+LEAD_IN_ONE = [[(98, 84), (154, 42), (154, 238)]]
+
+
+def runner_up(at) -> tuple[int, int]:
+    """(the answer, the second most probable digit) for the drawing on the Draw tab."""
+    from digitnet.app import models, state
+
+    probs = models.load_shipped().predict_proba(at.session_state[state.DRAWING_KEY])[0]
+    first, second = np.argsort(probs)[::-1][:2]
+    return int(first), int(second)
+
+
+def training_charts(at) -> list:
+    """The Train tab's charts (the Draw tab's bars are always on the page too), in any
+    language: the ones over the epochs."""
+    return [c for c in at.get("vega_lite_chart") if '"field": "epoch"' in c.proto.spec]
