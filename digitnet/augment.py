@@ -243,17 +243,43 @@ def _field_std(m: np.ndarray) -> float:
 # --------------------------------------------------------------------------
 #: The variants :func:`handwriting_styles` draws, by digit.
 STYLES = {
-    1: "a lead-in stroke from the top, down to the left (and, one time in 3, a foot)",
-    7: "a crossbar through the middle of the stem",
-    9: "the tail curled to the left, or ending in a hook to the left",
+    1: "a lead-in stroke from the top, down to the left, often on a slanted stem "
+    "(and, one time in 3, a foot)",
+    7: "a crossbar through the stem, from the middle down to low, long or short",
+    9: "the tail curled to the left, or ending in a hook to the left, or a small (often "
+    "flattened) loop on a long tail",
 }
 _ENLARGE = 10  #: variants are drawn on the digit enlarged 10×, then made MNIST-like again
-LEAD_IN_LENGTH = (0.3, 0.8)  #: a 1's lead-in stroke, as a fraction of the digit's height
-LEAD_IN_ANGLE = (20.0, 65.0)  #: ... and its angle below the horizontal, degrees
+#: A 1's lead-in stroke, as a fraction of the digit's height. Up to 0.9: many writers draw
+#: it nearly as long as the stem; it stays a 1 because it is steep (LEAD_IN_APEX).
+LEAD_IN_LENGTH = (0.3, 0.9)
+#: ... its angle below the horizontal, degrees: never flatter than 20° (a flat top is a 7's).
+LEAD_IN_ANGLE = (20.0, 65.0)
+#: The angle between the lead-in and the stem, degrees: at least 15 (else it lies on the
+#: stem), at most 65 for the shortest lead-in down to 30 for the longest: a long stroke
+#: meeting the stem at a wide angle is a 7's top bar, not a 1's lead-in.
+LEAD_IN_APEX = (15.0, 65.0, 30.0)
+#: The share of styled 1s written on a slanted stem, and that slant: the top's offset to
+#: the right, as a fraction of the height (0.5 is 27° from the vertical). Fast writers slant
+#: their 1s like that; MNIST's 1s rarely lean more than 15°.
+SLANT_SHARE = 0.5
+STEM_SLANT = (0.15, 0.5)
+SEVEN_BAR_AT = (0.4, 0.75)  #: the 7's crossbar height, fraction of the height from the top
+#: ... its half-length, fraction of the height: from just longer than the pen is wide to a
+#: long bar. A low short bar is still a 7's: it crosses the stem, where a 2's base does not.
+SEVEN_BAR_HALF = (0.12, 0.3)
 TAIL_BEND = (0.15, 0.55)  #: how far left a 9's curled tail end moves, fraction of the height
-HOOK_SHARE = 0.5  #: the share of styled 9s that end in a hook rather than a curled tail
+HOOK_SHARE = 1 / 3  #: the share of styled 9s that end in a hook
+CURL_SHARE = 1 / 3  #: ... with a curled tail (the rest: a small loop on a long tail)
 HOOK_RADIUS = (0.12, 0.28)  #: the hook's radius, fraction of the 9's height
 HOOK_TURN = (0.7, 1.15)  #: how far the hook turns, in half turns (1.0: it ends pointing up)
+#: A small-loop 9: the tail (below the loop) is stretched by this factor, so that the loop
+#: ends up 1/4 to 1/2 of the digit's height (a loop much smaller than that, on a stroke,
+#: is a 7's curl) ...
+TAIL_STRETCH = (1.3, 2.2)
+#: ... and the loop flattened to this share of its height (a flat, oval loop; not less,
+#: or its horizontal strokes thin out and it no longer reads as a closed loop).
+LOOP_SQUASH = (0.6, 1.0)
 
 
 def handwriting_styles(
@@ -353,14 +379,61 @@ def _stroke(
     return np.asarray(canvas)
 
 
+def _remap(big: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) -> np.ndarray:
+    """The image read at ``(src_x, src_y)`` (float arrays of the output's shape), bilinearly;
+    outside ``big`` reads black."""
+    image = big[None].astype(np.float32) * np.float32(1.0 / 255.0)
+    out = bilinear_sample(
+        image,
+        src_x.astype(np.float32).reshape(1, -1),
+        src_y.astype(np.float32).reshape(1, -1),
+    )
+    return np.round(out.reshape(src_x.shape) * 255).astype(np.uint8)
+
+
+def _slant(big: np.ndarray, top: int, bottom: int, slant: float) -> np.ndarray:
+    """Shear so that the top moves right by ``slant`` × the height (the bottom stays)."""
+    height = max(bottom - top, 1)
+    grow = max(0, int(np.ceil(slant * height)))
+    ys, xs = np.mgrid[0 : big.shape[0], 0 : big.shape[1] + grow].astype(np.float32)
+    return _remap(big, xs - np.float32(slant) * (bottom - ys), ys)
+
+
+def lead_in(stem: float, rng: np.random.Generator) -> tuple[float, float]:
+    """A random 1's lead-in for a stem at ``stem`` degrees below the horizontal (90: upright,
+    less: its top leans right): (length as a fraction of the height, angle below the
+    horizontal in radians, pointing left), within :data:`LEAD_IN_LENGTH`,
+    :data:`LEAD_IN_ANGLE` and :data:`LEAD_IN_APEX`."""
+    fraction = rng.uniform(0.0, 1.0)
+    length = LEAD_IN_LENGTH[0] + fraction * (LEAD_IN_LENGTH[1] - LEAD_IN_LENGTH[0])
+    lo_apex, hi_short, hi_long = LEAD_IN_APEX
+    widest = hi_short + fraction * (hi_long - hi_short)  # the widest apex for this length
+    low = max(LEAD_IN_ANGLE[0], stem - widest)
+    high = min(LEAD_IN_ANGLE[1], stem - lo_apex)
+    return length, float(np.deg2rad(rng.uniform(low, max(low, high))))
+
+
 def _one_with_lead_in(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A lead-in stroke from the top of the stem, down to the left; on half of them the
+    stem is slanted first. The stroke's length and angle are drawn so that it stays a 1's
+    lead-in: steep enough, and the longer it is, the closer it hugs the stem
+    (:data:`LEAD_IN_APEX`)."""
     top, bottom, left, right, pen = _geometry(big)
-    pen *= rng.uniform(0.85, 1.1)
     height = bottom - top
+    # The stem's slant (top's offset to the right over the height), from the ink's ends.
+    x_top = _ink_x(big, top + pen / 2, (left + right) / 2)
+    x_bottom = _ink_x(big, bottom - pen / 2, (left + right) / 2)
+    slant = (x_top - x_bottom) / max(height, 1)
+    if rng.random() < SLANT_SHARE:
+        target = rng.uniform(*STEM_SLANT)
+        if target > slant:
+            big = _slant(big, top, bottom, target - slant)
+            slant, x_top = target, x_top + (target - slant) * height
+    pen *= rng.uniform(0.85, 1.1)
     y0 = top + pen / 2
-    x0 = _ink_x(big, y0, (left + right) / 2)
-    length = rng.uniform(*LEAD_IN_LENGTH) * height
-    angle = np.deg2rad(rng.uniform(*LEAD_IN_ANGLE))
+    x0 = _ink_x(big, y0, x_top)
+    length, angle = lead_in(np.degrees(np.arctan2(1.0, slant)), rng)
+    length *= height
     big = _stroke(big, (x0, y0), (x0 - length * np.cos(angle), y0 + length * np.sin(angle)), pen)
     if rng.random() < 1 / 3:  # a foot
         yb = bottom - pen / 2
@@ -373,9 +446,9 @@ def _crossed_seven(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     top, bottom, left, right, pen = _geometry(big)
     pen *= rng.uniform(0.85, 1.1)
     height = bottom - top
-    y = top + rng.uniform(0.45, 0.6) * height
+    y = top + rng.uniform(*SEVEN_BAR_AT) * height
     x = _ink_x(big, y, (left + right) / 2)
-    half, tilt = rng.uniform(0.175, 0.3) * height, np.deg2rad(rng.uniform(-10, 10))
+    half, tilt = rng.uniform(*SEVEN_BAR_HALF) * height, np.deg2rad(rng.uniform(-10, 10))
     dx, dy = half * np.cos(tilt), half * np.sin(tilt)
     return _stroke(big, (x - dx, y - dy), (x + dx, y + dy), pen)
 
@@ -389,10 +462,51 @@ def _nine_with_curled_tail(big: np.ndarray, rng: np.random.Generator) -> np.ndar
     bend = rng.uniform(*TAIL_BEND) * height
     ys, xs = np.mgrid[0 : big.shape[0], 0 : big.shape[1]].astype(np.float32)
     t = np.clip((ys - y0) / max(bottom - y0, 1.0), 0.0, None)
-    src_x = (xs + np.float32(bend) * t * t).reshape(1, -1)  # read from the right: moves left
-    image = big[None].astype(np.float32) * np.float32(1.0 / 255.0)
-    bent = bilinear_sample(image, src_x, ys.reshape(1, -1)).reshape(big.shape)
-    return np.round(bent * 255).astype(np.uint8)
+    return _remap(big, xs + np.float32(bend) * t * t, ys)  # read from the right: moves left
+
+
+def _loop_bottom(big: np.ndarray, top: int, bottom: int) -> float:
+    """The lowest row of a 9's loop: the last row, in the upper 3/4, crossing the ink twice
+    (both sides of the loop); the middle of the digit if none does."""
+    ink = big >= 128
+    rows = range(top, top + int(0.75 * (bottom - top)))
+    crossing = [r for r in rows if np.count_nonzero(np.diff(ink[r].astype(np.int8)) == 1) >= 2]
+    return float(crossing[-1]) if crossing else (top + bottom) / 2
+
+
+def _nine_with_small_loop(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Stretch the tail down (rows below the loop) and flatten the loop: once the digit is
+    rescaled, a small, flat loop on a long tail. The pen is widened as much as the digit grew,
+    so that it keeps its width once the digit is rescaled to MNIST's 20 px."""
+    top, bottom, _, _, pen = _geometry(big)
+    split = min(_loop_bottom(big, top, bottom) + pen / 2, bottom - 1.0)
+    squash, stretch = rng.uniform(*LOOP_SQUASH), rng.uniform(*TAIL_STRETCH)
+    new_split = top + squash * (split - top)
+    new_bottom = new_split + stretch * (bottom - split)
+    rows = int(np.ceil(new_bottom)) + (big.shape[0] - bottom)  # the same margin below
+    y = np.arange(rows, dtype=np.float32)
+    src = np.where(
+        y < top,
+        y,
+        np.where(y < new_split, top + (y - top) / squash, split + (y - new_split) / stretch),
+    )
+    ys, xs = np.meshgrid(src, np.arange(big.shape[1], dtype=np.float32), indexing="ij")
+    grown = (new_bottom - top) / max(bottom - top, 1)
+    return _dilate(_remap(big, xs, ys), round(pen * (grown - 1) / 2))
+
+
+def _dilate(big: np.ndarray, radius: int) -> np.ndarray:
+    """Grey dilation by a (2·radius + 1)² square: the pen ``2·radius`` px wider."""
+    out = big.copy()
+    for axis in (0, 1):
+        src = out.copy()
+        for d in range(1, radius + 1):
+            lo = [slice(None)] * 2
+            hi = [slice(None)] * 2
+            lo[axis], hi[axis] = slice(0, -d), slice(d, None)
+            np.maximum(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
+            np.maximum(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
+    return out
 
 
 def _nine_with_hook(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -418,9 +532,12 @@ def _nine_with_hook(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _styled_nine(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    if rng.random() < HOOK_SHARE:
+    u = rng.random()
+    if u < HOOK_SHARE:
         return _nine_with_hook(big, rng)
-    return _nine_with_curled_tail(big, rng)
+    if u < HOOK_SHARE + CURL_SHARE:
+        return _nine_with_curled_tail(big, rng)
+    return _nine_with_small_loop(big, rng)
 
 
 _STYLERS = {1: _one_with_lead_in, 7: _crossed_seven, 9: _styled_nine}

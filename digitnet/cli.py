@@ -153,8 +153,14 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     if presets.STYLED_DIGITS.get(args.preset):
         _log(args, "drawing European-style 1s, 7s and 9s to add to the training set")
     if pen is not None:
+        from .strokes import RESTYLED_COPIES
+
         copies = presets.PEN_STROKE_COPIES[args.preset]
-        _log(args, f"drawing the {len(pen):,} pen-drawn digits {copies}× on the canvas")
+        _log(
+            args,
+            f"drawing the {len(pen):,} pen-drawn digits {copies}× on the canvas, and their "
+            f"1s, 7s and 9s {RESTYLED_COPIES}× more in other writers' styles",
+        )
     (X_train, y_train), valid = presets.training_set(args.preset, X, y, pen_strokes=pen)
     _log(args, f"training {model!r} on {len(X_train):,} images")
     bar = ProgressBar(model.epochs, f"{args.preset}")
@@ -210,6 +216,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
                 "digits": len(pen),
                 "writers": len(np.unique(pen.writers)),
                 "copies": presets.PEN_STROKE_COPIES[args.preset],
+                "restyled": RESTYLED_COPIES,
                 "content_sha256": pen_strokes_sha256(pen),
             }
         model.metadata_["train_seconds"] = result["train_seconds"]

@@ -304,6 +304,7 @@ DATA = Record(
                 "digits": Int(0),
                 "writers": Int(0),
                 "copies": Int(0),
+                "restyled": Int(0),
                 "content_sha256": Str(256),
             }
         ),

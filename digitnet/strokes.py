@@ -198,6 +198,23 @@ def _midpoint_curve(s: np.ndarray, steps: int = CURVE_STEPS) -> np.ndarray:
     return np.concatenate([s[:1], mids[:1], body, s[-1:]])
 
 
+def _round_corners(s: np.ndarray, sigma: float) -> np.ndarray:
+    """The stroke smoothed along its length by a Gaussian of ``sigma`` (arc length): corners
+    become curves. The ends stay where they were (the stroke is extended by its end points
+    before smoothing), and the result is the same whichever way the stroke runs."""
+    if sigma <= 0 or len(s) < 3:
+        return s
+    step = sigma / 4
+    fine = _resample(s, step)
+    reach = 12  # 3 sigma, at sigma / 4 a point
+    kernel = np.exp(-0.5 * (np.arange(-reach, reach + 1) * step / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.concatenate([np.repeat(fine[:1], reach, 0), fine, np.repeat(fine[-1:], reach, 0)])
+    smooth = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in (0, 1)], axis=1)
+    smooth[0], smooth[-1] = fine[0], fine[-1]
+    return smooth
+
+
 def _resample(s: np.ndarray, spacing: float) -> np.ndarray:
     """Points at equal arc-length steps of about ``spacing`` (both ends kept: the same points
     whichever way the stroke runs); ``spacing`` <= 0 keeps the stroke as it is."""
@@ -284,35 +301,168 @@ def training_images(
     seed: int = 1,
     style: StrokeStyle = STYLE,
     progress: Callable[[int, int], None] | None = None,
+    restyled: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``copies`` renders of every digit, as the network will read them.
+    """``copies`` renders of every digit, and ``restyled`` renders of every 1, 7 and 9 redrawn
+    in another writer's style (:func:`restyle`), as the network will read them.
 
     Each render goes through :func:`digitnet.preprocess.preprocess_steps` with
     ``background="dark"`` -- the Draw tab's own call -- and its image is stored
     as uint8 (like MNIST's). Render ``c`` of digit ``i`` is seeded by
-    ``(seed, c, writer, sample number)``: the same digit gets the same renders
-    whichever set it is part of.
+    ``(seed, c, writer, sample number)`` (restyled render ``r``: ``c = 100 + r``):
+    the same digit gets the same renders whichever set it is part of.
+
+    Parameters
+    ----------
+    restyled : int or None
+        Restyled renders per restylable digit (:func:`restylable`); None: :data:`RESTYLED_COPIES`
+        if ``copies`` is not 0, else none.
 
     Returns
     -------
     images : ndarray
-        uint8 (copies × N, 28, 28), copy after copy.
+        uint8 (copies × N + restyled × M, 28, 28): copy after copy, then the restyled
+        renders of the M restylable digits, copy after copy.
     labels : ndarray
-        int64 (copies × N,).
+        int64, as many.
     """
     from .preprocess import preprocess_steps
 
+    if restyled is None:
+        restyled = RESTYLED_COPIES if copies else 0
     n = len(pen)
-    images = np.zeros((copies * n, 28, 28), np.uint8)
-    labels = np.tile(pen.labels, copies)
-    done = 0
-    for c in range(copies):
-        for i in range(n):
-            rng = np.random.default_rng([seed, c, int(pen.writers[i]), int(pen.sample_no[i])])
-            steps = preprocess_steps(render(pen, i, rng, style), background="dark")
-            if steps.image is not None:
-                images[c * n + i] = np.round(steps.image * 255)
-            done += 1
-            if progress is not None and (done % 256 == 0 or done == copies * n):
-                progress(done, copies * n)
+    chosen = np.array([i for i in range(n) if restylable(pen, i)], np.int64)
+    jobs = [(c, i) for c in range(copies) for i in range(n)]
+    jobs += [(100 + r, int(i)) for r in range(restyled) for i in chosen]
+    images = np.zeros((len(jobs), 28, 28), np.uint8)
+    labels = pen.labels[np.array([i for _, i in jobs], np.int64)]
+    for k, (c, i) in enumerate(jobs):
+        rng = np.random.default_rng([seed, c, int(pen.writers[i]), int(pen.sample_no[i])])
+        if c < 100:
+            canvas = render(pen, i, rng, style)
+        else:
+            canvas = draw(
+                *vary(restyle(screen_strokes(pen, i), int(pen.labels[i]), rng), rng, style)
+            )
+        steps = preprocess_steps(canvas, background="dark")
+        if steps.image is not None:
+            images[k] = np.round(steps.image * 255)
+        if progress is not None and ((k + 1) % 256 == 0 or k + 1 == len(jobs)):
+            progress(k + 1, len(jobs))
     return images, labels
+
+
+# --------------------------------------------------------------------------
+# Styles: the same writers' digits as other writers write them
+# --------------------------------------------------------------------------
+#: The digits :func:`restyle` redraws, and how (the ranges are
+#: :mod:`digitnet.augment`'s, which draws the same styles on MNIST's digits).
+RESTYLED = {
+    1: "the lead-in stroke redrawn: 0.3-0.9 of the height, steep enough to stay a 1's",
+    7: "the crossbar redrawn (or added) from the middle down to low, long or short",
+    9: "the loop made small and flat on a stretched tail",
+}
+
+
+#: The share of restyled 1s whose top is rounded into an arch (the lead-in turning into the
+#: stem in a curve, not a corner), and the arch's size: the stroke smoothed along its length
+#: by a Gaussian of this standard deviation (fraction of the height; 0.15 rounds the corner
+#: off by about a tenth of the height -- more, and the 1 becomes a hook).
+ARCH_SHARE = 0.5
+ARCH_SIZE = (0.04, 0.15)
+#: Restyled renders of every restylable pen-drawn digit that :func:`training_images` adds.
+RESTYLED_COPIES = 2
+
+
+def restylable(pen: PenStrokes, i: int) -> bool:
+    """Whether :func:`restyle` changes digit ``i`` (a 1 of one stroke, any 7 or 9)."""
+    label = int(pen.labels[i])
+    return label in (7, 9) or (label == 1 and len(pen.strokes(i)) == 1)
+
+
+def restyle(strokes: list[np.ndarray], label: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A digit's strokes (screen coordinates, y down) redrawn in another writer's style
+    (:data:`RESTYLED`), or unchanged when it does not apply (other digits, a 1 of two
+    strokes). The writer's own hand -- the stem, the loop, the pen's wobble -- is kept;
+    only the feature that differs between writers is changed."""
+    strokes = [np.asarray(s, np.float64).reshape(-1, 2) for s in strokes]
+    if label == 1 and len(strokes) == 1:
+        return [_one_with_lead_in(strokes[0], rng)]
+    if label == 7:
+        return _seven_with_bar(strokes, rng)
+    if label == 9:
+        return _nine_with_small_loop(strokes, rng)
+    return strokes
+
+
+def _one_with_lead_in(s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The stroke's arms from its top point: the longer is the stem, kept; the other (the
+    lead-in, if any) is replaced by a straight one of :func:`digitnet.augment.lead_in`."""
+    from .augment import lead_in
+
+    top = int(np.argmin(s[:, 1]))
+    arms = [s[: top + 1][::-1], s[top:]]  # both start at the top point
+    stem = max(arms, key=lambda a: a[:, 1].max())
+    height = max(float(stem[:, 1].max() - stem[0, 1]), 1e-6)
+    dx, dy = stem[-1] - stem[0]
+    length, angle = lead_in(math.degrees(math.atan2(dy, -dx)), rng)
+    length *= height
+    n = max(2, int(len(stem) * length / height))
+    t = np.linspace(1.0, 0.0, n)[:, None]  # from the lead-in's end to the top point
+    arm = stem[0] + t * length * np.array([-math.cos(angle), math.sin(angle)])
+    one = np.concatenate([arm[:-1], stem])
+    if rng.random() < ARCH_SHARE:  # the top rounded into an arch, as a fast hand draws it
+        one = _round_corners(one, rng.uniform(*ARCH_SIZE) * height)
+    return one
+
+
+def _crossings(strokes: list[np.ndarray], y: float) -> np.ndarray:
+    """The x where the strokes cross the horizontal line at ``y``."""
+    xs = []
+    for s in strokes:
+        a, b = s[:-1], s[1:]
+        hit = (a[:, 1] - y) * (b[:, 1] - y) <= 0
+        hit &= a[:, 1] != b[:, 1]
+        t = (y - a[hit, 1]) / (b[hit, 1] - a[hit, 1])
+        xs.append(a[hit, 0] + t * (b[hit, 0] - a[hit, 0]))
+    return np.concatenate(xs) if xs else np.zeros(0)
+
+
+def _seven_with_bar(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """Keep the stroke holding the top (the bar and the stem); drop any other (the writer's
+    own crossbar) and draw a new crossbar through the stem."""
+    from .augment import SEVEN_BAR_AT, SEVEN_BAR_HALF
+
+    main = min(strokes, key=lambda s: float(s[:, 1].min()))
+    lo, hi = _bounds([main])
+    height = max(float(hi[1] - lo[1]), 1e-6)
+    if height < 0.7 * float(np.ptp(np.concatenate(strokes)[:, 1])):
+        return strokes  # the top stroke is not the stem (a bar drawn apart): leave it be
+    y = lo[1] + rng.uniform(*SEVEN_BAR_AT) * height
+    xs = _crossings([main], y)
+    x = float(xs.mean()) if xs.size else float((lo[0] + hi[0]) / 2)
+    half, tilt = rng.uniform(*SEVEN_BAR_HALF) * height, math.radians(rng.uniform(-10, 10))
+    d = half * np.array([math.cos(tilt), math.sin(tilt)])
+    bar = np.array([[x, y]]) + np.linspace(-1.0, 1.0, 9)[:, None] * d
+    return [main, bar]
+
+
+def _nine_with_small_loop(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """Flatten the loop (the rows the strokes cross twice, in the upper 3/4) and stretch the
+    tail below it, so that the loop ends up 1/5 to 1/2 of the digit's height."""
+    from .augment import LOOP_SQUASH, TAIL_STRETCH
+
+    lo, hi = _bounds(strokes)
+    top, bottom = float(lo[1]), float(hi[1])
+    levels = np.linspace(top, top + 0.75 * (bottom - top), 40)
+    twice = [y for y in levels if len(_crossings(strokes, y)) >= 2]
+    split = twice[-1] if twice else (top + bottom) / 2
+    squash, stretch = rng.uniform(*LOOP_SQUASH), rng.uniform(*TAIL_STRETCH)
+
+    def move(s: np.ndarray) -> np.ndarray:
+        y = s[:, 1]
+        new_y = np.where(y < split, top + (y - top) * squash, split_y + (y - split) * stretch)
+        return np.stack([s[:, 0], new_y], axis=1)
+
+    split_y = top + (split - top) * squash
+    return [move(s) for s in strokes]

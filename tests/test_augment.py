@@ -232,7 +232,9 @@ def test_handwriting_styles_draw_the_right_thing():
     # The 1 got a lead-in stroke: it is no longer a thin stick.
     cols = np.flatnonzero(one.max(axis=0) > 0.3)
     assert cols[-1] - cols[0] + 1 >= 6
-    assert one[4:12, : cols[0] + 4].sum() > 1.0  # ink at the upper left
+    rows = np.flatnonzero(one.max(axis=1) > 0.3)
+    x_top = np.flatnonzero(one[rows[0]] > 0.3).mean()  # the stem's top (it may be slanted)
+    assert one[rows[0] + 2 : rows[0] + 10, : int(x_top) - 3].sum() > 1.0  # ink lower left of it
     # The 7 got a crossbar: a middle row has a long run of ink.
     assert max(np.count_nonzero(seven[r] > 0.5) for r in range(11, 18)) >= 6
     # The 9's tail moved left of where its stem was.
@@ -282,15 +284,123 @@ def test_nine_with_hook_ends_in_a_hook_to_the_left():
     assert rows.size and rows[0] < new_bottom - 10
 
 
-def test_styled_nines_take_either_form(monkeypatch):
+def test_styled_nines_take_every_form(monkeypatch):
     images, _ = _stick_digits()
+    forms = ("_nine_with_hook", "_nine_with_curled_tail", "_nine_with_small_loop")
     calls = []
-    for name in ("_nine_with_hook", "_nine_with_curled_tail"):
+    for name in forms:
         real = getattr(augment, name)
         monkeypatch.setattr(
             augment, name, lambda big, rng, _f=real, _n=name: calls.append(_n) or _f(big, rng)
         )
-    nines = np.stack([images[2]] * 40)
-    augment.handwriting_styles(nines, np.full(40, 9), fraction=1.0, seed=0)
-    assert len(calls) == 40
-    assert 10 <= calls.count("_nine_with_hook") <= 30  # HOOK_SHARE = 0.5 of them
+    nines = np.stack([images[2]] * 60)
+    augment.handwriting_styles(nines, np.full(60, 9), fraction=1.0, seed=0)
+    assert len(calls) == 60
+    for name in forms:  # a third each
+        assert 8 <= calls.count(name) <= 32, (name, calls.count(name))
+
+
+def _loop_rows(image: np.ndarray) -> np.ndarray:
+    """Rows that cross the ink twice (both sides of a loop), of a 28×28 float image."""
+    ink = image > 0.5
+    crossings = (np.diff(ink.astype(np.int8), axis=1) == 1).sum(axis=1)
+    return np.flatnonzero(crossings >= 2)
+
+
+def test_small_loop_nine_keeps_a_closed_loop_on_a_longer_tail():
+    from digitnet.preprocess import canvas_to_mnist, stroke_width
+
+    images, _ = _stick_digits()
+    original = images[2].astype(float) / 255
+    rows = np.flatnonzero(original.max(axis=1) > 0.3)
+    share = len(_loop_rows(original)) / (rows[-1] - rows[0] + 1)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        big = augment._nine_with_small_loop(augment._enlarge(images[2]), rng)
+        nine = canvas_to_mnist(big, normalize_stroke=False)
+        rows = np.flatnonzero(nine.max(axis=1) > 0.3)
+        loop = _loop_rows(nine)
+        assert loop.size >= 2  # still a closed loop, at the top
+        assert loop.max() < rows[0] + 0.5 * (rows[-1] - rows[0])
+        assert len(loop) / (rows[-1] - rows[0] + 1) < share  # on a longer tail
+        # the pen was widened as the digit grew: it keeps about its width once rescaled
+        assert 0.7 < stroke_width(nine) / stroke_width(original) < 1.4
+
+
+def _strokes_drawn(monkeypatch) -> list:
+    """Record every stroke the stylers add: (image before, p0, p1)."""
+    drawn = []
+    real = augment._stroke
+
+    def record(big, p0, p1, width):
+        drawn.append((big, p0, p1))
+        return real(big, p0, p1, width)
+
+    monkeypatch.setattr(augment, "_stroke", record)
+    return drawn
+
+
+def test_lead_ins_stay_a_ones(monkeypatch):
+    """Lengths and angles in their ranges, and a long lead-in hugs the stem: a long stroke
+    at a wide angle to an upright stem would be a 7's top bar."""
+    images, _ = _stick_digits()
+    monkeypatch.setattr(augment, "SLANT_SHARE", 0.0)  # the stick's upright stem
+    drawn = _strokes_drawn(monkeypatch)
+    big = augment._enlarge(images[0])
+    top, bottom, *_ = augment._geometry(big)
+    rng = np.random.default_rng(0)
+    lengths = []
+    for _ in range(200):
+        drawn.clear()
+        augment._one_with_lead_in(big, rng)
+        _, (x0, y0), (x1, y1) = drawn[0]
+        length = np.hypot(x1 - x0, y1 - y0) / (bottom - top)
+        angle = np.degrees(np.arctan2(y1 - y0, x0 - x1))  # below the horizontal, leftward
+        assert 0.3 - 1e-9 <= length <= 0.9 + 1e-9
+        assert 20 - 1e-6 <= angle <= 65 + 1e-6
+        if length > 0.8:
+            assert angle >= 50, (length, angle)
+        lengths.append(length)
+    assert max(lengths) > 0.85 and min(lengths) < 0.35
+
+
+def test_slanted_ones_lean_as_far_as_stem_slant_says(monkeypatch):
+    images, _ = _stick_digits()
+    monkeypatch.setattr(augment, "SLANT_SHARE", 1.0)
+    drawn = _strokes_drawn(monkeypatch)
+    rng = np.random.default_rng(1)
+    slants = []
+    for _ in range(20):
+        drawn.clear()
+        augment._one_with_lead_in(augment._enlarge(images[0]), rng)
+        stem = drawn[0][0]  # the 1 before its lead-in
+        top, bottom, _, _, pen = augment._geometry(stem)
+        x_top = augment._ink_x(stem, top + pen, 0)
+        x_bottom = augment._ink_x(stem, bottom - pen, 0)
+        slant = (x_top - x_bottom) / (bottom - top - 2 * pen)
+        assert augment.STEM_SLANT[0] - 0.05 <= slant <= augment.STEM_SLANT[1] + 0.05
+        slants.append(slant)
+    assert np.ptp(slants) > 0.15  # a range, not one slant
+
+
+def test_seven_bars_cross_the_stem_from_the_middle_down(monkeypatch):
+    images, _ = _stick_digits()
+    drawn = _strokes_drawn(monkeypatch)
+    big = augment._enlarge(images[1])
+    top, bottom, *_ = augment._geometry(big)
+    height = bottom - top
+    rng = np.random.default_rng(2)
+    heights, halves = [], []
+    for _ in range(100):
+        drawn.clear()
+        augment._crossed_seven(big, rng)
+        _, (x0, y0), (x1, y1) = drawn[0]
+        at = ((y0 + y1) / 2 - top) / height
+        stem = augment._ink_x(big, (y0 + y1) / 2, 0)
+        assert x0 < stem < x1  # it crosses the stem
+        assert 0.4 - 1e-9 <= at <= 0.75 + 1e-9
+        half = np.hypot(x1 - x0, y1 - y0) / 2 / height
+        assert 0.12 - 1e-9 <= half <= 0.3 + 1e-9
+        heights.append(at)
+        halves.append(half)
+    assert max(heights) > 0.7 and min(halves) < 0.15  # low, short bars are drawn too

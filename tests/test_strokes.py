@@ -67,7 +67,7 @@ def test_render_is_deterministic_with_a_seed(pen):
     assert np.array_equal(a, b)
     # a digit's renders do not depend on which other digits are in the set
     alone, _ = strokes.training_images(pen.select([2]), copies=2, seed=3)
-    assert np.array_equal(alone, a[[2, 5]])
+    assert np.array_equal(alone, a[[2, 5, 6, 7]])  # its 2 renders, then its 2 restyled ones
 
 
 def test_stroke_order_and_direction_do_not_matter(pen):
@@ -124,13 +124,21 @@ def test_plain_style_is_the_data_sets_rendering(pen):
 
 def test_training_images_are_what_the_pipeline_makes(pen):
     images, labels = strokes.training_images(pen, copies=2, seed=9)
-    assert images.shape == (6, 28, 28) and images.dtype == np.uint8
-    assert labels.tolist() == [8, 4, 7, 8, 4, 7]
+    assert images.shape == (8, 28, 28) and images.dtype == np.uint8
+    assert labels.tolist() == [8, 4, 7, 8, 4, 7, 7, 7]  # then the 7 restyled, twice
+    assert strokes.RESTYLED_COPIES == 2
     for c in range(2):
         for i in range(3):
             rng = np.random.default_rng([9, c, int(pen.writers[i]), int(pen.sample_no[i])])
             steps = preprocess_steps(strokes.render(pen, i, rng), background="dark")
             assert np.array_equal(images[c * 3 + i], np.round(steps.image * 255).astype(np.uint8))
+    for r in range(2):
+        rng = np.random.default_rng([9, 100 + r, int(pen.writers[2]), int(pen.sample_no[2])])
+        seven = strokes.restyle(strokes.screen_strokes(pen, 2), 7, rng)
+        steps = preprocess_steps(strokes.draw(*strokes.vary(seven, rng)), background="dark")
+        assert np.array_equal(images[6 + r], np.round(steps.image * 255).astype(np.uint8))
+    plain, _ = strokes.training_images(pen, copies=2, seed=9, restyled=0)
+    assert np.array_equal(plain, images[:6])
 
 
 def test_the_app_reads_a_render_as_it_was_trained(pen, apps):
@@ -167,4 +175,108 @@ def test_midpoint_curve_and_resampling_are_symmetric():
 
 def test_every_render_has_ink(pen):
     images, _ = strokes.training_images(pen, copies=3)
-    assert len(images) == 9 and (images.reshape(9, -1).max(axis=1) > 200).all()
+    assert len(images) == 11 and (images.reshape(11, -1).max(axis=1) > 200).all()
+
+
+# --------------------------------------------------------------------------- #
+# restyle: the same writers' 1s, 7s and 9s in other writers' styles
+# --------------------------------------------------------------------------- #
+#: Screen coordinates (y down): a 1 with a short lead-in, a 7 with a high long bar, a 9.
+ONE = [np.array([[40.0, 30.0], [60.0, 0.0], [60.0, 100.0]])]
+SEVEN = [
+    np.array([[0.0, 0.0], [60.0, 0.0], [20.0, 100.0]]),
+    np.array([[10.0, 40.0], [60.0, 40.0]]),
+]
+_t = np.linspace(0, 2 * np.pi, 40)
+NINE = [
+    np.concatenate(
+        [np.stack([50 + 20 * np.cos(_t), 20 - 20 * np.sin(_t)], 1), [[70.0, 60.0], [68.0, 100.0]]]
+    )
+]
+
+
+def _painted(digit: list[np.ndarray]) -> np.ndarray:
+    placed, width = strokes.vary(digit, np.random.default_rng(0), strokes.PLAIN)
+    return strokes.draw(placed, width)
+
+
+def test_restyled_ones_get_a_lead_in_that_stays_a_ones(monkeypatch):
+    from digitnet import augment
+
+    monkeypatch.setattr(strokes, "ARCH_SHARE", 0.0)  # corners left sharp: the lead-in measurable
+    for seed in range(100):
+        (one,) = strokes.restyle(ONE, 1, np.random.default_rng(seed))
+        top = np.argmin(one[:, 1])
+        assert np.allclose(one[top:], ONE[0][1:])  # the stem is the writer's own
+        x0, y0 = one[0] - one[top]  # the new lead-in, from the top point
+        length, angle = np.hypot(x0, y0) / 100, np.degrees(np.arctan2(y0, -x0))
+        lo, hi = augment.LEAD_IN_LENGTH
+        assert lo - 1e-9 <= length <= hi + 1e-9 and 20 - 1e-6 <= angle <= 65 + 1e-6
+        if length > 0.8:  # long: it hugs the (upright) stem
+            assert angle >= 50
+    two_strokes = [ONE[0][1:], np.array([[50.0, 100.0], [70.0, 100.0]])]  # a stick with a foot
+    same = strokes.restyle(two_strokes, 1, np.random.default_rng(0))
+    assert len(same) == 2 and all(np.array_equal(a, b) for a, b in zip(same, two_strokes))
+
+
+def test_arched_ones_round_the_top_and_keep_the_ends(monkeypatch):
+    monkeypatch.setattr(strokes, "ARCH_SHARE", 1.0)
+    sharp_rng, arched_rng = np.random.default_rng(5), np.random.default_rng(5)
+    monkeypatch.setattr(strokes, "_round_corners", lambda s, sigma: s)
+    (sharp,) = strokes.restyle(ONE, 1, sharp_rng)
+    monkeypatch.undo()
+    monkeypatch.setattr(strokes, "ARCH_SHARE", 1.0)
+    (arched,) = strokes.restyle(ONE, 1, arched_rng)
+    assert np.allclose(arched[0], sharp[0]) and np.allclose(arched[-1], sharp[-1])  # the ends
+    assert arched[:, 1].min() > sharp[:, 1].min() + 0.5  # the corner at the top rounded off
+    # no farther than a curve through it: within a fifth of the height of the sharp top
+    assert np.hypot(*(arched - sharp[np.argmin(sharp[:, 1])]).T).min() < 20
+
+
+def test_round_corners_is_symmetric_and_keeps_the_ends():
+    s = np.array([[0.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
+    r = strokes._round_corners(s, 10.0)
+    assert np.allclose(r[0], s[0]) and np.allclose(r[-1], s[-1])
+    assert np.allclose(strokes._round_corners(s[::-1], 10.0)[::-1], r)
+    corner = np.hypot(*(r - s[1]).T).min()
+    assert 2 < corner < 10  # a curve through the corner, cut by about 0.4 sigma
+
+
+def test_restyled_sevens_get_one_crossbar_through_the_stem():
+    heights = []
+    for seed in range(50):
+        main, bar = strokes.restyle(SEVEN, 7, np.random.default_rng(seed))
+        assert main is SEVEN[0] or np.array_equal(main, SEVEN[0])  # the writer's own bar dropped
+        y = bar[:, 1].mean()
+        assert 40 - 1e-9 <= y <= 75 + 1e-9
+        stem_x = strokes._crossings([main], y)[0]
+        assert bar[:, 0].min() < stem_x < bar[:, 0].max()
+        assert 12 - 1e-6 <= np.hypot(*(bar[-1] - bar[0])) / 2 <= 30 + 1e-6
+        heights.append(y)
+    assert max(heights) > 70  # low bars are drawn too
+    bare = [SEVEN[0]]  # a 7 without a bar gets one
+    assert len(strokes.restyle(bare, 7, np.random.default_rng(0))) == 2
+    apart = [np.array([[0.0, 0.0], [60.0, 0.0]]), np.array([[60.0, 5.0], [20.0, 100.0]])]
+    same = strokes.restyle(apart, 7, np.random.default_rng(0))  # top bar and stem apart: kept
+    assert len(same) == 2 and all(np.array_equal(a, b) for a, b in zip(same, apart))
+
+
+def test_restyled_nines_keep_their_loop_on_a_longer_tail():
+    loop_share = 40 / 100  # the loop is 40 of the 100 px
+    for seed in range(20):
+        (nine,) = strokes.restyle(NINE, 9, np.random.default_rng(seed))
+        height = np.ptp(nine[:, 1])
+        loop = np.ptp(nine[:40, 1])  # the loop's points
+        assert 0.15 < loop / height < loop_share
+        assert np.allclose(nine[:, 0], NINE[0][:, 0])  # only moved up or down
+    four = [np.array(s, float) for s in SAMPLE[1][3]]  # other digits: unchanged
+    same = strokes.restyle(four, 4, np.random.default_rng(0))
+    assert len(same) == 2 and all(np.array_equal(a, b) for a, b in zip(same, four))
+
+
+def test_restyle_does_not_depend_on_stroke_order_or_direction():
+    for label, digit in ((1, ONE), (7, SEVEN), (9, NINE)):
+        turned = [s[::-1] for s in digit[::-1]]
+        a = strokes.restyle(digit, label, np.random.default_rng(3))
+        b = strokes.restyle(turned, label, np.random.default_rng(3))
+        assert np.array_equal(_painted(a), _painted(b)), label
