@@ -21,10 +21,11 @@ import pandas as pd
 #: theme and one for the dark), by position in the colour scale's domain. These are the
 #: positions: the main series (the answer, training, the cost), the second one (an
 #: answer not sure, validation), what is less important (the other digits), and guides
-#: (the "not sure" line, "now"), two more, then :data:`EXCITE` and :data:`INHIBIT`. No
+#: (the "not sure" line, "now"), a change of course mid-run (:data:`CHANGE`), one more,
+#: then :data:`EXCITE` and :data:`INHIBIT`. No
 #: colour is written in a spec, so every chart follows
 #: the visitor's theme, and a test checks the palettes' contrast against the background.
-MAIN, SECOND, MUTED, GUIDE = range(4)
+MAIN, SECOND, MUTED, GUIDE, CHANGE = range(5)
 #: ... and for the Explore tab: red where ink pushes towards an answer (excites a unit),
 #: blue where it pushes away (inhibits), as in the pictures of the weights.
 EXCITE, INHIBIT = 6, 7
@@ -120,6 +121,7 @@ def curves(
     *,
     x_max: float,
     now: float | None = None,
+    changes: Sequence[dict] = (),
     height: int = 210,
 ) -> tuple[pd.DataFrame, dict]:
     """Per-epoch curves of one run or several.
@@ -136,6 +138,10 @@ def curves(
         The x axis runs from 0 to ``x_max`` epochs (fixed, so the chart doesn't jump).
     now : float, optional
         Where the current run is, in epochs (2.4 = 40% into epoch 3): a dotted line.
+    changes : sequence of dict
+        The current run's changes of course (:meth:`digitnet.train.Trainer.change`'s
+        records: ``epoch``, ``eta``, ``eta_before``, ...): a dashed upright line each,
+        labelled with the new learning rate.
 
     Both axes have a set domain (the y axis's rounded outwards to a step, so it changes
     only now and then during a run): Vega never computes an extent from an empty data
@@ -156,6 +162,8 @@ def curves(
                     rows.append((label, float(h["epoch"]), name, float(value)))
     if now is not None:
         rows.append(("", float(now), "now", None))
+    for c in changes:
+        rows.append((change_label(c), float(c["epoch"]), COURSE, None))
     data = pd.DataFrame(rows, columns=["run", "epoch", "series", "value"])
     labels = [label for label, _ in runs]
     values = [r[3] for r in rows if r[3] is not None]
@@ -167,11 +175,11 @@ def curves(
         y_axis = {"title": "accuracy", "format": ".1~%"}
     names = [name for _, name in series]
     colors = palette_domain({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
-                       GUIDE: "now"})  # fmt: skip
+                       GUIDE: "now", **({CHANGE: COURSE} if changes else {})})  # fmt: skip
     # one legend for the colours of both layers (Vega-Lite merges them)
     legend = {"orient": "bottom", "title": None, "values": names} if len(names) > 1 else None
     line = {
-        "transform": [{"filter": "datum.series != 'now'"}],
+        "transform": [{"filter": f"datum.series != 'now' && datum.series != '{COURSE}'"}],
         "mark": {
             "type": "line",
             "strokeWidth": 2,
@@ -228,7 +236,33 @@ def curves(
                 },
             }
         )
+    if changes:
+        marks = {"transform": [{"filter": f"datum.series == '{COURSE}'"}]}
+        color = {"datum": COURSE, "scale": {"domain": colors}, "legend": legend}
+        layers.append(
+            {**marks, "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": 1.5},
+             "encoding": {"x": {"field": "epoch", "type": "quantitative"}, "color": color,
+                          "tooltip": [{"field": "run", "type": "nominal", "title": "change"},
+                                      {"field": "epoch", "type": "quantitative",
+                                       "format": ".2f"}]}}
+        )  # fmt: skip
+        layers.append(
+            {**marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3,
+                               "y": 2, "fontSize": 10},
+             "encoding": {"x": {"field": "epoch", "type": "quantitative"}, "color": color,
+                          "text": {"field": "run", "type": "nominal"}}}
+        )  # fmt: skip
     return data, {"height": height, "layer": layers}
+
+
+COURSE = "course changed"  #: the series of the marks of a change of course
+
+
+def change_label(change: dict) -> str:
+    """A change of course in a few characters, for its mark: ``η→0.0005 μ→0.5``."""
+    parts = [f"{symbol}→{change[name]:g}" for name, symbol in (("eta", "η"), ("momentum", "μ"))
+             if name in change]  # fmt: skip
+    return " ".join(parts)
 
 
 def curves_summary(history: Sequence[dict]) -> str:

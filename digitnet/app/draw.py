@@ -34,7 +34,7 @@ import streamlit as st
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import preprocess_steps
-from . import charts, models, pad, pictures, state, teach
+from . import charts, live, models, pad, pictures, state, teach
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
 #: the app's probabilities (test-time augmentation): the largest threshold that flags at
@@ -91,6 +91,7 @@ def draw_panel() -> None:
     steps = preprocess_steps(image, background="dark") if image is not None else None
     drawing = steps.image if steps is not None else None
     st.session_state[state.DRAWING_KEY] = drawing
+    live.follow_drawing(drawing)  # a run on the Train tab reads it after every epoch
     with right:
         read_as = answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
         teach.correction(drawing, read_as)

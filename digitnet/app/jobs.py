@@ -38,7 +38,8 @@ import numpy as np
 from ..errors import TrainingDiverged
 from ..model import MLP
 from ..presets import split
-from ..train import Progress, Trainer
+from ..train import CHANGES_KEY, Progress, Trainer
+from .watch import Readings, ReadingsView
 
 log = logging.getLogger("digitnet.app.jobs")
 if not log.handlers:  # Streamlit does not configure the loggers of other packages
@@ -149,6 +150,7 @@ class RunRecord:
     params: dict
     epochs: int
     history: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  #: η/μ changed mid-run (Trainer.change)
     state: str = "waiting"
     test_acc: float | None = None
     message: str = ""
@@ -177,6 +179,7 @@ class Snapshot:
     message: str = ""
     slots_in_use: int = 0
     slots_cap: int = 0
+    changes: tuple = ()  #: the run's changes of course so far (Trainer.change's records)
 
     @property
     def active(self) -> bool:
@@ -254,6 +257,9 @@ class TrainJob:
         self._gone_since: float | None = None
         self._last_alive_check = 0.0
         self._quit: str | None = None  # why the worker was told to stop, if not by Stop
+        self._readings: Readings | None = None  # the run's per-epoch readings
+        self._drawing: np.ndarray | None = None  # the visitor's drawing, as last told
+        self._start_W0: np.ndarray | None = None  # the first layer's weights at the start
 
     # ------------------------------------------------ called by the page
     def start(self, model: MLP, data: TrainingData, *, preset: str, label: str) -> None:
@@ -291,6 +297,10 @@ class TrainJob:
             )
             # the freshly initialised weights: the Draw tab can try them right away
             self._published = Published(copy_model(model), number, preset, 0.0, trainer.run_epochs)
+            self._start_W0 = self._published.model.weights_[0]
+            self._readings = Readings(data.X_valid, data.y_valid)
+            self._readings.set_drawing(self._drawing)
+            self._readings.record(0, self._published.model)
         self._launch()
 
     def stop(self, wait: float = 5.0) -> None:
@@ -309,6 +319,55 @@ class TrainJob:
         with self._lock:
             self._snap = replace(self._snap, state="waiting", message="")
         self._launch()
+
+    def change_course(self, *, eta: float | None = None, momentum: float | None = None) -> None:
+        """Change η (and μ) of the current run for the rest of it, from its next minibatch
+        (:meth:`digitnet.train.Trainer.change`: raises ValueError for a wrong value, and
+        if there is no run that can still train)."""
+        with self._lock:
+            trainer, state = self._trainer, self._snap.state
+        if trainer is None or trainer.done or state not in (*ACTIVE_STATES, "stopped"):
+            raise ValueError("there is no run going on to change")
+        trainer.change(eta=eta, momentum=momentum)
+
+    def pending_change(self) -> dict | None:
+        """A change asked for and not yet taken up (the run is between two minibatches)."""
+        with self._lock:
+            trainer = self._trainer
+        return None if trainer is None else trainer.pending_change
+
+    def course(self) -> dict:
+        """The current run's η (before its schedule) and μ (if its optimizer has one)."""
+        with self._lock:
+            trainer = self._trainer
+        opt = trainer.model.optimizer_ if trainer is not None else None
+        if opt is None:
+            return {}
+        pending = trainer.pending_change or {}
+        course = {"eta": pending.get("eta", opt.eta)}
+        if hasattr(opt, "momentum"):
+            course["momentum"] = pending.get("momentum", opt.momentum)
+        return course
+
+    def set_drawing(self, image: np.ndarray | None) -> None:
+        """The visitor's drawing (28×28, as the network sees it) or None: read after every
+        epoch of the current run, and of the runs to come."""
+        with self._lock:
+            self._drawing = None if image is None else np.array(image, np.float32)
+            readings = self._readings
+        if readings is not None:
+            readings.set_drawing(self._drawing)
+
+    def readings(self) -> ReadingsView | None:
+        """What the current run read after each epoch (None before any run)."""
+        with self._lock:
+            readings = self._readings
+        return None if readings is None else readings.view()
+
+    def start_weights(self) -> np.ndarray | None:
+        """The first layer's weights when the current run started (read-only)."""
+        with self._lock:
+            return self._start_W0
 
     def beat(self) -> None:
         """The page is still there (called on every refresh)."""
@@ -336,6 +395,7 @@ class TrainJob:
         self.stop()
         with self._lock:
             self._trainer = self._data = self._published = None
+            self._readings = self._start_W0 = None
 
     # ------------------------------------------------ the worker thread
     def _launch(self) -> None:
@@ -393,6 +453,10 @@ class TrainJob:
         now = time.monotonic()
         publish = p.kind == "epoch" or now - self._last_publish >= PUBLISH_EVERY_S
         copy = copy_model(p.model) if publish else None  # outside the lock: ~1 ms
+        readings = self._readings
+        if p.kind == "epoch" and readings is not None:  # every epoch: a dozen rows, < 1 ms
+            readings.record(p.epoch, copy)
+        changes = tuple(p.model.metadata_.get(CHANGES_KEY, ()))
         with self._lock:
             snap = replace(
                 self._snap,
@@ -402,7 +466,9 @@ class TrainJob:
                 n_batches=p.n_batches,
                 fraction=p.fraction,
                 elapsed=p.elapsed,
+                changes=changes,
             )
+            self._runs[-1].changes = list(changes)
             if p.kind == "epoch":
                 history = tuple(dict(h) for h in p.history)
                 snap = replace(snap, history=history)
@@ -459,6 +525,7 @@ class TrainJob:
                 )
             if state == "ended":  # nobody will look again: free the memory now
                 self._trainer = self._data = self._published = None
+                self._readings = self._start_W0 = None
         log.info(
             "worker exit owner=%s run=%d reason=%s epoch=%d after=%.2fs",
             self.owner[:8],

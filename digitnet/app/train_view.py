@@ -27,7 +27,7 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, jobs, models, state
+from . import charts, jobs, live, models, state
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
 MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
@@ -76,6 +76,7 @@ def train_panel() -> None:
         buttons.button(
             "Stop", key="stop", icon=":material/stop:", on_click=job.stop, disabled=not snap.active
         )
+    live.course_control(snap, job, buttons)
     if snap.active:
         live_view()
     else:
@@ -247,6 +248,7 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     hidden = "-".join(str(u) for u in model.hidden_layers)
     label = f"{preset} {hidden} {model.activation} η={model.eta:g}"
     try:
+        job.set_drawing(st.session_state.get(state.DRAWING_KEY))  # read after every epoch
         job.start(model, data, preset=preset, label=label)
     except ValueError as e:
         st.error(f"Cannot train this network: {e}.")
@@ -296,7 +298,9 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     if snap.history or earlier:
         for column, metric in zip(st.columns(2), ("cost", "accuracy")):
             column.vega_lite_chart(
-                *charts.curves([current, *earlier], metric, x_max=x_max, now=now),
+                *charts.curves(
+                    [current, *earlier], metric, x_max=x_max, now=now, changes=snap.changes
+                ),
                 width="stretch",
             )
         st.caption(
@@ -305,9 +309,11 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
             + (" Earlier runs are dashed." if earlier else "")
             + (" The dotted line is where the run is now." if now is not None else "")
             + (" " + charts.curves_summary(snap.history) if snap.history else "")
+            + (" " + live.changes_caption(snap.changes) if snap.changes else "")
         )
     elif snap.active:
         st.caption("The curves start at the end of the first epoch.")
+    live.render(snap, job)
 
     if snap.state == "done" and snap.test_acc is not None:
         drawing_with_it = st.session_state.get(state.SOURCE_KEY) == models.TRAINED

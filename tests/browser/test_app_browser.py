@@ -368,7 +368,9 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text(re.compile(r"^run #1 · running"))).to_be_visible(timeout=60_000)
-    page.get_by_role("button", name="Stop").click()  # at once: it must be enabled
+    page.get_by_test_id("stTabs").get_by_role(
+        "button", name="Stop"
+    ).click()  # at once: it must be enabled
     page.get_by_role("button", name="Resume").click()
 
     seen, charts = [], set()
@@ -399,7 +401,7 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
     page.get_by_role("tab", name="Train").click()
 
     # Stop: within a minibatch; the progress freezes; Resume continues to the end.
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stTabs").get_by_role("button", name="Stop").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
     frozen = progress(page)
     page.wait_for_timeout(1500)

@@ -1,0 +1,378 @@
+"""Watch it learn, on the Train tab: the first layer forming, the drawing re-read every epoch,
+and a change of course mid-run.
+
+Below the cost and accuracy curves of a run (:mod:`digitnet.app.train_view`):
+
+- **The first layer forming**: the incoming weights of 16 units of the first hidden layer
+  as 28×28 pictures, red where ink excites the unit and blue where it inhibits it (the
+  pictures of the Explore tab, :func:`digitnet.app.explore.diverging`), drawn again at
+  every epoch's end, and every few hundred minibatches within long epochs
+  (:func:`digitnet.app.watch.frame`). They are made here, on the page, from the weight
+  copy the worker publishes anyway for the Draw tab: the worker's loop does nothing more
+  for them. One PNG of the 4 × 4 grid is made per picture (about 2 ms) and kept until the
+  next one, so the refreshes in between (twice a second) send nothing new. Which units:
+  a fixed sample (the same units all run long), the ones that moved most since the start,
+  or the ones most active for the drawing.
+- **Your drawing, re-read every epoch**: the ten probabilities the network being trained
+  gives the drawing on the Draw tab, after every epoch (recorded by the worker:
+  :class:`digitnet.app.watch.Readings`), and the probability of the right digit for six
+  fixed validation digits, three clear and three hard ones.
+- **Change course**: a new learning rate (and momentum, where the optimizer has one) for
+  the rest of the run, taken up between two minibatches (:meth:`TrainJob.change_course`);
+  every change is marked on the curves and kept in the run's history and in its weights'
+  metadata (``changes``).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from . import charts, jobs, state, watch
+from .explore import diverging
+
+GRID_COLUMNS = 4  #: pictures per row in the grid (16 units: 4 × 4)
+GAP = 1  #: px between the pictures, in the PNG (one px per weight)
+ZOOM = 3  #: shown this many times larger, each weight a sharp square (CSS ``pixelated``)
+BACKGROUND = (70, 70, 80)  #: between the pictures (the frame of Explore's pictures)
+#: The grid's PNG is one pixel per weight (a few kB), enlarged by the browser without
+#: smoothing, so that every weight shows as a square as on the Explore tab.
+GRID_CSS = '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
+
+FIXED, CHANGED, ACTIVE = "fixed sample", "most changed", "most active"
+UNIT_CHOICES = (FIXED, CHANGED, ACTIVE)
+UNITS_KEY = "live_units"  #: the control that picks which units are shown
+FRAME_KEY = "live_frame"  #: the grid last drawn: (what it shows, PNG, units, epoch, count)
+READ_NOW, OTHER = "read now", "other digits"
+SURE = 0.65  #: as the Draw tab: below this, "not sure" (digitnet.app.draw.NOT_SURE_THRESHOLD)
+CLEAR, HARD = "clear", "hard"
+
+
+# ---------------------------------------------------------------- the Draw tab tells the run
+def follow_drawing(image: np.ndarray | None) -> None:
+    """The Draw tab's drawing changed (or was read again): tell this visitor's run, if any,
+    so that it reads the drawing after every epoch. Cheap when nothing changed."""
+    job = st.session_state.get("job")
+    if job is not None:
+        job.set_drawing(image)
+
+
+# ---------------------------------------------------------------- everything below the curves
+def render(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
+    """The first layer's pictures and the readings, for the current run."""
+    pub = job.published()
+    if pub is None or pub.run != snap.run or snap.state == "ended":
+        return
+    pending = job.pending_change()
+    if pending:
+        st.caption("Change asked for: " + _course_text(pending) + ", from the next minibatch.")
+    left, right = st.columns(2, gap="medium")
+    with left:
+        units_panel(snap, job, pub)
+    with right:
+        readings_panel(snap, job)
+
+
+def units_panel(snap: jobs.Snapshot, job: jobs.TrainJob, pub: jobs.Published) -> None:
+    W = pub.model.weights_[0]
+    n = W.shape[1]
+    st.markdown("**The first layer forming**")
+    choice = st.segmented_control(
+        "Units shown",
+        UNIT_CHOICES,
+        default=FIXED,
+        required=True,
+        key=UNITS_KEY,
+        label_visibility="collapsed",
+        help="Which 16 units: the same sample all run long, the ones whose weights moved "
+        "most since the start, or the ones most active for your drawing (Draw tab).",
+    )
+    drawing = st.session_state.get(state.DRAWING_KEY)
+    if choice == ACTIVE and drawing is None:
+        st.caption("Draw a digit on the Draw tab to see the units most active for it.")
+        choice = FIXED
+    number = watch.frame(pub.epoch, snap.n_batches)
+    key = (pub.run, number, choice, _fingerprint(drawing) if choice == ACTIVE else None)
+    kept = st.session_state.get(FRAME_KEY)
+    if kept is None or kept[0] != key:
+        units = pick_units(choice, pub.model, job.start_weights(), drawing)
+        count = 0 if kept is None else kept[4] + 1
+        kept = (key, grid_png(W[:, units]), units, pub.epoch, count)
+        st.session_state[FRAME_KEY] = kept
+    _, png, units, epoch, count = kept
+    st.html(f"<style>{GRID_CSS}</style>")
+    # Two places, taken in turn: a picture replaced in its place is deleted from the server
+    # at once, and a browser slow to fetch it (a busy server) would get a 404 and show a
+    # broken picture until the next one. The other place keeps the previous one until then.
+    with st.container(key=f"live_grid_{count % 2}"):
+        st.image(
+            png,
+            caption=f"{len(units)} of the {n} units after {epoch:.2f} epochs ({choice}): "
+            f"#{', #'.join(str(u) for u in units)}, row by row",
+            width=ZOOM * _grid_side(len(units)),
+            output_format="PNG",
+            alt=f"What {len(units)} hidden units of the first layer look for after {epoch:.2f} "
+            "epochs: 28 by 28 pictures of their weights, red where ink excites the unit, blue "
+            "where it inhibits it",
+        )
+    more = watch.frames_per_epoch(snap.n_batches) - 1
+    st.caption(
+        "Each unit's weight for every pixel: red where ink excites it, blue where ink "
+        "inhibits it, each picture on its own scale. They start as noise and turn into "
+        "strokes as the run goes; drawn again at every epoch's end"
+        + ("." if not more else " and once within it." if more == 1 else
+           f" and {more} times within it.")
+    )  # fmt: skip
+
+
+def pick_units(choice: str, model, W_start: np.ndarray | None, drawing) -> np.ndarray:
+    """The units to show for the control's ``choice``."""
+    n = model.weights_[0].shape[1]
+    if choice == CHANGED and W_start is not None and W_start.shape == model.weights_[0].shape:
+        return watch.most_changed(model.weights_[0], W_start)
+    if choice == ACTIVE and drawing is not None:
+        return watch.most_active(model, drawing)
+    return watch.fixed_sample(n)
+
+
+def _grid_side(k: int, columns: int = GRID_COLUMNS) -> int:
+    """The width in px of the grid of ``k`` pictures, one px per weight."""
+    return min(k, columns) * (28 + GAP) + GAP
+
+
+def grid_png(W: np.ndarray, columns: int = GRID_COLUMNS) -> bytes:
+    """The columns of ``W`` (784 × k) as red/blue pictures in a grid, one px per weight:
+    one PNG of a few kB."""
+    k = W.shape[1]
+    rows = -(-k // columns)
+    out = np.empty((rows * (28 + GAP) + GAP, _grid_side(k, columns), 3), np.uint8)
+    out[...] = BACKGROUND
+    for i in range(k):
+        r, c = divmod(i, columns)
+        top, left = GAP + r * (28 + GAP), GAP + c * (28 + GAP)
+        out[top : top + 28, left : left + 28] = diverging(W[:, i], 1)
+    buffer = io.BytesIO()
+    Image.fromarray(out).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _fingerprint(image) -> int | None:
+    return None if image is None else hash(np.asarray(image, np.float32).tobytes())
+
+
+# ---------------------------------------------------------------- the readings
+def readings_panel(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
+    view = job.readings()
+    if view is None:
+        return
+    x_max = max(snap.epochs, 1)
+    st.markdown("**Your drawing, re-read every epoch**")
+    if view.drawing is None or not view.drawing_epochs:
+        st.caption(
+            "Draw a digit on the Draw tab: here you will see how the network being trained "
+            "reads it after every epoch, the moment it gets it."
+        )
+    else:
+        thumb, chart = st.columns([1, 4], gap="small", vertical_alignment="center")
+        thumb.image(_big(view.drawing, 2), width=56, output_format="PNG",
+                    alt="Your drawing, as the network sees it")  # fmt: skip
+        chart.vega_lite_chart(
+            *drawing_chart(view.drawing_epochs, view.drawing_probs, x_max), width="stretch"
+        )
+        st.caption(
+            drawing_summary(view.drawing_epochs, view.drawing_probs)
+            + " The digit it reads now in the first colour, labelled; the other nine in grey."
+        )
+    st.markdown("**Six validation digits**")
+    st.image(
+        [_big(img, 2) for img in view.images],
+        caption=[f"{d} · {kind}" if kind else str(d) for _, d, kind in view.digits],
+        width=56,
+        output_format="PNG",
+        alt=[f"A handwritten {d} of the validation set ({kind or 'fixed'})" for _, d, kind in
+             view.digits],
+    )  # fmt: skip
+    if view.epochs:
+        st.vega_lite_chart(*digits_chart(view, x_max), width="stretch")
+        st.caption(digits_summary(view))
+
+
+def _big(image: np.ndarray, k: int) -> np.ndarray:
+    from .explore import big
+
+    return big(image, k)
+
+
+def drawing_chart(epochs, probs: np.ndarray, x_max: float) -> tuple[pd.DataFrame, dict]:
+    """The ten probabilities of the drawing over the epochs; the digit read now stands out."""
+    now = int(np.argmax(probs[-1]))
+    rows = [
+        (float(e), str(d), float(p[d]), READ_NOW if d == now else OTHER, i == len(epochs) - 1)
+        for i, (e, p) in enumerate(zip(epochs, probs))
+        for d in range(10)
+    ]
+    data = pd.DataFrame(rows, columns=["epoch", "digit", "p", "kind", "last"])
+    colors = {charts.MAIN: READ_NOW, charts.MUTED: OTHER}
+    return data, _lines_spec("digit", "p", "probability", x_max, colors, "datum.p >= 0.1")
+
+
+def drawing_summary(epochs, probs: np.ndarray, sure: float = SURE) -> str:
+    """The drawing's chart in words: what it reads now, and since when it is sure of it."""
+    now = int(np.argmax(probs[-1]))
+    text = f"After epoch {epochs[-1]} it reads {now} ({probs[-1][now]:.0%})"
+    held = 0  # how many of the last readings gave ``now`` at least ``sure``
+    for p in probs[::-1]:
+        if int(np.argmax(p)) != now or p[now] < sure:
+            break
+        held += 1
+    if held and len(epochs) > held:
+        text += f", sure of it ({sure:.0%} or more) since epoch {epochs[-held]}"
+    elif held:
+        text += f", sure of it ({sure:.0%} or more) from its first reading"
+    else:
+        text += f", not sure yet (under {sure:.0%})"
+    return text + "."
+
+
+def digits_chart(view: watch.ReadingsView, x_max: float) -> tuple[pd.DataFrame, dict]:
+    """The probability of the right digit for each validation digit, over the epochs."""
+    rows = []
+    for i, (_, digit, kind) in enumerate(view.digits):
+        label = f"{digit} ({kind})" if kind else str(digit)
+        for j, epoch in enumerate(view.epochs):
+            rows.append((float(epoch), label, float(view.probs[j, i, digit]), kind or CLEAR,
+                         j == len(view.epochs) - 1))  # fmt: skip
+    data = pd.DataFrame(rows, columns=["epoch", "digit", "p", "kind", "last"])
+    colors = {charts.MAIN: CLEAR, charts.SECOND: HARD}
+    # labelled only while not read surely: at 100% the labels would pile up
+    return data, _lines_spec("digit", "p", "p(right digit)", x_max, colors, "datum.p < 0.9")
+
+
+def digits_summary(view: watch.ReadingsView) -> str:
+    """The validation digits' chart in words."""
+    last = view.probs[-1]
+    right = [int(np.argmax(last[i])) == d for i, (_, d, _) in enumerate(view.digits)]
+    hard = [r for r, (_, _, kind) in zip(right, view.digits) if kind == HARD]
+    text = f"After epoch {view.epochs[-1]}: {sum(right)} of {len(right)} read right"
+    if hard:
+        text += (
+            f", {sum(hard)} of the {len(hard)} hard ones (the second colour; the clear ones "
+            "in the first). A line is labelled with its digit while under 90%"
+        )
+    return text + "."
+
+
+def _lines_spec(
+    series: str, value: str, title: str, x_max: float, colors: dict, label: str
+) -> dict:
+    """Lines over the epochs, one per ``series``, coloured by ``kind``; labelled at their
+    last point where the Vega expression ``label`` holds (e.g. ``datum.p >= 0.1``)."""
+    scale = {"domain": charts.palette_domain(colors)}
+    x = {
+        "field": "epoch",
+        "type": "quantitative",
+        "title": "epoch",
+        "scale": {"domain": [0, float(x_max)]},
+        "axis": {"tickMinStep": 1, "format": "d"},
+    }
+    y = {"field": value, "type": "quantitative", "title": title,
+         "scale": {"domain": [0, 1]}, "axis": {"format": "%", "tickCount": 3}}  # fmt: skip
+    return {
+        "height": 170,
+        "encoding": {"x": x, "y": y},
+        "layer": [
+            {
+                "mark": {"type": "line", "strokeWidth": 2, "point": {"size": 16}},
+                "encoding": {
+                    "detail": {"field": series, "type": "nominal"},
+                    "color": {"field": "kind", "type": "nominal", "scale": scale, "legend": None},
+                    "tooltip": [
+                        {"field": series, "type": "nominal"},
+                        {"field": "epoch", "type": "quantitative"},
+                        {"field": value, "type": "quantitative", "format": ".1%"},
+                    ],
+                },
+            },
+            {
+                "transform": [{"filter": f"datum.last && ({label})"}],
+                "mark": {"type": "text", "align": "left", "dx": 5, "fontSize": 11},
+                "encoding": {
+                    "text": {"field": series, "type": "nominal"},
+                    "color": {"field": "kind", "type": "nominal", "scale": scale, "legend": None},
+                },
+            },
+        ],
+    }
+
+
+# ---------------------------------------------------------------- change course
+def course_control(snap: jobs.Snapshot, job: jobs.TrainJob, where) -> None:
+    """A "Change course" popover in ``where`` (the buttons' row), while a run can still train."""
+    can_change = snap.active or snap.can_resume
+    course = job.course() if can_change else {}
+    with where.popover(
+        "Change course", icon=":material/tune:", disabled=not course, help=COURSE_HELP
+    ):
+        if not course:
+            return
+        eta = st.number_input(
+            "Learning rate η from now on",
+            min_value=0.0,
+            value=float(course["eta"]),
+            step=course["eta"] / 2,
+            format="%g",
+            key=f"course_eta_{snap.run}",
+        )
+        momentum = None
+        if "momentum" in course:
+            momentum = st.number_input(
+                "Momentum μ from now on",
+                min_value=0.0,
+                max_value=0.999,
+                value=float(course["momentum"]),
+                step=0.05,
+                format="%g",
+                key=f"course_momentum_{snap.run}",
+            )
+        if st.button("Apply from the next minibatch", key="course_apply", type="primary"):
+            asked = {k: v for k, v in (("eta", eta), ("momentum", momentum))
+                     if v is not None and v != course.get(k)}  # fmt: skip
+            try:
+                job.change_course(**asked)
+            except ValueError as e:
+                st.error(f"Cannot change the course: {e}.")
+            else:
+                st.caption(
+                    "Asked: the run takes it up before its next minibatch."
+                    if asked
+                    else "Nothing to change: these are the values the run uses."
+                )
+
+
+COURSE_HELP = (
+    "Change the learning rate (and the momentum, for the momentum and Nesterov optimizers) "
+    "for the rest of the run. The change is marked on the curves and saved with the weights."
+)
+
+
+def _course_text(change: dict) -> str:
+    parts = []
+    for name, symbol in (("eta", "η"), ("momentum", "μ")):
+        if name in change:
+            before = change.get(f"{name}_before")
+            parts.append(f"{symbol} {before:g} → {change[name]:g}" if before is not None
+                         else f"{symbol} → {change[name]:g}")  # fmt: skip
+    return ", ".join(parts)
+
+
+def changes_caption(changes) -> str:
+    """The run's changes of course, in words ("" when there was none)."""
+    if not changes:
+        return ""
+    return "Course changed: " + "; ".join(
+        f"{_course_text(c)} at epoch {c['epoch']:.2f}" for c in changes
+    ) + " (the upright dashed lines)."  # fmt: skip

@@ -1,0 +1,102 @@
+"""Watch it learn, in a real browser: the first layer's pictures change while a run goes,
+the drawing is re-read every epoch, and a change of course is marked on the curves.
+
+Also makes README's screenshot of a run mid-way (``train_live.png``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+import pytest
+from harness import SEVEN
+from playwright.sync_api import Page, expect
+from test_app_browser import assert_pictures_described, draw, open_app, shot, watch
+
+pytestmark = pytest.mark.browser
+
+
+def grid(page: Page):
+    """The first layer's pictures (one image, in one of its two places)."""
+    return page.locator('[class*="st-key-live_grid"] [data-testid="stImage"] img').first
+
+
+def grid_seen(page: Page) -> tuple[str, str] | None:
+    """(src, hash of the pixels shown) of the grid, or None while it is not loaded."""
+    img = grid(page)
+    try:
+        if not img.count() or not img.evaluate("i => i.complete && i.naturalWidth > 0"):
+            return None
+        return img.get_attribute("src"), hashlib.md5(img.screenshot(timeout=2000)).hexdigest()
+    except Exception:  # replaced by a refresh meanwhile
+        return None
+
+
+def test_watch_it_learn(page: Page, server, screenshots):
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    errors = watch(page)
+    missing = []  # what a "Failed to load resource" was
+    page.on("response", lambda r: r.status >= 400 and missing.append(f"{r.status} {r.url}"))
+    open_app(page, server.url)
+    assert draw(page, SEVEN).rstrip("?") == "7"
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_text("Hyperparameters of").click()
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("20")  # long enough to watch on a busy machine; stopped below
+    epochs.press("Enter")
+    page.get_by_text("Hyperparameters of").click()
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text("The first layer forming")).to_be_visible(timeout=60_000)
+
+    # 1. The pictures change between two refreshes (a new one at least every epoch).
+    first = None
+    t0 = time.monotonic()
+    while first is None and time.monotonic() - t0 < 60:
+        first = grid_seen(page)
+        time.sleep(0.2)
+    assert first is not None, "the first layer's pictures never showed"
+    later = None
+    while time.monotonic() - t0 < 180:
+        later = grid_seen(page)
+        if later is not None and later[0] != first[0]:
+            break
+        time.sleep(0.3)
+    assert later is not None and later[0] != first[0], "the pictures never changed"
+    assert later[1] != first[1]  # and what is shown changed, not only its address
+    expect(
+        page.get_by_text(re.compile(r"^16 of the 128 units after \d+\.\d\d epochs"))
+    ).to_be_visible()
+
+    # 2. The drawing, re-read every epoch: its chart and its words.
+    expect(page.get_by_text("Your drawing, re-read every epoch")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^After epoch \d+ it reads \d"))).to_be_visible(
+        timeout=60_000
+    )
+    expect(page.get_by_text(re.compile(r"^After epoch \d+: \d of 6 read right"))).to_be_visible()
+
+    # 3. Change course: η from 0.002 to 0.0005; marked on the curves, said in words.
+    page.get_by_role("button", name="Change course").click()
+    eta = page.get_by_label("Learning rate η from now on")
+    eta.fill("0.0005")
+    eta.press("Enter")
+    page.get_by_role("button", name="Apply from the next minibatch").click()
+    expect(
+        page.get_by_text(re.compile(r"Course changed: η 0\.002 → 0\.0005 at epoch"))
+    ).to_be_visible(timeout=60_000)
+    page.keyboard.press("Escape")  # the popover closed again
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no tooltip
+    marks = page.locator('[data-testid="stVegaLiteChart"] text', has_text="η→0.0005")
+    expect(marks.first).to_be_visible(timeout=30_000)
+    assert marks.count() >= 2  # on the cost and on the accuracy curves
+
+    # README's picture of a run mid-way: the curves, the pictures, the drawing's chart.
+    expect(page.get_by_text(re.compile(r"^After epoch [2-9]\d* it reads"))).to_be_visible(
+        timeout=120_000
+    )
+    assert_pictures_described(page)
+    shot(page, screenshots / "train_live.png")
+    page.get_by_test_id("stTabs").get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=20_000)
+    assert not errors, (errors, missing)
