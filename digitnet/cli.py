@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def _load(args, split: str):
 
 # ------------------------------------------------------------------ commands
 def cmd_train(args) -> dict:
-    from . import presets
+    from . import budget, presets
     from .evaluate import evaluate
     from .weights import save_model
 
@@ -149,11 +150,12 @@ def cmd_train(args) -> dict:
         "precision": args.precision,
     }
     model = presets.build(args.preset, **overrides)  # validates before loading data
-    for name in (args.out, args.history):
-        if name and not Path(name).parent.is_dir():
-            raise DigitnetError(
-                f"cannot write {name}: directory {Path(name).parent} does not exist"
-            )
+    overlap = model.train_metrics == "full" and (os.cpu_count() or 1) >= 2  # Trainer's default
+    budget.check_run(model, budget.cli_run_memory_bytes(), copies=0, overlap=overlap)
+    if args.out:
+        _check_writable(Path(args.out))  # before minutes of training, not after
+    if args.history:
+        _check_writable(Path(args.history), example="history.csv")
     drawings = None
     if args.pendigits:  # read (and checked) before training, not after
         from .data import load_pendigits
@@ -249,6 +251,24 @@ def cmd_train(args) -> dict:
     return result
 
 
+def _check_writable(out: Path, example: str = "m.npz") -> None:
+    """Refuse an ``--out`` (or ``--history``) that saving would fail on, by trying to write
+    beside it."""
+    if out.is_dir():
+        raise DigitnetError(
+            f"cannot write {out}: it is a directory; name a file, e.g. {out}/{example}"
+        )
+    if not out.parent.is_dir():
+        raise DigitnetError(f"cannot write {out}: directory {out.parent} does not exist")
+    if out.exists() and not out.is_file():
+        raise DigitnetError(f"cannot write {out}: it exists and is not a regular file")
+    try:  # what save_model does: a temporary file beside the target, then a rename
+        with tempfile.NamedTemporaryFile(prefix=f".{out.name}.", dir=out.parent):
+            pass
+    except OSError as e:
+        raise DigitnetError(f"cannot write {out}: {e.strerror or e}") from None
+
+
 def drawings_accuracy(model, canvases: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on pen-drawn canvases (:func:`digitnet.data.load_pendigits`), through the
     same preprocessing as the app's canvas, read as the app reads them
@@ -289,13 +309,20 @@ def cmd_evaluate(args) -> dict:
 
 def cmd_predict(args) -> dict:
     from . import tta
-    from .preprocess import EmptyCanvas, canvas_to_mnist, load_image
+    from .preprocess import EmptyCanvas, ImageReadError, canvas_to_mnist, load_image
     from .weights import load_model
 
     model = load_model(args.weights)
     results = []
+    unreadable = 0
     for name in args.images:
-        image = load_image(name)
+        try:
+            image = load_image(name)
+        except ImageReadError as e:  # said for this image; the others are still read
+            unreadable += 1
+            results.append({"image": name, "prediction": None, "error": str(e)})
+            print(f"digitnet predict: error: {e}", file=sys.stderr)
+            continue
         try:
             digit_image = canvas_to_mnist(image)
         except EmptyCanvas as e:
@@ -316,7 +343,7 @@ def cmd_predict(args) -> dict:
         )
         if not args.json:
             print(f"{name}: {k} ({probs[k]:.1%})")
-    return {"predictions": results}
+    return {"predictions": results, "unreadable": unreadable}
 
 
 def cmd_download(args) -> dict:
@@ -503,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     if args.json:
         print(json.dumps(result, default=_json_default))
-    return 0
+    return EXIT_ERROR if result.get("unreadable") else 0  # predict: some images unreadable
 
 
 def _json_default(value):

@@ -24,14 +24,17 @@ Example
 
 from __future__ import annotations
 
-import gzip
+import contextlib
 import hashlib
 import http.client
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -60,12 +63,21 @@ SHA256: dict[str, str] = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-#: Public mirrors, tried in order (the ones torchvision and TensorFlow use).
-#: A file is fetched from ``mirror + name + ".gz"``.
+#: SHA-256 aside, each decompressed file's size in bytes: a download (or a local .gz)
+#: that unpacks to more is refused as soon as it does (a gzip bomb never fills memory).
+SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+
+#: Public mirrors, tried in order (the ones torchvision and TensorFlow use), all HTTPS.
+#: A file is fetched from ``mirror + name + ".gz"``. (LeCun's own page, plain HTTP, is
+#: no longer one: it now asks for a login, and HTTP can be altered on the way.)
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
 )
 
 #: Magic numbers: 0x08 = unsigned bytes, then the number of dimensions.
@@ -75,6 +87,13 @@ IMAGE_SIZE = 28
 ENV_VAR = "DIGITNET_DATA"
 CHUNK_SIZE = 64 * 1024
 USER_AGENT = "digitnet-mnist-downloader (Python urllib)"
+#: All of a download (every missing file, every mirror tried) must end within this, however
+#: the server sends its bytes (one a second never times out a read).
+DOWNLOAD_DEADLINE_S = 600.0
+#: A ``.part`` file left by a download that was killed (SIGKILL, a crashed server) is
+#: removed by the next download into its directory once it is this old (a live download
+#: writes to its file at least every ``timeout`` seconds).
+STALE_PART_S = 900.0
 
 #: ``progress(name, done_bytes, total_bytes)``; total is None when the server does not say.
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -145,15 +164,35 @@ def mnist_checksums() -> dict[str, str]:
 # --------------------------------------------------------------------------- #
 
 
-def _payload(path: Path) -> bytes:
-    """The file's bytes, gunzipped if they are gzip data (recognised by content, not name)."""
+def _payload(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes, gunzipped if they are gzip data (recognised by content, not name).
+
+    ``limit``: refuse (``_BadFile``) content longer than this, as soon as it is.
+    """
     raw = path.read_bytes()
     if not raw.startswith(b"\x1f\x8b"):
+        if limit is not None and len(raw) > limit:
+            raise _BadFile(f"{len(raw):,} bytes, more than the {limit:,} of this file")
         return raw
+    out = bytearray()
     try:
-        return gzip.decompress(raw)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        while raw:  # gzip allows several members one after the other
+            inflate, tail = zlib.decompressobj(wbits=31), raw
+            while not inflate.eof:
+                room = CHUNK_SIZE * 16 if limit is None else limit + 1 - len(out)
+                piece = inflate.decompress(tail, max(room, 1))
+                out += piece
+                if limit is not None and len(out) > limit:
+                    raise _BadFile(f"it unpacks to more than the {limit:,} bytes of this file")
+                tail = inflate.unconsumed_tail
+                if not piece and not tail:
+                    break
+            if not inflate.eof:
+                raise _BadFile("the gzip stream is truncated or corrupt (it ends too soon)")
+            raw = inflate.unused_data
+    except zlib.error as exc:
         raise _BadFile(f"the gzip stream is truncated or corrupt ({exc})") from None
+    return bytes(out)
 
 
 def _parse_idx(data: bytes, magic: int | None = None) -> np.ndarray:
@@ -240,7 +279,7 @@ def _read_mnist_file(name: str, path: Path) -> np.ndarray:
     The structure is checked before the checksum: its messages say more.
     """
     kind = _kind(name)
-    data = _payload(path)
+    data = _payload(path, SIZES.get(name))
     array = _parse_idx(data, MAGIC[kind])
     if kind == "images" and array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise _BadFile(f"images are {array.shape[1:]}, expected ({IMAGE_SIZE}, {IMAGE_SIZE})")
@@ -340,12 +379,15 @@ def download_mnist(
     progress: ProgressCallback | None = None,
     mirrors: Sequence[str] | None = None,
     timeout: float = 30.0,
+    deadline_s: float | None = None,
 ) -> Path:
     """Download whichever of the four MNIST files are missing.
 
-    Each file is streamed to a temporary ``.<name>.gz.part-*`` file in the target
-    directory, verified (gunzip, IDX header, SHA-256) and only then renamed into
-    place, so an interrupted or failed download leaves nothing behind.
+    Each file goes through :func:`download`: streamed to a temporary
+    ``.<name>.gz.part-*`` file in the target directory, gunzipped and hashed as
+    it arrives (never more than its known size, :data:`SIZES`), checked against
+    its SHA-256, and only then renamed into place, so an interrupted or failed
+    download leaves nothing behind.
 
     Parameters
     ----------
@@ -358,6 +400,9 @@ def download_mnist(
         Base URLs (ending in ``/``) tried in order; default :data:`MIRRORS`.
     timeout : float, default 30.0
         Socket timeout in seconds, for connecting and for each read.
+    deadline_s : float, optional
+        Everything must be done within this many seconds (default
+        :data:`DOWNLOAD_DEADLINE_S`), however slowly a server sends.
 
     Returns
     -------
@@ -372,7 +417,7 @@ def download_mnist(
     directory = resolve_data_dir(data_dir)
     missing = [name for name in FILES.values() if _find(directory, name) is None]
     _download_missing(
-        directory, missing, MIRRORS if mirrors is None else mirrors, timeout, progress
+        directory, missing, MIRRORS if mirrors is None else mirrors, timeout, progress, deadline_s
     )
     return directory
 
@@ -383,69 +428,219 @@ def _download_missing(
     mirrors: Sequence[str],
     timeout: float,
     progress: ProgressCallback | None,
+    deadline_s: float | None = None,
 ) -> None:
     """Download each of ``names`` into ``directory``, trying the mirrors in order."""
-    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (DOWNLOAD_DEADLINE_S if deadline_s is None else deadline_s)
     for name in names:
-        failures = []
-        for mirror in mirrors:
-            url = f"{mirror}{name}.gz"
+        try:
+            download(
+                [f"{mirror}{name}.gz" for mirror in mirrors],
+                directory / f"{name}.gz",
+                sha256=SHA256[name],
+                max_bytes=SIZES[name] + 65_536,  # gzip never grows data by more
+                unpacked_bytes=SIZES[name],
+                deadline=deadline,
+                timeout=timeout,
+                progress=progress,
+            )
+        except DownloadError as exc:
+            raise DownloadError(_download_failed_message(name, directory, exc.failures)) from None
+
+
+class _Terminated(SystemExit):
+    """SIGTERM arrived during a download: unwinds (removing the .part file), then exits."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """In the main thread, make SIGTERM unwind like an exception while downloading.
+
+    Python's default SIGTERM ends the process at once, leaving the ``.part`` file
+    behind; as an exception, every ``finally`` runs first. Only where it is safe:
+    in the main thread (the only one signals reach) and if nobody else handles
+    SIGTERM; the previous handler is restored afterwards. Elsewhere (the app's
+    script threads) a killed download's file is removed by the next download
+    into the directory (:data:`STALE_PART_S`).
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def download(
+    urls: Sequence[str],
+    destination: str | os.PathLike[str],
+    *,
+    sha256: str | None,
+    max_bytes: int,
+    unpacked_bytes: int | None = None,
+    check: Callable[[Path], object] | None = None,
+    deadline: float | None = None,
+    timeout: float = 30.0,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Download a file from the first of ``urls`` that works, verified, atomically.
+
+    Reusable for any file digitnet fetches: the bytes are streamed to a
+    temporary ``.<name>.part-*`` file beside ``destination`` and checked as they
+    arrive -- never more than ``max_bytes`` (nor than a Content-Length over it),
+    gunzipped on the fly if ``unpacked_bytes`` is given (never more than that:
+    no gzip bomb fills memory or disk), their SHA-256 (of the content: the
+    gunzipped bytes, if gunzipped) compared at the end -- and only then renamed
+    to ``destination``. Whatever happens (an error, Ctrl-C, SIGTERM in the main
+    thread) the temporary file is removed; ones left by a killed process are
+    removed by the next download once :data:`STALE_PART_S` old.
+
+    Parameters
+    ----------
+    urls : sequence of str
+        Tried in order; the first complete, verified download wins.
+    destination : path-like
+        The file to create (its directory is created if needed). The bytes are
+        stored as downloaded (still gzipped, if they were).
+    sha256 : str or None
+        Hex SHA-256 of the content; None when ``check`` verifies it instead.
+    max_bytes : int
+        The most bytes accepted from a server.
+    unpacked_bytes : int, optional
+        The content is gzip data unpacking to at most this many bytes.
+    check : callable, optional
+        ``check(path)`` of the complete temporary file, before it is renamed; it
+        raises (``ValueError``, ``OSError``, :class:`DataError`) if the file is bad.
+    deadline : float, optional
+        A :func:`time.monotonic` time by which the download must be done, whatever
+        the server's pace (default: :data:`DOWNLOAD_DEADLINE_S` from now).
+    timeout : float
+        Socket timeout for connecting and for each read, seconds.
+    progress : callable, optional
+        ``progress(name, done_bytes, total_bytes)``; ``name`` is the destination's.
+
+    Returns
+    -------
+    pathlib.Path
+        ``destination``.
+
+    Raises
+    ------
+    DownloadError
+        Every URL failed; ``.failures`` has one line per URL, saying why.
+    """
+    final = Path(destination)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(final)
+    if deadline is None:
+        deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
+    failures = []
+    with _sigterm_unwinds():
+        for url in urls:
             try:
-                _download_file(url, name, directory, timeout, progress)
-                break
-            except (OSError, http.client.HTTPException, ValueError, _BadFile) as exc:
+                _download_to(url, final, sha256, max_bytes, unpacked_bytes, deadline, timeout,
+                             progress, check)  # fmt: skip
+                return final
+            except (OSError, http.client.HTTPException, ValueError, zlib.error, DataError,
+                    _BadFile) as exc:  # fmt: skip
                 failures.append(f"  - {url}: {_brief(exc)}")
-        else:
-            raise DownloadError(_download_failed_message(name, directory, failures))
+    message = f"Could not download {final.name} from any mirror:\n" + "\n".join(failures)
+    raise DownloadError(message, failures)
 
 
-def _download_file(
-    url: str, name: str, directory: Path, timeout: float, progress: ProgressCallback | None
-) -> None:
-    """Fetch ``url`` to ``directory/name.gz`` via a verified temporary file."""
-    fetch_verified(
-        url, directory / f"{name}.gz", lambda tmp: _read_mnist_file(name, tmp), timeout, progress
-    )
+def _remove_stale_parts(final: Path) -> None:
+    now = time.time()
+    for part in final.parent.glob(f".{final.name}.part-*"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
 
 
-def fetch_verified(
+def _download_to(
     url: str,
     final: Path,
-    check: Callable[[Path], object],
+    sha256: str | None,
+    max_bytes: int,
+    unpacked_bytes: int | None,
+    deadline: float,
     timeout: float,
     progress: ProgressCallback | None,
+    check: Callable[[Path], object] | None = None,
 ) -> None:
-    """Stream ``url`` into a temporary file beside ``final``, ``check`` it, then rename it
-    into place: an interrupted, failed or bad download leaves nothing behind.
-
-    ``check(path)`` raises (``_BadFile``, ``DataError``, ``ValueError``) if the file is bad.
-    ``progress(final.name, done, total)`` is called while downloading.
-    """
+    """One attempt: ``url`` to ``final`` through a checked temporary file."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.part-", dir=final.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                done = 0
-                if progress:
-                    progress(final.name, done, total)
-                while chunk := response.read(CHUNK_SIZE):
-                    out.write(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(final.name, done, total)
-            if total is not None and done != total:
-                raise _BadFile(f"connection dropped after {done} of {total} bytes")
+            _stream(url, out, final.name, sha256, max_bytes, unpacked_bytes, deadline, timeout,
+                    progress)  # fmt: skip
             out.flush()
             os.fsync(out.fileno())
-        check(tmp)  # raises if the download is bad
+        if check is not None:
+            check(tmp)  # raises if the download is bad
         os.replace(tmp, final)
-    except BaseException:  # including KeyboardInterrupt: leave nothing half-written
+    finally:  # including KeyboardInterrupt and SIGTERM: leave nothing half-written
         tmp.unlink(missing_ok=True)
-        raise
+
+
+def _stream(url, out, name, sha256, max_bytes, unpacked_bytes, deadline, timeout, progress):
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _BadFile("no time left (the download's deadline has passed)")
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=min(timeout, remaining)) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        if total is not None and total > max_bytes:
+            raise _BadFile(
+                f"the server offers {total:,} bytes, more than the {max_bytes:,} expected"
+            )
+        hasher = hashlib.sha256()
+        inflate = zlib.decompressobj(wbits=31) if unpacked_bytes is not None else None
+        done = unpacked = 0
+        if progress:
+            progress(name, done, total)
+        while True:
+            if time.monotonic() > deadline:
+                raise _BadFile(f"too slow: {done:,} bytes when the download's time ran out")
+            chunk = response.read1(CHUNK_SIZE)  # returns what has arrived, never waits for more
+            if not chunk:
+                break
+            done += len(chunk)
+            if done > max_bytes:
+                raise _BadFile(f"the server sends more than the {max_bytes:,} bytes expected")
+            out.write(chunk)
+            if inflate is None:
+                hasher.update(chunk)
+            else:  # gunzip as it comes, a bounded piece at a time
+                tail = chunk
+                while tail and not inflate.eof:
+                    piece = inflate.decompress(tail, CHUNK_SIZE * 4)
+                    unpacked += len(piece)
+                    if unpacked > unpacked_bytes:
+                        raise _BadFile(
+                            f"it unpacks to more than the {unpacked_bytes:,} bytes expected"
+                        )
+                    hasher.update(piece)
+                    tail = inflate.unconsumed_tail
+                if inflate.eof and (tail or inflate.unused_data):
+                    raise _BadFile("there are bytes after the end of its gzip data")
+            if progress:
+                progress(name, done, total)
+    if total is not None and done != total:
+        raise _BadFile(f"connection dropped after {done} of {total} bytes")
+    if inflate is not None and not inflate.eof:
+        raise _BadFile("its gzip data is truncated")
+    if sha256 is not None and hasher.hexdigest() != sha256:
+        raise _BadFile(f"checksum mismatch: expected SHA-256 {sha256}, got {hasher.hexdigest()}")
 
 
 def _brief(exc: BaseException) -> str:
@@ -997,16 +1192,21 @@ def download_pen_strokes(
         if expected_sha256 is not None and pen_strokes_sha256(pen) != expected_sha256:
             raise _BadFile("its digits are not the expected ones (content checksum)")
 
-    failures = []
-    for url in PEN_STROKES_URLS if urls is None else urls:
-        try:
-            fetch_verified(url, final, check, timeout, progress)
-            return final
-        except (OSError, http.client.HTTPException, ValueError, _BadFile) as exc:
-            failures.append(f"  - {url}: {_brief(exc)}")
-    raise DownloadError(
-        f"Could not download {final.name}:\n"
-        + "\n".join(failures)
-        + "\n"
-        + pen_strokes_help(folder)
-    )
+    try:  # streamed, capped, under a deadline, no .part left (see download)
+        return download(
+            PEN_STROKES_URLS if urls is None else urls,
+            final,
+            sha256=None,  # the content checksum is computed by `check`, from the digits
+            max_bytes=MAX_PEN_FILE_BYTES,
+            check=check,
+            timeout=timeout,
+            progress=progress,
+        )
+    except DownloadError as exc:
+        raise DownloadError(
+            f"Could not download {final.name}:\n"
+            + "\n".join(exc.failures)
+            + "\n"
+            + pen_strokes_help(folder),
+            exc.failures,
+        ) from None

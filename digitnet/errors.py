@@ -12,7 +12,14 @@ class DataError(DigitnetError):
 
 
 class DownloadError(DataError):
-    """MNIST could not be downloaded (offline, mirror down, connection dropped)."""
+    """MNIST could not be downloaded (offline, mirror down, connection dropped).
+
+    ``failures``: one line per URL tried, saying why it failed.
+    """
+
+    def __init__(self, message: str = "", failures: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures or [])
 
 
 class WeightsError(DigitnetError):

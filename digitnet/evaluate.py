@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .budget import eval_rows
 from .functions import N_CLASSES, check_labels
 from .model import MLP
 
@@ -51,7 +52,10 @@ def evaluate(model: MLP, images: np.ndarray, labels: np.ndarray) -> dict:
         list), ``ece`` (expected calibration error), ``errors`` (indices of the
         misclassified images), ``predictions``, ``probabilities``.
     """
-    probabilities = model.predict_proba(images)
+    # in chunks whose inputs and activations take at most budget.EVAL_BYTES, however wide
+    rows = eval_rows(model.layer_sizes, model.dtype.itemsize)
+    chunks = [model.predict_proba(images[i : i + rows]) for i in range(0, len(images), rows)]
+    probabilities = np.concatenate(chunks) if chunks else model.predict_proba(images)
     predictions = probabilities.argmax(axis=1)
     labels = check_labels(labels, len(predictions))
     cm = confusion_matrix(labels, predictions)

@@ -55,8 +55,10 @@ with ``image=None``. Two more statuses warn but still give an image:
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +101,10 @@ class EmptyCanvas(DigitnetError, ValueError):
 
 class ImageReadError(DigitnetError, ValueError):
     """An image file cannot be read (missing, not an image, or an unsupported format)."""
+
+
+class CanvasError(DigitnetError, ValueError):
+    """What the canvas sent is not the canvas's picture (wrong size, not a PNG)."""
 
 
 @dataclass
@@ -432,36 +438,126 @@ def _paste(field: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
 # --------------------------------------------------------------------------
 # Reading image files (the CLI's predict)
 # --------------------------------------------------------------------------
+#: The largest image :func:`load_image` reads, in pixels (40 megapixels: a phone's photo).
+MAX_IMAGE_PIXELS = 40_000_000
+#: What Pillow's readers raise on damaged files, besides OSError (found by fuzzing).
+_PILLOW_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    NotImplementedError,
+    RecursionError,
+    MemoryError,
+    Image.DecompressionBombError,
+)
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read a PNG, JPEG (or any format Pillow reads) as a uint8 array for :func:`canvas_to_mnist`.
 
     Returns (H, W) for grayscale images, (H, W, 4) for images with transparency
     and (H, W, 3) otherwise. A photo's EXIF orientation is applied; 16-bit and
-    floating-point grayscale images are scaled to 0-255.
+    floating-point grayscale images are scaled to 0-255 by their largest value.
+    In floating-point images, pixels that are not numbers (NaN, infinite) are
+    no ink: they are read as 0.
 
     Raises
     ------
     ImageReadError
-        The file is missing or is not an image Pillow can read.
+        The file is missing, is not an image Pillow can read, is damaged, has more
+        than :data:`MAX_IMAGE_PIXELS` pixels (checked before it is decoded), or
+        holds no finite pixel at all.
     """
     try:
         with Image.open(path) as im:
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageReadError(
+                    f"{path}: {width}×{height} pixels is more than the "
+                    f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels digitnet reads; make it smaller"
+                )
             im = ImageOps.exif_transpose(im)
             if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
                 im.mode == "P" and "transparency" in im.info
             ):
                 return np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
             if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                a = np.asarray(im, dtype=np.float64)
-                peak = a.max()
-                a = a / peak * 255.0 if peak > 0 else a
-                return np.clip(np.round(a), 0, 255).astype(np.uint8)
+                return _scaled_to_bytes(np.asarray(im, dtype=np.float64), path)
             if im.mode in ("L", "1"):
                 return np.asarray(im.convert("L"), dtype=np.uint8).copy()
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
-        raise ImageReadError(f"{path}: not an image that can be read ({e})") from None
-    except OSError as e:  # truncated or corrupt files
-        raise ImageReadError(f"{path}: cannot read the image ({e})") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image that can be read") from None
+    except _PILLOW_ERRORS as e:  # truncated or damaged files, in any of Pillow's formats
+        text = " ".join(str(e).split())[:120] or type(e).__name__
+        raise ImageReadError(f"{path}: cannot read the image ({text})") from None
+
+
+def _scaled_to_bytes(a: np.ndarray, path) -> np.ndarray:
+    """Grey levels of any range → 0-255 by the largest finite value; non-finite ones → 0."""
+    finite = np.isfinite(a)
+    if not finite.any():
+        raise ImageReadError(f"{path}: no pixel of this image is a finite number")
+    if not finite.all():
+        a = np.where(finite, a, 0.0)
+    peak = a.max()
+    a = a / peak * 255.0 if peak > 0 else a
+    return np.clip(np.round(a), 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------
+# The canvas's picture (the app's Draw tab)
+# --------------------------------------------------------------------------
+#: The largest PNG accepted from the canvas: a 280×280 RGBA picture takes at most
+#: about 315 kB even stored without compression (the canvas sends 5-30 kB).
+MAX_CANVAS_PNG_BYTES = 1_000_000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def read_canvas_png(data: bytes, size: tuple[int, int] = (280, 280)) -> np.ndarray:
+    """The canvas's PNG as a uint8 RGBA array (H, W, 4), if it is the canvas's size.
+
+    The drawing component sends its picture as a PNG of exactly the size it was
+    given (``toDataURL`` with ``multiplier=1``, whatever the screen's pixel ratio),
+    but anyone can send any PNG in its place: a 12000×12000 one (a message under
+    1 MB) would take 4 s of CPU and 2 GB to decode. The width and height are read
+    from the PNG's header, and anything but ``size`` (width, height) is refused
+    before a pixel is decoded.
+
+    Raises
+    ------
+    CanvasError
+        Not a PNG, too many bytes, not ``size``, or damaged.
+    """
+    if not isinstance(data, (bytes, bytearray)) or len(data) > MAX_CANVAS_PNG_BYTES:
+        raise CanvasError("the drawing sent is not a canvas picture (too large)")
+    # The signature, then the IHDR chunk: length 13, "IHDR", width, height (big-endian).
+    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
+        raise CanvasError("the drawing sent is not a canvas picture (not a PNG)")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if (width, height) != tuple(size):
+        raise CanvasError(
+            f"the drawing sent is {width}×{height} pixels, not the canvas's {size[0]}×{size[1]}"
+        )
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+            if im.size != tuple(size):  # the header read by Pillow, to be sure
+                raise CanvasError("the drawing sent is not the canvas's size")
+            pixels = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    except CanvasError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        raise CanvasError(f"the drawing sent cannot be read ({type(e).__name__})") from None
+    return pixels

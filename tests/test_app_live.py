@@ -53,16 +53,16 @@ def test_readings_every_epoch_and_a_drawing_read_from_when_it_is_drawn(tiny_data
     readings.record(1, model)
     readings.record(1, model)  # the same epoch again (e.g. published at a stop): once
     drawing = X[0] / 255.0
-    readings.set_drawing(drawing)  # read at once, with epoch 1's weights
+    readings.set_drawing(drawing, (1.4, model))  # read at once, with the weights of now
     readings.record(2, model)
-    readings.set_drawing(drawing.copy())  # the same drawing again: its readings are kept
+    readings.set_drawing(drawing.copy(), (2.5, model))  # the same drawing: readings kept
     view = readings.view()
     assert view.epochs == (0, 1, 2) and view.probs.shape == (3, 6, 10)
     np.testing.assert_allclose(view.probs[2], model.predict_proba(view.images), atol=1e-6)
-    assert view.drawing_epochs == (1, 2)
+    assert view.drawing_epochs == (1.4, 2)
     np.testing.assert_allclose(view.drawing_probs[1], tta.predict_proba(model, drawing)[0], 1e-5)
-    readings.set_drawing(X[1] / 255.0)  # another drawing: its readings start again
-    assert readings.view().drawing_epochs == (2,)
+    readings.set_drawing(X[1] / 255.0, (2.5, model))  # another drawing: its readings restart
+    assert readings.view().drawing_epochs == (2.5,)
     readings.set_drawing(None)
     assert readings.view().drawing is None and readings.view().drawing_epochs == ()
 

@@ -14,6 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import ROOT
+from craft import members_of, metadata, npy, npz, with_meta
 
 from digitnet import MLP, WeightsError, load_model, save_model
 from digitnet.app import models
@@ -30,56 +31,6 @@ def good():
     model = MLP(hidden=(12, 8), activation="relu", output="softmax", epochs=1, eta=1e-4)
     model.fit(X, y)
     return model, model_bytes(model)
-
-
-def npy(array: np.ndarray | None = None, *, header: dict | None = None, data: bytes = b"") -> bytes:
-    """The bytes of a .npy file: of ``array``, or a hand-written ``header`` and ``data``."""
-    if array is not None:
-        buf = io.BytesIO()
-        np.save(buf, array, allow_pickle=False)
-        return buf.getvalue()
-    text = repr(header).encode("latin1")
-    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + data
-
-
-def npz(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def members_of(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return {n: z.read(n) for n in z.namelist()}
-
-
-def metadata(layers, precision="float32", **extra) -> bytes:
-    meta = {
-        "format": "digitnet-weights",
-        "format_version": 1,
-        "architecture": {
-            "layers": list(layers),
-            "activation": "relu",
-            "output": "softmax",
-            "input_scaling": "unit",
-        },
-        "hyperparameters": {"precision": precision},
-        **extra,
-    }
-    return npy(np.array(json.dumps(meta)))
-
-
-def with_meta(good_bytes: bytes, change) -> bytes:
-    """``good_bytes`` with its metadata JSON changed by ``change(dict)`` (or replaced: str)."""
-    members = members_of(good_bytes)
-    meta = json.loads(str(np.load(io.BytesIO(members["metadata.npy"]))))
-    new = change(meta)
-    text = new if isinstance(new, str) else json.dumps(meta)  # str: the new JSON text
-    members["metadata.npy"] = npy(np.array(text))
-    return npz(members)
 
 
 def load_bytes(data: bytes, name: str = "bad.npz"):

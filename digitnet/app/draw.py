@@ -1,6 +1,7 @@
 """The Draw tab: a canvas, what the network answers, and how the drawing got there.
 
-After every stroke the canvas sends its picture (a 280×280 RGBA array) and
+After every stroke the canvas sends its picture (a 280×280 PNG, checked by
+:func:`digitnet.preprocess.read_canvas_png` before it is decoded) and
 :func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest of the
 page does not rerun):
 
@@ -29,11 +30,12 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import streamlit as st
 
 from .. import tta
 from ..errors import WeightsError
-from ..preprocess import preprocess_steps
+from ..preprocess import CanvasError, preprocess_steps, read_canvas_png
 from . import charts, live, models, pad, pictures, state, teach
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
@@ -136,7 +138,14 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         )
         order = probs.argsort()[::-1]
         top, p = int(order[0]), float(probs[order[0]])
-        if p >= NOT_SURE_THRESHOLD:
+        if not np.isfinite(probs).all():  # loading refuses such weights; never answer "9?"
+            top = None
+            st.metric("Prediction", "–", delta="no answer", delta_color="off", delta_arrow="off")
+            st.error(
+                "This network's outputs are NaN or infinite for this drawing (its weights "
+                "overflow), so it cannot answer: choose another model below."
+            )
+        elif p >= NOT_SURE_THRESHOLD:
             st.metric("Prediction", str(top), delta=f"{p:.1%} sure", delta_color="off",
                       delta_arrow="off")  # fmt: skip
         else:
@@ -150,8 +159,9 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         time.sleep(ANSWER_HEADSTART_S)
         if steps.status != "ok":
             st.warning(steps.message)
-        st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
-        st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
+        if top is not None:
+            st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
+            st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:
@@ -160,7 +170,7 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
 
 
 def _current_drawing(result):
-    """The canvas picture (RGBA array), or None when nothing is drawn.
+    """The canvas picture (RGBA array), or None when nothing is drawn (or it cannot be read).
 
     After Undo or Clear the canvas redraws itself and sends its new picture a
     moment later; until then the old picture must not be read as current.
@@ -173,7 +183,12 @@ def _current_drawing(result):
         st.session_state.canvas_objects = objects
     if not objects:
         return None
-    return result.image_data
+    try:
+        # Checked before decoding: anyone can send a PNG of any size in its place.
+        return read_canvas_png(result.image_bytes or b"", (CANVAS_PX, CANVAS_PX))
+    except CanvasError as e:
+        st.caption(f"This drawing could not be read: {e}. Clear the canvas and draw again.")
+        return None
 
 
 # ---------------------------------------------------------------- Undo / Clear

@@ -215,7 +215,12 @@ def contributions_chart(c, k: int) -> tuple[pd.DataFrame, dict]:
 # ---------------------------------------------------------------- 2. mistakes
 def mistakes_section(model: MLP, X: np.ndarray, y: np.ndarray) -> None:
     st.markdown("#### Its mistakes on the MNIST test set")
-    r = state.test_evaluation(model)
+    try:
+        r = state.test_evaluation(model)
+    except state.EvaluationBusy as e:
+        st.info(str(e), icon=":material/hourglass_top:")
+        st.button("Try again", key="evaluation_retry")
+        return
     cm = np.asarray(r["confusion"])
     st.caption(
         f"{r['accuracy']:.2%} of the {r['n']:,} test digits read right: "

@@ -17,6 +17,10 @@ thread of its own, one per visitor, and the page only *reads* how it is doing:
   came for :data:`HEARTBEAT_TIMEOUT_S` seconds. It then drops its model, so
   the memory is freed even though Streamlit keeps a closed session's state
   for a while.
+- A run holds a slot for at most its wall-clock budget
+  (:func:`digitnet.budget.run_seconds`, ``DIGITNET_RUN_MINUTES``), Resume
+  included: then it stops for good (state ``timeout``), keeping its network,
+  so that one visitor cannot hold a training slot for hours.
 
 Nothing here imports Streamlit: this module runs (and is tested) without it.
 The app keeps one :class:`Slots` per server (``st.cache_resource``) and one
@@ -35,10 +39,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .. import budget
 from ..errors import TrainingDiverged
 from ..model import MLP
 from ..presets import split
-from ..train import CHANGES_KEY, Progress, Trainer
+from ..train import CHANGES_KEY, Progress, Trainer, evaluate_rows
 from .watch import Readings, ReadingsView
 
 log = logging.getLogger("digitnet.app.jobs")
@@ -61,6 +66,10 @@ CALLBACKS_PER_EPOCH = 50  #: progress reports per epoch (each also checks for a 
 PUBLISH_EVERY_S = 0.5  #: at most this often a weight copy for the Draw tab (and every epoch)
 ALIVE_EVERY_S = 0.5  #: how often the worker asks whether its page is still open
 MAX_RUNS_KEPT = 12  #: runs of a session kept for comparison (their histories only)
+#: Weight copies a job holds besides its trainer's, for the run memory budget: the one
+#: published for the Draw tab, the next one being made, and the first layer's weights at
+#: the start in float16 (for the units that moved most), counted as a whole copy.
+COPIES_HELD = 3
 
 ACTIVE_STATES = ("waiting", "running")
 
@@ -163,7 +172,8 @@ class Snapshot:
     ``state`` is one of: ``idle`` (no run yet), ``waiting`` (for a slot),
     ``running``, ``stopped`` (by the visitor; can resume), ``done``,
     ``diverged`` (NaN cost; the last good weights are kept), ``failed``
-    (an unexpected error, in ``message``), ``ended`` (the page went away).
+    (an unexpected error, in ``message``), ``ended`` (the page went away),
+    ``timeout`` (its wall-clock budget is spent; the network is kept).
     """
 
     state: str = "idle"
@@ -238,12 +248,24 @@ class TrainJob:
     alive : callable, optional
         ``alive() -> bool``: is the visitor's page still connected? Called from
         the worker thread, so it must be thread-safe. Default: always True.
+    time_limit : float, optional
+        Seconds a run may hold a slot, Resume included; default
+        :func:`digitnet.budget.run_seconds` (``DIGITNET_RUN_MINUTES``).
     """
 
-    def __init__(self, owner: str, slots: Slots, alive: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        owner: str,
+        slots: Slots,
+        alive: Callable[[], bool] | None = None,
+        time_limit: float | None = None,
+    ) -> None:
         self.owner = owner
         self.slots = slots
         self.alive = alive or (lambda: True)
+        self.time_limit = budget.run_seconds() if time_limit is None else time_limit
+        self._held = 0.0  # seconds the current run has held a slot before this stint
+        self._held_since: float | None = None
         self.heartbeat = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()  # the Trainer checks it before every minibatch
@@ -287,6 +309,7 @@ class TrainJob:
         )
         with self._lock:
             self._trainer, self._data = trainer, data
+            self._held = 0.0
             self._runs = [*self._runs, record][-MAX_RUNS_KEPT:]
             self._snap = Snapshot(
                 "waiting",
@@ -297,10 +320,11 @@ class TrainJob:
             )
             # the freshly initialised weights: the Draw tab can try them right away
             self._published = Published(copy_model(model), number, preset, 0.0, trainer.run_epochs)
-            self._start_W0 = self._published.model.weights_[0]
+            # float16: enough to rank the units that moved most (a quarter of a float64 copy)
+            self._start_W0 = model.weights_[0].astype(np.float16)
             self._readings = Readings(data.X_valid, data.y_valid)
-            self._readings.set_drawing(self._drawing)
             self._readings.record(0, self._published.model)
+            self._readings.set_drawing(self._drawing, (0.0, self._published.model))
         self._launch()
 
     def stop(self, wait: float = 5.0) -> None:
@@ -354,9 +378,9 @@ class TrainJob:
         epoch of the current run, and of the runs to come."""
         with self._lock:
             self._drawing = None if image is None else np.array(image, np.float32)
-            readings = self._readings
+            readings, pub = self._readings, self._published
         if readings is not None:
-            readings.set_drawing(self._drawing)
+            readings.set_drawing(self._drawing, None if pub is None else (pub.epoch, pub.model))
 
     def readings(self) -> ReadingsView | None:
         """What the current run read after each epoch (None before any run)."""
@@ -420,6 +444,7 @@ class TrainJob:
                 self._finish(reason, t0)
                 return
         reason = None
+        self._held_since = time.monotonic()
         try:
             with self._lock:
                 self._snap = replace(self._snap, state="running")
@@ -431,7 +456,8 @@ class TrainJob:
                 reason = "stop"
             else:
                 data = self._data
-                test_acc = trainer.model.score(data.X_test, data.y_test)
+                correct = evaluate_rows(trainer.model, data.X_test, data.y_test)[1]
+                test_acc = correct / len(data.y_test)  # in chunks: bounded memory
                 trainer.model.metadata_["metrics"] = {"mnist_test_accuracy": test_acc}
                 with self._lock:
                     self._snap = replace(self._snap, test_acc=test_acc)
@@ -445,6 +471,8 @@ class TrainJob:
             with self._lock:
                 self._snap = replace(self._snap, message=f"{type(e).__name__}: {e}")
         finally:
+            self._held += time.monotonic() - self._held_since
+            self._held_since = None
             self.slots.release(self.owner)
             self._finish(reason, t0)
 
@@ -495,6 +523,9 @@ class TrainJob:
             return "session-ended"
         if now - self.heartbeat > HEARTBEAT_TIMEOUT_S:
             return "no-heartbeat"
+        since = self._held_since
+        if since is not None and self._held + now - since > self.time_limit:
+            return "timeout"
         return None
 
     def _finish(self, reason: str | None, t0: float) -> None:
@@ -503,11 +534,19 @@ class TrainJob:
             "stop": "stopped",
             "diverged": "diverged",
             "failed": "failed",
+            "timeout": "timeout",
         }.get(reason, "ended")
         with self._lock:
             message = self._snap.message
             if state == "ended":
                 message = "The page was closed, so the run was stopped."
+            elif state == "timeout":
+                message = (
+                    f"This run reached this server's limit of {_duration(self.time_limit)} of "
+                    f"training per run ({budget.RUN_MINUTES_ENV}), so it stopped after "
+                    f"{self._snap.epoch_float:.1f} of {self._snap.epochs} epochs, keeping its "
+                    "network. Start a new run to train more."
+                )
             self._snap = replace(self._snap, state=state, message=message)
             if self._runs:
                 self._runs[-1].state = state
@@ -546,3 +585,8 @@ def _name_os_thread(name: str) -> None:
         ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
     except (OSError, AttributeError):
         pass
+
+
+def _duration(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g} minute{'s' if minutes != 1 else ''}" if minutes >= 1 else f"{seconds:g} s"

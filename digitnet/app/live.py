@@ -223,14 +223,14 @@ def drawing_chart(epochs, probs: np.ndarray, x_max: float) -> tuple[pd.DataFrame
 def drawing_summary(epochs, probs: np.ndarray, sure: float = SURE) -> str:
     """The drawing's chart in words: what it reads now, and since when it is sure of it."""
     now = int(np.argmax(probs[-1]))
-    text = f"After epoch {epochs[-1]} it reads {now} ({probs[-1][now]:.0%})"
+    text = f"After epoch {epochs[-1]:g} it reads {now} ({probs[-1][now]:.0%})"
     held = 0  # how many of the last readings gave ``now`` at least ``sure``
     for p in probs[::-1]:
         if int(np.argmax(p)) != now or p[now] < sure:
             break
         held += 1
     if held and len(epochs) > held:
-        text += f", sure of it ({sure:.0%} or more) since epoch {epochs[-held]}"
+        text += f", sure of it ({sure:.0%} or more) since epoch {epochs[-held]:g}"
     elif held:
         text += f", sure of it ({sure:.0%} or more) from its first reading"
     else:

@@ -6,7 +6,8 @@ outlive a run lives in one of two places:
 - **per server** (``st.cache_resource``): built once, shared by every visitor:
   the training slots, the shipped model, MNIST (uint8, about 55 MB; the test
   set alone, about 8 MB, for the Explore tab), and the evaluation of each model
-  on the MNIST test set, by the model's :func:`model_key`;
+  on the MNIST test set, by the model's :func:`model_key` (at most
+  ``DIGITNET_MAX_EVALUATIONS`` at once, :func:`evaluation_slots`);
 - **per visitor** (``st.session_state``): their :class:`~digitnet.app.jobs.TrainJob`,
   their uploaded model, the model taught their handwriting, which model answers
   on the Draw tab.
@@ -26,8 +27,9 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from .. import budget
 from .. import data as mnist
-from ..errors import WeightsError
+from ..errors import DigitnetError, WeightsError
 from ..evaluate import evaluate
 from ..model import MLP
 from ..presets import with_pen_strokes, with_styled_digits
@@ -38,6 +40,11 @@ UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
 TAUGHT_KEY = "taught_model"  # (description, MLP): the model taught the visitor's drawings
 DRAWING_KEY = "drawing_input"  # the Draw tab's drawing as the network sees it, or None
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
+EVALUATION_WAIT_S = 60.0  #: how long an evaluation waits for its turn on the server
+
+
+class EvaluationBusy(DigitnetError):
+    """Every evaluation slot of the server stayed busy while this one waited."""
 
 
 # ---------------------------------------------------------------- per server
@@ -140,12 +147,32 @@ def model_key(model: MLP) -> str:
     return h.hexdigest()
 
 
+@st.cache_resource(show_spinner=False)
+def evaluation_slots() -> jobs.Slots:
+    """The server-wide cap on test-set evaluations at once (``DIGITNET_MAX_EVALUATIONS``).
+
+    An evaluation is up to seconds of CPU (an uploaded network of the largest size
+    allowed), outside the training slots: each new upload would be another.
+    """
+    return jobs.Slots(budget.max_evaluations())
+
+
 @st.cache_resource(
-    show_spinner="Reading the 10,000 MNIST test digits…", max_entries=EVALUATIONS_KEPT
+    show_spinner="Reading the 10,000 MNIST test digits (one model at a time on this server)…",
+    max_entries=EVALUATIONS_KEPT,
 )
 def _evaluation(key: str, _model: MLP) -> dict:
     X, y = _mnist_test()
-    return evaluate(_model, X, y)
+    slots = evaluation_slots()
+    if not slots.acquire(key, timeout=EVALUATION_WAIT_S):  # not cached: tried again next time
+        raise EvaluationBusy(
+            "This server is busy reading the test digits with other visitors' models: "
+            "try again in a minute."
+        )
+    try:
+        return evaluate(_model, X, y)
+    finally:
+        slots.release(key)
 
 
 def test_evaluation(model: MLP) -> dict:
@@ -153,7 +180,8 @@ def test_evaluation(model: MLP) -> dict:
 
     Cached on the server by :func:`model_key` (shared by every visitor: the same
     weights give the same figures); the arrays in it must not be changed. Call
-    :func:`test_data` first (it downloads MNIST if needed).
+    :func:`test_data` first (it downloads MNIST if needed). Raises
+    :class:`EvaluationBusy` if it waited :data:`EVALUATION_WAIT_S` for its turn.
     """
     return _evaluation(model_key(model), model)
 

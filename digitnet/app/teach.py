@@ -29,8 +29,8 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import tta
-from ..errors import DataError
+from .. import budget, tta
+from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
 from . import models, state
@@ -249,6 +249,12 @@ def run_teach(kept: list[Example]) -> None:
     if who.source != models.TAUGHT or base is None:
         base = (who.source, who.description, who.model)
     _, description, model = base
+    try:  # fine-tuning a copy with Adam takes memory too: the same budget as a run
+        budget.check_run(_as_fine_tuned(model), budget.app_run_memory_bytes(), copies=1)
+    except budget.BudgetError as e:
+        st.warning(f"{description[:1].upper()}{description[1:]} is too large to teach on "
+                   f"this server: {e}.", icon=":material/memory:")  # fmt: skip
+        return
     try:
         with st.spinner("Loading MNIST (once per server)…"):
             bar = st.empty()
@@ -276,6 +282,17 @@ def run_teach(kept: list[Example]) -> None:
                 lambda m: state.test_evaluation(m)["accuracy"],
                 base_description=description,
             )
+        except TrainingDiverged:  # its own advice (a smaller learning rate) does not apply here
+            st.error(
+                f"{description[:1].upper()}{description[1:]} cannot be taught: fine-tuning made "
+                "its cost NaN or infinite (its weights are too large to learn from), so it "
+                "is left as it was and keeps answering.",
+                icon=":material/error:",
+            )
+            return
+        except state.EvaluationBusy as e:
+            st.warning(str(e), icon=":material/hourglass_top:")
+            return
         finally:
             slots.release(me)
     st.session_state[REPORT_KEY] = report
@@ -290,6 +307,15 @@ def run_teach(kept: list[Example]) -> None:
         )
         state.set_source(models.TAUGHT)
     st.rerun()  # the whole page: the answer, and the model picker, use the taught model
+
+
+def _as_fine_tuned(model: MLP) -> MLP:
+    """The settings :func:`digitnet.finetune.finetune` trains ``model`` with (for the budget)."""
+    rows = int(TEACH_ARGS["replay"] / (1 - TEACH_ARGS["share"]))  # replay + the drawings
+    params = model.get_params()
+    params.update(optimizer="adam", train_metrics="running", early_stopping=False,
+                  augment=None, batch_size=min(model.batch_size, rows))  # fmt: skip
+    return MLP(**params)
 
 
 def _progress(bar):

@@ -17,6 +17,7 @@ import time
 
 import streamlit as st
 
+from .. import budget
 from ..errors import DataError
 from ..model import HIDDEN_ACTIVATIONS, INITS, INPUT_SCALINGS, OPTIMIZERS, OUTPUTS, PRECISIONS
 from ..presets import (
@@ -190,6 +191,10 @@ def check(preset: str, params: dict):
             f"This network has {n_weights:,} weights; this server trains at most "
             f"{MAX_WEIGHTS:,}. Try fewer hidden units."
         )
+    try:  # weights, optimizer, a minibatch's activations, evaluation: before anything runs
+        budget.check_run(model, budget.app_run_memory_bytes(), copies=jobs.COPIES_HELD)
+    except budget.BudgetError as e:
+        return None, f"Cannot train this network: {e}."
     return model, None
 
 
@@ -334,7 +339,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     elif snap.state in ("diverged", "failed"):
         st.error(snap.message)
-    elif snap.state == "ended":
+    elif snap.state in ("ended", "timeout"):
         st.warning(snap.message)
 
 

@@ -52,8 +52,9 @@ class ReadingsView:
     ``digits``: the validation digits' ``(index, digit, kind)``; ``images`` their
     pixels (k, 28, 28) uint8; ``epochs`` the epochs read (0 = the starting weights) and
     ``probs`` (len(epochs), k, 10). ``drawing`` is the drawing read (28×28 floats), or
-    None; ``drawing_epochs`` and ``drawing_probs`` (n, 10) its readings, from the epoch
-    at which it was drawn (the weights of earlier epochs are gone by then).
+    None; ``drawing_epochs`` and ``drawing_probs`` (n, 10) its readings, from when it
+    was drawn (the weights of earlier epochs are gone by then): the first one where the
+    run was then (2.4: 40% into the third epoch), then every epoch's end.
     """
 
     digits: tuple[tuple[int, int, str], ...]
@@ -61,7 +62,7 @@ class ReadingsView:
     epochs: tuple[int, ...]
     probs: np.ndarray
     drawing: np.ndarray | None
-    drawing_epochs: tuple[int, ...]
+    drawing_epochs: tuple[float, ...]
     drawing_probs: np.ndarray
 
 
@@ -87,31 +88,28 @@ class Readings:
         self._epochs: list[int] = []
         self._probs: list[np.ndarray] = []
         self._drawing: np.ndarray | None = None
-        self._drawing_epochs: list[int] = []
+        self._drawing_epochs: list[float] = []
         self._drawing_probs: list[np.ndarray] = []
-        self._last: tuple[int, MLP] | None = None  # the latest epoch read, and its weights
 
     def record(self, epoch: int, model: MLP) -> None:
-        """The worker, at the end of ``epoch`` (0: the starting weights): read them all.
-
-        ``model`` must not change afterwards (a published copy): a drawing made later is
-        read with it at once.
-        """
+        """The worker, at the end of ``epoch`` (0: the starting weights): read them all."""
         with self._lock:
             if self._epochs and epoch <= self._epochs[-1]:
                 return  # already read (e.g. the end of a stopped run, published again)
             probs = model.predict_proba(self.images) if len(self.images) else np.zeros((0, 10))
             self._epochs.append(int(epoch))
             self._probs.append(probs.astype(np.float32))
-            self._last = (int(epoch), model)
-            if self._drawing is not None:
+            if self._drawing is not None and (
+                not self._drawing_epochs or epoch > self._drawing_epochs[-1]
+            ):
                 self._read_drawing(epoch, model)
 
-    def set_drawing(self, image: np.ndarray | None) -> None:
+    def set_drawing(self, image: np.ndarray | None, now: tuple[float, MLP] | None = None) -> None:
         """The page: the drawing on the Draw tab now (None: nothing drawn).
 
-        A new drawing is read at once with the latest epoch's weights, then at every
-        epoch's end; the readings of the previous drawing are dropped.
+        A new drawing is read at once with ``now``, ``(epochs done, weights)`` (the copy
+        the job last published), then at every epoch's end; the readings of the previous
+        drawing are dropped.
         """
         with self._lock:
             if image is None:
@@ -123,11 +121,11 @@ class Readings:
                 return
             self._drawing = image.copy()
             self._drawing_epochs, self._drawing_probs = [], []
-            if self._last is not None:
-                self._read_drawing(*self._last)
+            if now is not None:
+                self._read_drawing(*now)
 
-    def _read_drawing(self, epoch: int, model: MLP) -> None:
-        self._drawing_epochs.append(int(epoch))
+    def _read_drawing(self, epoch: float, model: MLP) -> None:
+        self._drawing_epochs.append(round(float(epoch), 4))
         self._drawing_probs.append(tta.predict_proba(model, self._drawing)[0].astype(np.float32))
 
     def view(self) -> ReadingsView:

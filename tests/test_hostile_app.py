@@ -1,0 +1,271 @@
+"""Hostile visitors (issue 13, items 2, 3, 4, 7, 8): a crafted canvas message, settings
+that would take gigabytes, a run that would hold a slot for hours, evaluations outside
+any cap, and a model whose outputs are NaN: each bounded, each one clear message."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from craft import png_header_only
+from PIL import Image
+from test_app import ONE, app_weights, apps, canvas_value, metric, new_jobs, tiny_training_data
+
+from digitnet import budget
+from digitnet.app import jobs, models, state, teach
+from digitnet.evaluate import evaluate
+from digitnet.model import MLP
+from digitnet.preprocess import CanvasError, read_canvas_png
+
+__all__ = ["app_weights", "apps", "new_jobs"]  # test_app.py's fixtures, used here
+
+
+def png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- item 2: the canvas
+def test_a_canvas_picture_of_another_size_is_refused_before_decoding():
+    tracemalloc.start()
+    try:
+        for side in (12_000, 20_000, 560, 279):  # 560: a device-scaled canvas is never sent
+            with pytest.raises(CanvasError, match=f"is {side}×{side} pixels, not the canvas's"):
+                read_canvas_png(png_header_only(side, side))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2e6  # nothing was decoded (12000² RGBA would be 576 MB)
+
+
+def test_the_canvas_picture_is_read_as_sent():
+    drawing = np.zeros((280, 280, 4), np.uint8)
+    drawing[40:240, 130:150] = 255
+    np.testing.assert_array_equal(read_canvas_png(png(drawing)), drawing)
+    grey = np.zeros((280, 280), np.uint8)  # any PNG mode of the right size
+    assert read_canvas_png(png(grey)).shape == (280, 280, 4)
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"GIF89a" + b"\0" * 40, "not a PNG"),
+        (b"", "not a PNG"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 2_000_000, "too large"),
+        (png_header_only(280, 280).replace(b"IDAT", b"IDAT\xff\xff"), "cannot be read"),
+    ],
+)
+def test_what_is_not_the_canvas_picture_is_one_clear_error(data, message):
+    with pytest.raises(CanvasError, match=message):
+        read_canvas_png(data)
+
+
+def test_the_draw_tab_quietly_refuses_a_crafted_canvas_message(apps):
+    at = apps()
+    url = "data:image/png;base64," + base64.b64encode(png_header_only(12_000, 12_000)).decode()
+    at.session_state["canvas"] = {**canvas_value(ONE), "drawing": {
+        "raw": {"objects": [{"type": "path"}]}, "data": url}}  # fmt: skip
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at).value == "–"  # nothing read: nothing answered
+    assert any("This drawing could not be read" in c.value for c in at.caption)
+    at.session_state["canvas"] = canvas_value(ONE)  # the next honest stroke is read again
+    at.run()
+    assert metric(at).value == "1"
+
+
+# ---------------------------------------------------------------- item 3: the budget
+def test_the_train_tab_refuses_settings_over_the_budget_with_the_figure(apps):
+    at = apps("Train")
+    at.text_input(key="hp_fast_hidden").set_value("3000").run()
+    at.number_input(key="hp_fast_batch_size").set_value(60_000).run()
+    at.selectbox(key="hp_fast_precision").set_value("float64").run()
+    (error,) = at.error
+    assert "would take about" in error.value and "GB of memory at its peak" in error.value
+    assert "more than the 160 MB allowed per run (DIGITNET_RUN_MEMORY_MB)" in error.value
+    assert at.button(key="start").disabled is True
+    at.number_input(key="hp_fast_batch_size").set_value(100).run()
+    at.selectbox(key="hp_fast_precision").set_value("float32").run()
+    assert not at.error and at.button(key="start").disabled is False
+
+
+def test_a_run_stops_for_good_at_its_wall_clock_budget(new_jobs, tiny_data):
+    slots = jobs.Slots(1)
+    job = new_jobs(slots, time_limit=0.3)
+    model = MLP(hidden=16, epochs=10_000, batch_size=50)
+    job.start(model, tiny_training_data(tiny_data), preset="fast", label="forever")
+    deadline = time.monotonic() + 30
+    while job.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    s = job.snapshot()
+    assert s.state == "timeout" and not s.can_resume and not s.active
+    assert "limit of 0.3 s of training per run (DIGITNET_RUN_MINUTES)" in s.message
+    assert job.published() is not None and 0 < s.epoch < 10_000  # its network is kept
+    assert slots.in_use() == 0
+    job.resume()  # no effect: the budget is spent
+    assert not job.is_alive() and job.snapshot().state == "timeout"
+
+
+def test_the_wall_clock_budget_counts_resumes_but_not_waiting(new_jobs, tiny_data):
+    slots = jobs.Slots(1)
+    blocker = new_jobs(slots, "blocker", time_limit=0.4)
+    blocker.start(MLP(hidden=8, epochs=10_000), tiny_training_data(tiny_data), preset="fast",
+                  label="a")  # fmt: skip
+    job = new_jobs(slots, "waiter", time_limit=0.6)
+    job.start(MLP(hidden=8, epochs=10_000), tiny_training_data(tiny_data), preset="fast",
+              label="b")  # fmt: skip
+    time.sleep(0.2)
+    assert job.snapshot().state == "waiting"
+    for j in (blocker, job):
+        deadline = time.monotonic() + 30
+        while j.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert blocker.snapshot().state == job.snapshot().state == "timeout"
+    assert job.snapshot().elapsed >= 0.3  # it trained after its wait, not during it
+
+
+# ---------------------------------------------------------------- item 4: evaluations
+def test_evaluating_a_wide_network_stays_within_its_chunk_budget(monkeypatch):
+    """On main, evaluate() prepared every image at once and ran 4096 rows through every
+    layer: the audit's upload took +422 MB. Now a chunk's inputs and activations take at
+    most budget.EVAL_BYTES (64 MB; 8 MB here, to keep the test small)."""
+    monkeypatch.setattr(budget, "EVAL_BYTES", 8_000_000)
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 256, (1500, 784), dtype=np.uint8), rng.integers(0, 10, 1500)
+    model = MLP(hidden=1000, precision="float64").initialize()
+    assert budget.eval_rows(model.layer_sizes, 8) < 500  # four chunks or more
+    tracemalloc.start()
+    try:
+        r = evaluate(model, X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    outputs = 1500 * 10 * 8 * 4  # the probabilities, their chunks, predictions
+    assert peak < budget.EVAL_BYTES + outputs + 1e6, f"{peak / 1e6:.1f} MB"
+    np.testing.assert_allclose(r["probabilities"], model.predict_proba(X))
+
+
+@pytest.fixture
+def tiny_mnist_in_the_app(monkeypatch, tiny_data):
+    """The app's MNIST replaced by a small synthetic set (no download, no full MNIST)."""
+    data = tiny_training_data(tiny_data)
+    monkeypatch.setattr(state, "training_data", lambda progress: data)
+    monkeypatch.setattr(state, "test_data", lambda progress: (data.X_test, data.y_test))
+    monkeypatch.setattr(state, "_mnist_test", lambda: (data.X_test, data.y_test))
+    return data
+
+
+def _upload(at, model, name="mine.npz"):
+    at.session_state[state.UPLOADED_KEY] = (name, model)
+    at.session_state[state.SOURCE_KEY] = models.UPLOADED
+
+
+def test_explore_waits_politely_when_the_evaluations_are_busy(
+    apps, tiny_mnist_in_the_app, monkeypatch, tiny_data
+):
+    monkeypatch.setattr(state, "EVALUATION_WAIT_S", 0.2)
+    model = MLP(hidden=24, epochs=1).fit(*tiny_data)
+    model.weights_[0][0, 0] += np.random.default_rng().random()  # evaluated by no one yet
+    at = apps("Draw")  # (Explore would evaluate the shipped model on the tiny test set,
+    _upload(at, model)  # and leave that in the server-wide cache for other tests)
+    at.session_state["tab"] = "Explore"
+    slots = state.evaluation_slots()
+    held = [slots.acquire(f"someone-{i}", timeout=1) for i in range(slots.n)]
+    try:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("busy reading the test digits" in i.value for i in at.info)
+    finally:
+        for i, ok in enumerate(held):
+            if ok:
+                slots.release(f"someone-{i}")
+    at.button(key="evaluation_retry").click().run()
+    assert not at.exception and not any("busy" in i.value for i in at.info)
+    assert any("test digits read right" in c.value for c in at.caption)
+
+
+def test_evaluations_take_turns_server_wide(monkeypatch, tiny_data):
+    """Two visitors' uploads evaluated at once: the second waits for the first."""
+    X, y = tiny_data
+    slots = jobs.Slots(1)
+    monkeypatch.setattr(state, "evaluation_slots", lambda: slots)
+    monkeypatch.setattr(state, "_mnist_test", lambda: (X, y))
+    inside, overlap = [0], [0]
+    real = state.evaluate
+
+    def counting(*a):
+        inside[0] += 1
+        overlap[0] = max(overlap[0], inside[0])
+        time.sleep(0.2)
+        try:
+            return real(*a)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(state, "evaluate", counting)
+    compute = state._evaluation.__wrapped__ if hasattr(state._evaluation, "__wrapped__") else None
+    assert compute is not None
+    models_ = [MLP(hidden=8 + i).initialize() for i in range(2)]
+    threads = [threading.Thread(target=compute, args=(f"k{i}", m)) for i, m in enumerate(models_)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert overlap[0] == 1 and slots.in_use() == 0
+
+
+# ---------------------------------------------------------------- items 7, 8: NaN outputs
+def nan_model(tiny_data) -> MLP:
+    """Finite weights whose outputs are NaN for ink (loading refuses them: here it is put
+    straight into the session, as a model that got past every check would be)."""
+    model = MLP(hidden=16, activation="relu", output="softmax", input_scaling="unit")
+    model.fit(*tiny_data)
+    model.weights_ = [np.full_like(W, 1e38) for W in model.weights_]
+    model.weights_[-1][:, ::2] *= -1
+    return model
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_the_draw_tab_does_not_answer_with_nan(apps, tiny_data):
+    at = apps()
+    _upload(at, nan_model(tiny_data), "nan.npz")
+    at.session_state["canvas"] = canvas_value(ONE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at).value == "–"  # not "9?"
+    assert any("outputs are NaN" in e.value for e in at.error)
+
+
+def press_teach(apps, model: MLP, name: str):
+    """A visitor with ``model`` uploaded and one drawing kept presses Teach."""
+    at = apps()
+    _upload(at, model, name)
+    at.session_state[teach.EXAMPLES_KEY] = [teach.Example(np.zeros((28, 28), np.float32), 3, 9)]
+    at.run()
+    at.button(key="teach").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_teach_on_a_model_that_cannot_learn_says_so(apps, tiny_mnist_in_the_app, tiny_data):
+    model = nan_model(tiny_data)
+    at = press_teach(apps, model, "nan.npz")
+    (error,) = [e for e in at.error if "cannot be taught" in e.value]
+    assert "NaN or infinite" in error.value and "smaller learning rate" not in error.value
+    assert at.session_state[state.UPLOADED_KEY][1] is model  # left as it was
+    assert state.TAUGHT_KEY not in at.session_state
+
+
+def test_teach_refuses_a_network_too_large_to_fine_tune_here(apps, tiny_mnist_in_the_app):
+    wide = MLP(hidden=3000, precision="float64", batch_size=4000).initialize()  # 19 MB
+    at = press_teach(apps, wide, "wide.npz")
+    (warning,) = [w for w in at.warning if "too large to teach" in w.value]
+    assert "more than the 160 MB allowed per run" in warning.value
+    assert teach.REPORT_KEY not in at.session_state
