@@ -32,6 +32,9 @@ def main() -> None:
     st.html(f"<style>{PAGE_CSS}</style>")  # style only: takes no room on the page
     st.subheader("✍️ digitnet", anchor=False)  # no link icon: one keyboard stop less
     st.caption("A neural network written from scratch in NumPy reads your handwriting.")
+    opened = train_view.open_link()  # on the first run: the link this visit came with
+    if opened is not None and opened.preset is not None:
+        st.session_state["tab"] = "Train"  # a link to a setting opens the Train tab
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(
         ["Draw", "Explore", "How it works", "Train"], key="tab", on_change="rerun"
     )

@@ -28,7 +28,7 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, jobs, live, models, state
+from . import charts, jobs, link, live, models, state
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
 MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
@@ -41,20 +41,29 @@ def render() -> None:
     train_panel()
 
 
+def open_link() -> link.Link | None:
+    """On a visit's first run, the link it was opened with (:mod:`digitnet.app.link`)."""
+    return link.on_first_run({"epochs": (1, MAX_EPOCHS)})
+
+
 @st.fragment
 def train_panel() -> None:
     """Settings, Start/Stop/Resume, the live view, and the runs of this session."""
     job = state.job()
+    opened = link.linked()
     preset = st.segmented_control(
         "Preset",
         list(PRESETS),
-        default=DEFAULT_PRESET,
+        default=opened.preset or DEFAULT_PRESET,
         required=True,
         key="preset",
         persist_state="page",
     )
     st.caption(f"**{preset}**: {DESCRIPTIONS[preset]}.")
-    params = hyperparameters(preset)
+    if opened.problems and not st.session_state.get("link_dismissed"):
+        st.warning(opened.message(opened.preset), icon=":material/link_off:")
+    params = hyperparameters(preset, opened.values if preset == opened.preset else {})
+    link.follow(preset, params)
     model, error = check(preset, params)
     if error:
         st.error(error)
@@ -78,6 +87,7 @@ def train_panel() -> None:
             "Stop", key="stop", icon=":material/stop:", on_click=job.stop, disabled=not snap.active
         )
     live.course_control(snap, job, buttons)
+    link.copy_button(buttons)
     if snap.active:
         live_view()
     else:
@@ -97,12 +107,14 @@ def live_view() -> None:
 
 
 # ---------------------------------------------------------------- settings
-def hyperparameters(preset: str) -> dict:
+def hyperparameters(preset: str, linked: dict | None = None) -> dict:
     """The hyperparameter inputs, filled with the preset's values; returns what is set.
 
     Every input has a key of its own per preset, so switching presets shows that
-    preset's values, and switching back shows your edits again.
+    preset's values, and switching back shows your edits again. ``linked``: the values
+    of a link the page was opened with (:mod:`digitnet.app.link`), shown instead.
     """
+    linked = linked or {}
     p = preset_params(preset)
     defaults = build(preset)  # the MLP defaults for what the preset does not set
 
@@ -110,7 +122,7 @@ def hyperparameters(preset: str) -> dict:
         return f"hp_{preset}_{name}"
 
     def value(name: str):
-        return p.get(name, getattr(defaults, name))
+        return linked[name] if name in linked else p.get(name, getattr(defaults, name))
 
     def choice(col, label, name, options):
         return col.selectbox(label, options, index=list(options).index(value(name)),
@@ -131,7 +143,7 @@ def hyperparameters(preset: str) -> dict:
         )
 
     out: dict = {}
-    hidden = ", ".join(str(u) for u in defaults.hidden_layers)
+    hidden = linked.get("hidden", ", ".join(str(u) for u in defaults.hidden_layers))
     with st.expander(f"Hyperparameters of **{preset}**", expanded=False):
         c1, c2, c3 = st.columns(3)
         out["hidden"] = c1.text_input(
@@ -169,7 +181,7 @@ def hyperparameters(preset: str) -> dict:
         if value("augment"):
             use = d1.checkbox(
                 "Augment (distort digits)",
-                value=True,
+                value=linked.get("augment", True),
                 key=key("augment"),
                 persist_state="page",
                 help=f"{value('augment')}",
@@ -213,6 +225,7 @@ def parse_hidden(text: str) -> list[int]:
 def _request_start() -> None:
     """Start clicked (runs before the rerun): the Draw tab will use the new model."""
     st.session_state.start_requested = True
+    st.session_state.link_dismissed = True  # the link's one line has been read by now
     state.set_source(models.TRAINED)
 
 
