@@ -43,7 +43,7 @@ from .. import budget
 from ..errors import TrainingDiverged
 from ..model import MLP
 from ..presets import split
-from ..train import CHANGES_KEY, Progress, Trainer, evaluate_rows
+from ..train import CHANGES_KEY, EVAL_CHUNK, Progress, Trainer
 from .watch import Readings, ReadingsView
 
 log = logging.getLogger("digitnet.app.jobs")
@@ -66,6 +66,9 @@ CALLBACKS_PER_EPOCH = 50  #: progress reports per epoch (each also checks for a 
 PUBLISH_EVERY_S = 0.5  #: at most this often a weight copy for the Draw tab (and every epoch)
 ALIVE_EVERY_S = 0.5  #: how often the worker asks whether its page is still open
 MAX_RUNS_KEPT = 12  #: runs of a session kept for comparison (their histories only)
+#: The finished runs' weights a session keeps, newest first, to set two runs side by side
+#: (each read the drawing); older runs keep their history, test accuracy and confusion.
+KEPT_WEIGHTS_BYTES = 8_000_000
 #: Weight copies a job holds besides its trainer's, for the run memory budget: the one
 #: published for the Draw tab, the next one being made, and the first layer's weights at
 #: the start in float16 (for the units that moved most), counted as a whole copy.
@@ -163,6 +166,8 @@ class RunRecord:
     state: str = "waiting"
     test_acc: float | None = None
     message: str = ""
+    confusion: np.ndarray | None = None  #: on the MNIST test set (10×10), once done
+    model: MLP | None = None  #: its final weights (float32), while the session keeps them
 
 
 @dataclass(frozen=True)
@@ -224,15 +229,24 @@ class Published:
     epochs: int
 
 
-def copy_model(model: MLP) -> MLP:
-    """An independent copy of a model: same hyperparameters, weights, history, metadata."""
-    clone = MLP(**model.get_params())
-    clone.weights_ = [W.copy() for W in model.weights_]
-    clone.biases_ = [b.copy() for b in model.biases_]
+def copy_model(model: MLP, dtype=None) -> MLP:
+    """An independent copy of a model: same hyperparameters, weights, history, metadata
+    (its arrays in ``dtype``, e.g. float32 to keep it for reading, if given)."""
+    clone = MLP(**{**model.get_params(), **({"precision": "float32"} if dtype else {})})
+    clone.weights_ = [W.astype(dtype or W.dtype, copy=True) for W in model.weights_]
+    clone.biases_ = [b.astype(dtype or b.dtype, copy=True) for b in model.biases_]
     clone.history_ = [dict(h) for h in model.history_]
     clone.epochs_trained_ = model.epochs_trained_
     clone.metadata_ = dict(model.metadata_)
     return clone
+
+
+def test_confusion(model: MLP, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The confusion matrix (rows: true digit, columns: read) of ``model`` on ``X``, read in
+    chunks small enough for the run's memory budget (:func:`digitnet.budget.eval_rows`)."""
+    rows = min(EVAL_CHUNK, budget.eval_rows(model.layer_sizes, model.dtype.itemsize))
+    read = model.predict(X, batch_size=rows)
+    return np.bincount(np.asarray(y) * 10 + read, minlength=100).reshape(10, 10)
 
 
 # ---------------------------------------------------------------- the job
@@ -420,6 +434,21 @@ class TrainJob:
         with self._lock:
             self._trainer = self._data = self._published = None
             self._readings = self._start_W0 = None
+            for run in self._runs:
+                run.model = None
+
+    def _keep_weights(self) -> None:
+        """Drop the weights of the oldest finished runs beyond :data:`KEPT_WEIGHTS_BYTES`
+        (under the lock)."""
+        kept = 0
+        for run in reversed(self._runs):
+            if run.model is None:
+                continue
+            size = sum(a.nbytes for a in (*run.model.weights_, *run.model.biases_))
+            if kept + size > KEPT_WEIGHTS_BYTES and kept:
+                run.model = None
+            else:
+                kept += size
 
     # ------------------------------------------------ the worker thread
     def _launch(self) -> None:
@@ -456,11 +485,12 @@ class TrainJob:
                 reason = "stop"
             else:
                 data = self._data
-                correct = evaluate_rows(trainer.model, data.X_test, data.y_test)[1]
-                test_acc = correct / len(data.y_test)  # in chunks: bounded memory
+                confusion = test_confusion(trainer.model, data.X_test, data.y_test)
+                test_acc = float(np.trace(confusion) / confusion.sum())
                 trainer.model.metadata_["metrics"] = {"mnist_test_accuracy": test_acc}
                 with self._lock:
                     self._snap = replace(self._snap, test_acc=test_acc)
+                    self._runs[-1].confusion = confusion
         except TrainingDiverged as e:
             reason = "diverged"
             with self._lock:
@@ -562,6 +592,9 @@ class TrainJob:
                     self._snap.epoch_float,
                     self._snap.epochs,
                 )
+                if state == "done":
+                    self._runs[-1].model = copy_model(trainer.model, np.float32)
+                    self._keep_weights()
             if state == "ended":  # nobody will look again: free the memory now
                 self._trainer = self._data = self._published = None
                 self._readings = self._start_W0 = None

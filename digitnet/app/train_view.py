@@ -28,7 +28,7 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, jobs, link, live, models, state
+from . import charts, compare, jobs, link, live, models, state
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
 MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
@@ -93,6 +93,7 @@ def train_panel() -> None:
     else:
         progress_view(snap, job)
     runs_table(job)
+    compare.panel(job)
 
 
 @st.fragment(run_every=REFRESH_S)
