@@ -100,3 +100,63 @@ def test_watch_it_learn(page: Page, server, screenshots):
     page.get_by_test_id("stTabs").get_by_role("button", name="Stop").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=20_000)
     assert not errors, (errors, missing)
+
+
+def test_a_link_replays_a_setting(browser, server):
+    """The URL follows the settings; Copy link puts it on the clipboard; opening it in
+    another browser restores the settings; a bad link gives one line."""
+    context = browser.new_context(viewport={"width": 1000, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    errors = watch(page)
+    try:
+        page.goto(server.url + "/?lang=ja")  # another helper's parameter is kept
+        page.get_by_role("tab", name="Train").click()
+        page.get_by_text("Hyperparameters of").click()
+        eta = page.get_by_label("Learning rate η")
+        eta.fill("0.0007")
+        eta.press("Enter")
+        seed = page.get_by_label("Seed")
+        seed.fill("5")
+        seed.press("Enter")
+        expect(page).to_have_url(re.compile(r"seed=5"), timeout=20_000)
+        expect(page).to_have_url(re.compile(r"eta=0\.0007"))
+        expect(page).to_have_url(re.compile(r"lang=ja"))
+        page.get_by_role("button", name="Copy link to this setting").click()
+        expect(page.get_by_text("Link copied to the clipboard.")).to_be_visible(timeout=20_000)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith(server.url) and "eta=0.0007" in copied and "seed=5" in copied
+        assert not errors, errors
+    finally:
+        context.close()
+
+    # A student opens the link: the Train tab, with the same settings.
+    student = browser.new_context(viewport={"width": 1000, "height": 1000})
+    page = student.new_page()
+    errors = watch(page)
+    try:
+        page.goto(copied)
+        expect(page.get_by_role("tab", name="Train")).to_have_attribute(
+            "aria-selected", "true", timeout=60_000
+        )
+        page.get_by_text("Hyperparameters of").click()
+        expect(page.get_by_label("Learning rate η")).to_have_value("0.0007", timeout=30_000)
+        expect(page.get_by_label("Seed")).to_have_value("5")
+        expect(page.get_by_text(re.compile(r"^This link's"))).to_have_count(0)
+
+        # A link with bad values: one line, and the preset's values.
+        page.goto(server.url + "/?preset=fast&eta=-1&epochs=lots&lang=ja")
+        expect(
+            page.get_by_text(
+                "This link's eta=-1 (eta must be > 0); epochs=lots (a whole number): fast's "
+                "own values are shown instead.",
+                exact=True,
+            )
+        ).to_be_visible(timeout=60_000)
+        page.get_by_text("Hyperparameters of").click()
+        expect(page.get_by_label("Learning rate η")).to_have_value("0.002", timeout=30_000)
+        expect(page).to_have_url(re.compile(r"eta=0\.002"), timeout=20_000)
+        expect(page).to_have_url(re.compile(r"lang=ja"))
+        assert not errors, errors
+    finally:
+        student.close()
