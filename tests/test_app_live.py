@@ -94,7 +94,7 @@ def test_grid_picture_is_one_png_of_red_and_blue_pictures():
     W = np.zeros((784, 16))
     W[:392, 0], W[392:, 0] = 1.0, -1.0  # unit 0: top half excites, bottom half inhibits
     png = live.grid_png(W)
-    grid = np.asarray(Image.open(io.BytesIO(png)))
+    grid = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     side = 28
     assert grid.shape == (4 * side + 5 * live.GAP, 4 * side + 5 * live.GAP, 3)
     assert len(png) < 8000  # a few kB: one px per weight, enlarged by the browser
@@ -262,15 +262,9 @@ def test_a_change_of_course_mid_run_is_marked(apps, mnist):
     job.stop()
 
 
-@pytest.mark.usefixtures("mnist")
-def test_the_validation_digits_are_the_ones_chosen():
+def test_the_validation_digits_are_the_ones_chosen(mnist):
     """The indices still name the digits they were chosen as, in the article's split."""
-    from conftest import full_mnist_dir
-
-    from digitnet import load_mnist
-
-    X, y = load_mnist("train", full_mnist_dir(), download=False)
-    _, (X_valid, y_valid) = presets.split(X, y)
+    _, (X_valid, y_valid) = presets.split(mnist["X"], mnist["y"])
     readings = watch.Readings(X_valid, y_valid)
     assert readings.digits == watch.VALIDATION_DIGITS
     # Read by the shipped weights (if these are the ones they were chosen with): the hard

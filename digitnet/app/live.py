@@ -9,10 +9,13 @@ Below the cost and accuracy curves of a run (:mod:`digitnet.app.train_view`):
   every epoch's end, and every few hundred minibatches within long epochs
   (:func:`digitnet.app.watch.frame`). They are made here, on the page, from the weight
   copy the worker publishes anyway for the Draw tab: the worker's loop does nothing more
-  for them. One PNG of the 4 × 4 grid is made per picture (about 2 ms) and kept until the
-  next one, so the refreshes in between (twice a second) send nothing new. Which units:
-  a fixed sample (the same units all run long), the ones that moved most since the start,
-  or the ones most active for the drawing.
+  for them. One PNG of the 4×4 grid is made per picture (a few ms; about 10 kB, one pixel
+  per weight in 256 colours, enlarged by the browser) and kept until the next one. It is
+  sent inline (a ``data:`` URL), not as a media file: Streamlit deletes a media file as
+  soon as a rerun replaces or hides it, and a browser that had not fetched it yet (a busy
+  server, a tab switched mid-refresh) got a 404. Which units: a fixed sample (the same
+  units all run long), the ones that moved most since the start, or the ones most active
+  for the drawing.
 - **Your drawing, re-read every epoch**: the ten probabilities the network being trained
   gives the drawing on the Draw tab, after every epoch (recorded by the worker:
   :class:`digitnet.app.watch.Readings`), and the probability of the right digit for six
@@ -25,6 +28,7 @@ Below the cost and accuracy curves of a run (:mod:`digitnet.app.train_view`):
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -46,7 +50,7 @@ GRID_CSS = '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
 FIXED, CHANGED, ACTIVE = "fixed sample", "most changed", "most active"
 UNIT_CHOICES = (FIXED, CHANGED, ACTIVE)
 UNITS_KEY = "live_units"  #: the control that picks which units are shown
-FRAME_KEY = "live_frame"  #: the grid last drawn: (what it shows, PNG, units, epoch, count)
+FRAME_KEY = "live_frame"  #: the grid last drawn: (what it shows, data URL, units, epoch)
 READ_NOW, OTHER = "read now", "other digits"
 SURE = 0.65  #: as the Draw tab: below this, "not sure" (digitnet.app.draw.NOT_SURE_THRESHOLD)
 CLEAR, HARD = "clear", "hard"
@@ -100,21 +104,16 @@ def units_panel(snap: jobs.Snapshot, job: jobs.TrainJob, pub: jobs.Published) ->
     kept = st.session_state.get(FRAME_KEY)
     if kept is None or kept[0] != key:
         units = pick_units(choice, pub.model, job.start_weights(), drawing)
-        count = 0 if kept is None else kept[4] + 1
-        kept = (key, grid_png(W[:, units]), units, pub.epoch, count)
+        kept = (key, data_url(grid_png(W[:, units])), units, pub.epoch)
         st.session_state[FRAME_KEY] = kept
-    _, png, units, epoch, count = kept
+    _, png, units, epoch = kept
     st.html(f"<style>{GRID_CSS}</style>")
-    # Two places, taken in turn: a picture replaced in its place is deleted from the server
-    # at once, and a browser slow to fetch it (a busy server) would get a 404 and show a
-    # broken picture until the next one. The other place keeps the previous one until then.
-    with st.container(key=f"live_grid_{count % 2}"):
+    with st.container(key="live_grid"):
         st.image(
             png,
             caption=f"{len(units)} of the {n} units after {epoch:.2f} epochs ({choice}): "
             f"#{', #'.join(str(u) for u in units)}, row by row",
             width=ZOOM * _grid_side(len(units)),
-            output_format="PNG",
             alt=f"What {len(units)} hidden units of the first layer look for after {epoch:.2f} "
             "epochs: 28 by 28 pictures of their weights, red where ink excites the unit, blue "
             "where it inhibits it",
@@ -146,7 +145,7 @@ def _grid_side(k: int, columns: int = GRID_COLUMNS) -> int:
 
 def grid_png(W: np.ndarray, columns: int = GRID_COLUMNS) -> bytes:
     """The columns of ``W`` (784 × k) as red/blue pictures in a grid, one px per weight:
-    one PNG of a few kB."""
+    one PNG in 256 colours (about 10 kB for 16 units; 35 kB in full colour)."""
     k = W.shape[1]
     rows = -(-k // columns)
     out = np.empty((rows * (28 + GAP) + GAP, _grid_side(k, columns), 3), np.uint8)
@@ -156,8 +155,18 @@ def grid_png(W: np.ndarray, columns: int = GRID_COLUMNS) -> bytes:
         top, left = GAP + r * (28 + GAP), GAP + c * (28 + GAP)
         out[top : top + 28, left : left + 28] = diverging(W[:, i], 1)
     buffer = io.BytesIO()
-    Image.fromarray(out).save(buffer, format="PNG", compress_level=1)
+    image = Image.fromarray(out).quantize(256, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    image.save(buffer, format="PNG", compress_level=9)
     return buffer.getvalue()
+
+
+def data_url(picture) -> str:
+    """A picture inline, as a ``data:`` URL: PNG bytes, or an array (grey or RGB uint8)."""
+    if not isinstance(picture, bytes):
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(picture)).save(buffer, format="PNG")
+        picture = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(picture).decode("ascii")
 
 
 def _fingerprint(image) -> int | None:
@@ -178,7 +187,7 @@ def readings_panel(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     else:
         thumb, chart = st.columns([1, 4], gap="small", vertical_alignment="center")
-        thumb.image(_big(view.drawing, 2), width=56, output_format="PNG",
+        thumb.image(data_url(_big(view.drawing, 2)), width=56,
                     alt="Your drawing, as the network sees it")  # fmt: skip
         chart.vega_lite_chart(
             *drawing_chart(view.drawing_epochs, view.drawing_probs, x_max), width="stretch"
@@ -189,10 +198,9 @@ def readings_panel(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     st.markdown("**Six validation digits**")
     st.image(
-        [_big(img, 2) for img in view.images],
+        [data_url(_big(img, 2)) for img in view.images],
         caption=[f"{d} · {kind}" if kind else str(d) for _, d, kind in view.digits],
         width=56,
-        output_format="PNG",
         alt=[f"A handwritten {d} of the validation set ({kind or 'fixed'})" for _, d, kind in
              view.digits],
     )  # fmt: skip

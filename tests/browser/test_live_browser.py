@@ -60,21 +60,23 @@ def test_watch_it_learn(page: Page, server, screenshots):
     later = None
     while time.monotonic() - t0 < 180:
         later = grid_seen(page)
-        if later is not None and later[0] != first[0]:
-            break
+        if later is not None and later[0] != first[0] and later[1] != first[1]:
+            break  # a new picture, and what is shown changed (not only its address)
         time.sleep(0.3)
     assert later is not None and later[0] != first[0], "the pictures never changed"
-    assert later[1] != first[1]  # and what is shown changed, not only its address
+    assert later[1] != first[1], "a new picture was sent but what is shown did not change"
     expect(
         page.get_by_text(re.compile(r"^16 of the 128 units after \d+\.\d\d epochs"))
     ).to_be_visible()
 
     # 2. The drawing, re-read every epoch: its chart and its words.
     expect(page.get_by_text("Your drawing, re-read every epoch")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^After epoch \d+ it reads \d"))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"^After epoch \d+ it reads \d")).first).to_be_visible(
         timeout=60_000
     )
-    expect(page.get_by_text(re.compile(r"^After epoch \d+: \d of 6 read right"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"^After epoch \d+: \d of 6 read right")).first
+    ).to_be_visible()
 
     # 3. Change course: η from 0.002 to 0.0005; marked on the curves, said in words.
     page.get_by_role("button", name="Change course").click()
@@ -92,9 +94,10 @@ def test_watch_it_learn(page: Page, server, screenshots):
     assert marks.count() >= 2  # on the cost and on the accuracy curves
 
     # README's picture of a run mid-way: the curves, the pictures, the drawing's chart.
-    expect(page.get_by_text(re.compile(r"^After epoch [2-9]\d* it reads"))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"^After epoch [2-9]\d* it reads")).first).to_be_visible(
         timeout=120_000
     )
+    expect(page.get_by_text("The first layer forming")).to_have_count(1, timeout=30_000)
     assert_pictures_described(page)
     shot(page, screenshots / "train_live.png")
     page.get_by_test_id("stTabs").get_by_role("button", name="Stop").click()
