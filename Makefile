@@ -8,7 +8,7 @@ PORT   ?= 8501
 # it to the other computers of the network too.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test screenshots lint format bench clean
+.PHONY: run test screenshots lint format bench bench-cv clean
 
 $(BIN)/python:
 	@echo "Creating the virtual environment $(VENV) (once)"
@@ -57,6 +57,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/drawings.py
 	$(BIN)/python benchmarks/teach.py
 	$(BIN)/python benchmarks/app_check.py
+
+## bench-cv: writer-level cross-validation of best over the 30 pen-drawing writers (3 trainings)
+bench-cv: $(VENV)/.dev
+	$(BIN)/python benchmarks/drawings.py --cv $${TMPDIR:-/tmp}/digitnet-cv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -116,22 +116,30 @@ def browser_cpu(server_pid: int) -> float:
 
 
 class Server:
-    """``streamlit run streamlit_app.py`` on a free port, stopped by its process id."""
+    """``streamlit run streamlit_app.py`` on a free port, stopped by its process id.
 
-    def __init__(self, log: Path) -> None:
+    ``env`` adds to its environment, ``args`` to its command line (``--server.*``).
+    """
+
+    def __init__(self, log: Path, env: dict | None = None, args=()) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "DIGITNET_SESSION_GRACE_S": "2"}
+        env = {
+            **os.environ,
+            "OPENBLAS_NUM_THREADS": "1",
+            "DIGITNET_SESSION_GRACE_S": "2",
+            **(env or {}),
+        }
         self.t_launch = time.monotonic()
         self._out = open(log, "w")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none", *args],
             cwd=REPO_ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         while True:
@@ -164,10 +172,14 @@ class Server:
 
 
 class Visitor:
-    def __init__(self, browser, url: str, errors: list) -> None:
+    """A page of the app in a context of its own; ``before_goto(ctx, page)`` may hook it."""
+
+    def __init__(self, browser, url: str, errors: list, before_goto=None) -> None:
         self.ctx = browser.new_context(viewport={"width": 1000, "height": 1000})
         self.ctx.add_init_script(LATENCY_JS)
         self.page = self.ctx.new_page()
+        if before_goto is not None:
+            before_goto(self.ctx, self.page)
         self.page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         self.page.on("pageerror", lambda e: errors.append(str(e)))
         self.page.goto(url)

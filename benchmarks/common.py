@@ -171,6 +171,7 @@ def machine_info() -> dict:
         "blas": blas,
         "platform": platform.platform(),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "load": ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "",
     }
 
 
@@ -199,6 +200,11 @@ def machine_info_markdown(info: dict | None = None) -> str:
         f"- Python {info['python']}, NumPy {info['numpy']}, BLAS: {blas}\n"
         f"- Platform: {info['platform']}\n"
         f"- Date: {info['date']}\n"
+        + (
+            f"- Load average (1, 5, 15 min) at the start: {info['load']} (the machine is shared)\n"
+            if info.get("load")
+            else ""
+        )
     )
 
 

@@ -143,7 +143,14 @@ def report(r: dict) -> str:
         f"{pct(r['drawings_acc'])} on the {r['n']} pen-drawn digits (pendigits-dev, "
         f'{r["n_writers"]} writers, the app\'s `canvas_to_mnist(background="dark")` '
         "and `tta.predict_proba`), "
-        f"of which {r['n_wrong']} misread, by {r['n_writers_wrong']} writers.",
+        f"of which {r['n_wrong']} misread, by {r['n_writers_wrong']} writers."
+        + (
+            " These weights were trained on these writers' pen strokes (the `best` preset), "
+            "so few of their drawings are misread; a stranger's would be more often "
+            "(benchmarks/RESULTS.md, writer-level cross-validation)."
+            if r["seen"]
+            else ""
+        ),
         "",
         f"Each writer with misread drawings ({len(rows)} taught"
         + (f", the {len(rows)} with the most misreads" if r["limited"] else "")
@@ -275,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "teach_args": teach_args,
         "limited": limited,
         "rows": rows,
+        "seen": bool((model.metadata_.get("data") or {}).get("pen_strokes")),
     }
     if not rows:
         text = "## Teach\n\nThe weights read every drawing right: nothing to teach."

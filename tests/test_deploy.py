@@ -75,6 +75,10 @@ def test_kubernetes_manifest_follows_the_proxy():
     assert re.search(r"^\s+replicas: 2$", k8s, re.M)
     assert "sessionAffinity: ClientIP" in k8s
     assert "STREAMLIT_SERVER_COOKIE_SECRET" in k8s  # one XSRF secret for every replica
+    # the app's memory budget sits under the pod's limit
+    limit = int(re.search(r"limits: \{memory: (\d+)Mi\}", k8s)[1])
+    budget = int(re.search(r'DIGITNET_SERVER_MEMORY_MB, value: "(\d+)"', k8s)[1])
+    assert budget < limit
     # the app's upload cap fits under the proxy's body cap
     max_upload = re.search(
         r"^maxUploadSize = (\d+)", (ROOT / ".streamlit" / "config.toml").read_text(), re.M

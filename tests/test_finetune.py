@@ -102,7 +102,8 @@ def misread_drawings(model, pendigits, want: int = 4, max_writers: int = 2):
     ``canvas_to_mnist(background="dark")``, float32 (k, 28, 28), with their labels."""
     canvases, labels, writers = pendigits["images"], pendigits["labels"], pendigits["writers"]
     images, digits, taught_from = [], [], []
-    for writer in HARD_WRITERS:
+    others = [w for w in np.unique(writers).tolist() if w not in HARD_WRITERS]
+    for writer in (*HARD_WRITERS, *others):  # weights trained on their strokes misread few
         rows = np.flatnonzero(writers == writer)
         inputs = np.stack([pp.canvas_to_mnist(canvases[i], background="dark") for i in rows])
         wrong = tta.predict(model, inputs) != labels[rows]  # as the app reads them
@@ -113,7 +114,7 @@ def misread_drawings(model, pendigits, want: int = 4, max_writers: int = 2):
         if sum(map(len, digits)) >= want or len(taught_from) == max_writers:
             break
     if not digits:
-        pytest.skip(f"the weights read every drawing of writers {HARD_WRITERS} right")
+        pytest.skip("the weights read every pen-drawn drawing right: nothing to teach")
     return np.concatenate(images), np.concatenate(digits), taught_from
 
 

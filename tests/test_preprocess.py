@@ -344,8 +344,10 @@ def test_shipped_model_reads_the_pen_drawings(pendigits):
     model = digitnet.load_model(SHIPPED)
     images, labels = pendigits["images"], pendigits["labels"]
     inputs = np.stack([pp.canvas_to_mnist(im) for im in images])
-    # As the app reads them (the drawing and six distorted copies, averaged): 97.8% of
-    # them, 96.5% from each drawing alone (benchmarks/RESULTS.md, "drawings"). The goal
-    # is 97%; this guards it against regressions in the preprocessing or the weights.
+    # As the app reads them (the drawing and six distorted copies, averaged). Weights
+    # trained with the best preset have seen these 30 writers' strokes (issue 10), so
+    # this is no accuracy on strangers (that is the writer-level cross-validation in
+    # benchmarks/RESULTS.md); it guards the preprocessing and the weights against
+    # regressions: weights trained on MNIST alone read 97.5% of them, 97.4% one view.
     assert (tta.predict(model, inputs) == labels).mean() >= 0.97
     assert model.score(inputs, labels) >= 0.955

@@ -29,6 +29,7 @@ PAGE_CSS = """
 
 def main() -> None:
     st.set_page_config(page_title="digitnet: draw a digit", page_icon="✍️", layout="centered")
+    state.watch_visitor()  # the memory comes back once the page has been gone a while
     st.html(f"<style>{PAGE_CSS}</style>")  # style only: takes no room on the page
     st.subheader("✍️ digitnet", anchor=False)  # no link icon: one keyboard stop less
     st.caption("A neural network written from scratch in NumPy reads your handwriting.")

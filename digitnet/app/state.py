@@ -33,7 +33,7 @@ from ..errors import DigitnetError, WeightsError
 from ..evaluate import evaluate
 from ..model import MLP
 from ..presets import with_pen_strokes, with_styled_digits
-from . import jobs, models
+from . import jobs, memory, models
 
 SOURCE_KEY = "model_source"  # which model answers on the Draw tab (see set_source)
 UPLOADED_KEY = "uploaded_model"  # (file name, MLP) of a valid upload
@@ -107,7 +107,7 @@ def pen_strokes(progress: Callable[[str, int, int | None], None]):
 
 @st.cache_resource(
     show_spinner="Drawing European-style 1s, 7s and 9s and the pen-drawn digits for the best "
-    "preset (once per server, about a minute)…"
+    "preset (once per server: a minute or more)…"
 )
 def styled_training_data(fraction: float, pen_copies: int = 0) -> jobs.TrainingData:
     """The training data with styled digits appended, and ``pen_copies`` renders of each
@@ -211,6 +211,66 @@ def job() -> jobs.TrainJob:
         sid = ctx.session_id if ctx is not None else "no-session"
         st.session_state.job = jobs.TrainJob(sid, training_slots(), alive=session_alive(sid))
     return st.session_state.job
+
+
+# ---------------------------------------------------------------- memory
+#: What a visitor's session keeps beyond the training job (released when the page is gone).
+HELD_KEYS = (UPLOADED_KEY, TAUGHT_KEY, "teach_base", "teach_report", "teach_examples")
+
+
+@st.cache_resource(show_spinner=False)
+def reaper() -> memory.Reaper | None:
+    """The server's :class:`~digitnet.app.memory.Reaper` (None in AppTest: no real runtime).
+
+    Also tunes glibc's allocator (:func:`memory.tune_malloc`), once per server.
+    """
+    from streamlit import config, runtime
+
+    if config.get_option("global.appTest") or not runtime.exists():
+        return None
+    memory.tune_malloc()
+    rt = runtime.get_instance()
+    ttl = memory.setting(memory.SESSION_TTL_ENV, memory.DEFAULT_SESSION_TTL_S)
+    # clear_user_info_for_session: "Threading: SAFE"; a disconnected session is closed on
+    # the event loop (shut down: its media files, uploads and state are freed)
+    return memory.Reaper(rt.is_active_session, rt.clear_user_info_for_session, ttl)
+
+
+def watch_visitor() -> None:
+    """Have the reaper give this visitor's memory back once their page has been gone a while
+    (called on every run; does something once per session)."""
+    ctx = get_script_run_ctx()
+    r = reaper()
+    if r is None or ctx is None or st.session_state.get("_reaper_watching"):
+        return
+    ss = ctx.session_state  # thread-safe, unlike st.session_state outside the script thread
+
+    def release() -> None:
+        if "job" in ss:
+            ss["job"].close()
+        for key in HELD_KEYS:
+            if key in ss:
+                del ss[key]
+
+    r.watch(ctx.session_id, release)
+    st.session_state._reaper_watching = True
+
+
+def held_mb(*, with_job: bool = True) -> float:
+    """MB of arrays this visitor's session keeps: their models, their run's state."""
+    held = [st.session_state.get(k) for k in HELD_KEYS]
+    if with_job and "job" in st.session_state:
+        held.append(st.session_state.job)
+    return memory.arrays_mb(held)
+
+
+def memory_refusal(need_mb: float, keep_mb: float, *, with_job: bool = True) -> str | None:
+    """Why an action must wait (the server's or the visitor's memory budget), or None.
+
+    ``need_mb``: its peak; ``keep_mb``: what the session keeps afterwards.
+    """
+    budget = memory.Budget.from_env()
+    return memory.refusal(need_mb, keep_mb, held_mb(with_job=with_job), budget, memory.rss_mb())
 
 
 def set_source(source: str) -> None:

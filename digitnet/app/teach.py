@@ -33,7 +33,7 @@ from .. import budget, tta
 from ..errors import DataError, TrainingDiverged
 from ..finetune import finetune
 from ..model import MLP
-from . import models, state
+from . import memory, models, state
 
 EXAMPLES_KEY = "teach_examples"  # list of Example
 REPORT_KEY = "teach_report"  # the last Report
@@ -263,6 +263,11 @@ def run_teach(kept: list[Example]) -> None:
             bar.empty()
     except DataError as e:
         st.error(str(e).splitlines()[0], icon=":material/cloud_off:")
+        return
+    size = memory.arrays_mb([model])  # fine-tuning: Adam's state, copies, the replay digits
+    why = state.memory_refusal(6 * size + 10, 2 * size)  # keeps the taught model and its base
+    if why:
+        st.info(why, icon=":material/hourglass_top:")
         return
     ctx = get_script_run_ctx()
     slots, me = state.training_slots(), f"teach-{ctx.session_id if ctx else 'no-session'}"

@@ -236,6 +236,12 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     if model is None:
         st.error(error)
         return
+    need = budget.run_memory(model)  # the run's peak, and what the session keeps after it
+    why = state.memory_refusal(need.total / 2**20, (need.weights + need.optimizer) / 2**20,
+                               with_job=False)  # fmt: skip
+    if why:
+        st.info(why, icon=":material/hourglass_top:")
+        return
     bar = st.empty()
     last = [0.0]
 

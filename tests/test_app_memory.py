@@ -1,0 +1,133 @@
+"""digitnet.app.memory: the reaper that gives back a gone visitor's memory, the budgets,
+and the app refusing politely when the server or the visitor is over them."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from digitnet import presets
+from digitnet.app import memory
+from tests.test_app import app_weights, apps  # noqa: F401 (fixtures)
+
+
+class Fake:
+    """Sessions that are connected or not, and the ones the reaper closed."""
+
+    def __init__(self) -> None:
+        self.active: set[str] = set()
+        self.closed: list[str] = []
+        self.released: list[str] = []
+
+    def reaper(self, ttl: float = 10.0) -> memory.Reaper:
+        return memory.Reaper(
+            lambda sid: sid in self.active, self.closed.append, ttl=ttl, start=False
+        )
+
+    def release(self, sid: str):
+        def release() -> None:
+            assert sid not in self.closed  # released before Streamlit closes the session
+            self.released.append(sid)
+
+        return release
+
+
+def test_reaper_closes_a_session_gone_for_its_ttl_and_not_before():
+    fake = Fake()
+    r = fake.reaper(ttl=10)
+    fake.active |= {"a", "b"}
+    r.watch("a", fake.release("a"))
+    r.watch("b", fake.release("b"))
+    assert r.sweep(now=0) == [] and r.watching() == 2
+    fake.active.discard("a")  # a's page closed
+    assert r.sweep(now=1) == []  # first seen gone at 1
+    assert r.sweep(now=10.5) == []  # 9.5 s: not yet
+    assert r.sweep(now=11.5) == ["a"]
+    assert fake.released == ["a"] and fake.closed == ["a"] and r.closed == 1
+    assert r.watching() == 1
+    assert r.sweep(now=100) == []  # b is still there; a is not closed twice
+    assert fake.closed == ["a"]
+
+
+def test_a_reconnect_within_the_ttl_keeps_the_session():
+    fake = Fake()
+    r = fake.reaper(ttl=10)
+    r.watch("a", fake.release("a"))
+    r.sweep(now=0)  # gone (never active here)
+    fake.active.add("a")  # reconnected
+    assert r.sweep(now=5) == []
+    fake.active.discard("a")
+    assert r.sweep(now=12) == []  # gone again from 12: the clock starts again
+    assert r.sweep(now=21) == []
+    assert r.sweep(now=22.5) == ["a"]
+
+
+def test_a_failing_release_still_closes_and_the_reaper_goes_on():
+    fake = Fake()
+    r = fake.reaper(ttl=1)
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    r.watch("a", boom)
+    r.watch("b", fake.release("b"))
+    r.sweep(now=0)
+    assert sorted(r.sweep(now=2)) == ["a", "b"]
+    assert fake.closed == ["b"]  # a's close was skipped by its failing release, b's was not
+
+
+def test_arrays_mb_counts_a_visitors_arrays_once_and_not_the_shared_data():
+    model = presets.build("fast", hidden=[100])
+    model.initialize()  # weights, without training
+    weights = sum(a.nbytes for a in (*model.weights_, *model.biases_)) / 2**20
+    assert memory.arrays_mb([model]) == pytest.approx(weights)
+    assert memory.arrays_mb([model, ("name", model)]) == pytest.approx(weights)  # once
+    shared = np.zeros((1000, 1000), np.uint8)
+    shared.flags.writeable = False  # the server's MNIST
+    view = np.zeros(2**20, np.uint8)[::2]  # a view: its base is counted
+    assert memory.arrays_mb([shared, view]) == pytest.approx(1.0)
+
+
+def test_refusal_names_the_budget_that_is_over():
+    budget = memory.Budget(server_mb=600, visitor_mb=80)
+    assert memory.refusal(100, 10, 20, budget, rss=300) is None
+    visitor = memory.refusal(100, 70, 20, budget, rss=300)  # keeps 70 more on top of 20
+    assert "90 MB, over the 80 MB a visitor may keep" in visitor
+    server = memory.refusal(10, 10, 20, budget, rss=595)  # needs 10 at its peak
+    assert "short of memory right now (595 MB of its 600 MB" in server and "try again" in server
+    assert memory.refusal(10, 10, 20, budget, rss=None) is None  # unknown RSS: not checked
+
+
+def test_settings_from_the_environment():
+    env = {memory.SERVER_MEMORY_ENV: "450", memory.VISITOR_MEMORY_ENV: "oops"}
+    b = memory.Budget.from_env(env)
+    assert (b.server_mb, b.visitor_mb) == (450, memory.DEFAULT_VISITOR_MEMORY_MB)
+    assert memory.setting(memory.SESSION_TTL_ENV, 60, {memory.SESSION_TTL_ENV: "-1"}) == 60
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux")
+def test_malloc_tuning_and_rss_on_linux():
+    assert memory.tune_malloc() is True
+    memory.trim()
+    rss = memory.rss_mb()
+    assert rss is not None and 10 < rss < 100_000
+
+
+def test_the_app_asks_to_wait_when_the_server_is_over_its_budget(apps, monkeypatch):  # noqa: F811
+    monkeypatch.setenv(memory.SERVER_MEMORY_ENV, "1")  # every server is over 1 MB
+    at = apps("Train")
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("short of memory right now" in i.value for i in at.info)
+    job = at.session_state["job"]
+    assert job.snapshot().state == "idle"  # nothing started, nothing allocated
+
+
+def test_the_app_asks_to_wait_when_a_visitor_would_keep_too_much(apps, monkeypatch):  # noqa: F811
+    monkeypatch.setenv(memory.VISITOR_MEMORY_ENV, "0.01")  # 10 kB: any network is over it
+    at = apps("Train")
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("a visitor may keep on this server" in i.value for i in at.info)
