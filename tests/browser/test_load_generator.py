@@ -32,7 +32,10 @@ def test_a_small_crowd_gets_answers(server):
     with ThreadPoolExecutor(1) as pool:  # Playwright's fixtures may run a loop in this thread
         out = pool.submit(asyncio.run, load.run_plan(server.url, rec, plan, pids=[])).result()
     assert out["errors"] == 0, out["error_samples"]
-    assert out["answers"] >= 3 * 4  # about one a second from each drawer while measured
+    # about one a second from each drawer while measured. None at all, without errors: the
+    # recording's widget ids no longer match the app's (a widget's arguments changed), so
+    # the server ignores the recorded drawings: `python benchmarks/load.py record` again.
+    assert out["answers"] >= 3 * 4, out
     assert out["p50_ms"] < 5000
     assert out["fragment_reruns"] > 0  # the trainer's live view asked to be refreshed
     assert out["epochs_shown"], out  # and showed the run's progress bar ("Epoch n of 3")
