@@ -120,11 +120,28 @@ def _parse_back(raw: bytes):
     return msg
 
 
-def _for_url(raw: bytes, url: str, **changes) -> bytes:
-    """A recorded BackMsg for the server at ``url``; ``widget id suffix=value`` changes."""
+def _widget_key(widget_id: str) -> str | None:
+    """The user key a widget id ends with (``$$ID-<hash>-<key>``); None for a keyless one."""
+    parts = widget_id.split("-", 2)
+    if len(parts) < 3 or parts[0] != "$$ID" or parts[2] == "None":
+        return None
+    return parts[2]
+
+
+def _for_url(raw: bytes, url: str, ids: dict[str, str] | None = None, **changes) -> bytes:
+    """A recorded BackMsg for the server at ``url``; ``widget id suffix=value`` changes.
+
+    ``ids``: the widget ids the server announced, by key. A widget's id hashes its
+    arguments *and the absolute path of the app's script*, so the recorded ids only fit
+    a server started from the checkout that recorded them: each recorded widget with a
+    key the server announced is sent under the server's id instead.
+    """
     msg = _parse_back(raw)
     msg.rerun_script.context_info.url = url.rstrip("/") + "/"
     for w in msg.rerun_script.widget_states.widgets:
+        key = _widget_key(w.id)
+        if ids and key in ids:
+            w.id = ids[key]
         for suffix, value in changes.items():
             if w.id.endswith("-" + suffix):
                 w.int_value = value
@@ -183,6 +200,7 @@ class Visitor:
         self.finished = asyncio.Event()
         self.answer = asyncio.Event()
         self.cookie = ""
+        self.ids: dict[str, str] = {}  # widget key -> the id this server gave it
         self._reader: asyncio.Task | None = None
         self._fetches: set[asyncio.Task] = set()
         self.closed = False
@@ -233,7 +251,7 @@ class Visitor:
 
     async def act(self, name: str, **changes) -> float:
         """Replay a recorded click or tab switch; ms to the end of its run."""
-        raw = _for_url(self.rec.messages[name][0], self.url, **changes)
+        raw = _for_url(self.rec.messages[name][0], self.url, self.ids, **changes)
         self.state = _without_triggers(raw)
         t0 = time.perf_counter()
         await self._run(raw)
@@ -242,12 +260,12 @@ class Visitor:
     async def clear(self) -> None:
         """Clear, and the canvas's empty value that follows (as recorded)."""
         for raw in self.rec.messages["clear"]:
-            await self._run(_for_url(raw, self.url))
+            await self._run(_for_url(raw, self.url, self.ids))
 
     async def stroke(self, i: int) -> float | None:
         """Send the ``i``-th recorded drawing; ms until the answer arrives (None: timeout)."""
         strokes = self.rec.messages["stroke"]
-        raw = _for_url(strokes[i % len(strokes)], self.url)
+        raw = _for_url(strokes[i % len(strokes)], self.url, self.ids)
         self.answer.clear()
         measured = self.stats.measuring
         t0 = time.perf_counter()
@@ -291,11 +309,25 @@ class Visitor:
                 self.finished.set()
                 self.answer.set()
 
+    def _learn_id(self, part) -> None:
+        """Note the id of a widget (or keyed tabs) the server sent, under its key."""
+        widget_id = getattr(part, "id", None)
+        key = _widget_key(widget_id) if isinstance(widget_id, str) else None
+        if key is not None:
+            self.ids[key] = widget_id
+
     def _delta(self, delta) -> None:
+        if delta.WhichOneof("type") == "add_block":
+            block = delta.add_block
+            if block.WhichOneof("type"):
+                self._learn_id(getattr(block, block.WhichOneof("type")))
+            return
         if delta.WhichOneof("type") != "new_element":
             return
         el = delta.new_element
         kind = el.WhichOneof("type")
+        if kind:
+            self._learn_id(getattr(el, kind))
         if kind == "metric" and el.metric.label == "Prediction" and el.metric.body != "–":
             self.answer.set()
         elif kind == "progress":

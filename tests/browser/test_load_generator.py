@@ -33,8 +33,9 @@ def test_a_small_crowd_gets_answers(server):
         out = pool.submit(asyncio.run, load.run_plan(server.url, rec, plan, pids=[])).result()
     assert out["errors"] == 0, out["error_samples"]
     # about one a second from each drawer while measured. None at all, without errors: the
-    # recording's widget ids no longer match the app's (a widget's arguments changed), so
-    # the server ignores the recorded drawings: `python benchmarks/load.py record` again.
+    # recorded widgets' keys no longer match the app's (the visitors send each recorded
+    # widget under the id the server gave its key), so the server ignores the recorded
+    # drawings: `python benchmarks/load.py record` again.
     assert out["answers"] >= 3 * 4, out
     assert out["p50_ms"] < 5000
     assert out["fragment_reruns"] > 0  # the trainer's live view asked to be refreshed
@@ -85,3 +86,30 @@ def test_wire_clock_tells_drawings_and_answers():
     other.delta.new_element.markdown.body = "x" * 300
     assert load._has_answer(_frame(other.SerializeToString(), None) + _frame(metric("7"), None))
     assert not load._has_answer(_frame(metric("–"), None))
+
+
+def test_recorded_widgets_are_sent_under_the_servers_ids():
+    """Widget ids hash the app script's absolute path: a recording made in one checkout is
+    replayed to a server of another (CI's clone) under the ids that server announced."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    rec = load.Recording.load()
+    raw = rec.messages["stroke"][0]
+    recorded = [w.id for w in load._parse_back(raw).rerun_script.widget_states.widgets]
+    canvas = next(i for i in recorded if i.endswith(load.CANVAS_SUFFIX))
+    assert load._widget_key(canvas) == "canvas"
+    assert load._widget_key("$$ID-0123abcd-None") is None  # keyless: nothing to match on
+
+    v = load.Visitor(0, "http://127.0.0.1:1", rec, load.Stats())
+    announced = ForwardMsg()  # the canvas as this server sends it
+    announced.delta.new_element.bidi_component.id = "$$ID-" + "f" * 32 + "-canvas"
+    v._delta(announced.delta)
+    tabs = ForwardMsg()  # keyed tabs come as a block
+    tabs.delta.add_block.tab_container.id = "$$ID-" + "e" * 32 + "-tab"
+    v._delta(tabs.delta)
+    assert v.ids == {"canvas": "$$ID-" + "f" * 32 + "-canvas", "tab": "$$ID-" + "e" * 32 + "-tab"}
+
+    sent = load._parse_back(load._for_url(raw, "http://127.0.0.1:1", v.ids))
+    ids = [w.id for w in sent.rerun_script.widget_states.widgets]
+    assert ids == [v.ids["canvas"] if i == canvas else i for i in recorded]
+    assert sent.rerun_script.context_info.url == "http://127.0.0.1:1/"
