@@ -118,10 +118,11 @@ def browser_cpu(server_pid: int) -> float:
 class Server:
     """``streamlit run streamlit_app.py`` on a free port, stopped by its process id.
 
-    ``env`` adds to its environment, ``args`` to its command line (``--server.*``).
+    ``env`` adds to its environment, ``args`` to its command line (``--server.*``);
+    ``root``: the checkout served (another one than this: put it on ``PYTHONPATH`` too).
     """
 
-    def __init__(self, log: Path, env: dict | None = None, args=()) -> None:
+    def __init__(self, log: Path, env: dict | None = None, args=(), root: Path = REPO_ROOT) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -140,7 +141,7 @@ class Server:
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", *args],
-            cwd=REPO_ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            cwd=root, env=env, stdout=self._out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         while True:
             try:

@@ -36,69 +36,34 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the app (streamlit_app.
 import argparse
 import json
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import timeit
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_check import Visitor
+from app_check import Server, Visitor
 from common import REPO_ROOT, RESULTS_MD, machine_info_markdown, write_section
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
 from harness import CHROMIUM_FLAGS, SEVEN, chromium_path
 
 
-class Server:
-    """``streamlit run streamlit_app.py`` of checkout ``root`` on a free port."""
+def run_seconds(srv: Server) -> list[float]:
+    """The wall time of every finished run of ``srv`` (``worker exit ... reason=finished``)."""
+    return [
+        float(m[1])
+        for m in re.finditer(r"reason=finished epoch=\d+ after=([\d.]+)s", srv.log.read_text())
+    ]
 
-    def __init__(self, root: Path, log: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self._out = open(log, "w")  # noqa: SIM115 (closed in stop())
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "DIGITNET_SESSION_GRACE_S": "2",
-               "PYTHONPATH": str(root)}  # fmt: skip
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-             "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=root, env=env, stdout=self._out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log.read_text())
 
-    def run_seconds(self) -> list[float]:
-        """The wall time of every finished run (``worker exit ... reason=finished``)."""
-        return [
-            float(m[1])
-            for m in re.finditer(r"reason=finished epoch=\d+ after=([\d.]+)s", self.log.read_text())
-        ]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._out.close()
+def serve(root: Path, log: Path) -> Server:
+    """The app of checkout ``root`` (its own ``digitnet`` imported, not this one's)."""
+    return Server(log, env={"PYTHONPATH": str(root)}, root=root)
 
 
 def one_round(browser, srv: Server, epochs: int, strokes: int, errors: list) -> dict:
@@ -108,15 +73,15 @@ def one_round(browser, srv: Server, epochs: int, strokes: int, errors: list) -> 
     try:
         trainer.stroke(SEVEN[0])  # read by the worker every epoch (this checkout)
         expect(trainer.metric()).not_to_have_text("–", timeout=30_000)
-        before = len(srv.run_seconds())
+        before = len(run_seconds(srv))
         trainer.start_training(epochs)
         latency = drawer.latency(strokes)
         page = trainer.page
         expect(page.get_by_text(re.compile(r"^Done: "))).to_be_visible(timeout=600_000)
-        while len(srv.run_seconds()) == before:
+        while len(run_seconds(srv)) == before:
             time.sleep(0.1)
         pictures = page.locator('[class*="st-key-live_grid"] img').count()
-        return {"run_s": srv.run_seconds()[-1], "latency_ms": latency, "pictures": pictures}
+        return {"run_s": run_seconds(srv)[-1], "latency_ms": latency, "pictures": pictures}
     finally:
         trainer.ctx.close()
         drawer.ctx.close()
@@ -169,8 +134,8 @@ def main() -> int:
         browser = p.chromium.launch(
             args=CHROMIUM_FLAGS, **({"executable_path": chromium} if chromium else {})
         )
-        servers = {"head": Server(REPO_ROOT, tmp / "head.log"),
-                   "base": Server(args.base.resolve(), tmp / "base.log")}  # fmt: skip
+        servers = {"head": serve(REPO_ROOT, tmp / "head.log"),
+                   "base": serve(args.base.resolve(), tmp / "base.log")}  # fmt: skip
         try:
             for r in range(args.rounds):
                 order = ("head", "base") if r % 2 == 0 else ("base", "head")
