@@ -74,6 +74,12 @@ def test_watch_it_learn(page: Page, server, screenshots):
     expect(page.get_by_text(re.compile(r"^After epoch \d+ it reads \d")).first).to_be_visible(
         timeout=60_000
     )
+    probabilities = page.locator('[data-testid="stVegaLiteChart"]').filter(
+        has=page.locator("text", has_text=re.compile(r"^probability$"))
+    )  # the chart of its ten probabilities over the epochs, drawn
+    expect(probabilities).to_have_count(1)
+    expect(probabilities).to_be_visible()
+    assert probabilities.locator("g.mark-line path").count() == 10  # a line per digit
     expect(
         page.get_by_text(re.compile(r"^After epoch \d+: \d of 6 read right")).first
     ).to_be_visible()
