@@ -169,3 +169,49 @@ def test_a_link_replays_a_setting(browser, server):
         assert not errors, errors
     finally:
         student.close()
+
+
+def test_two_runs_side_by_side(page: Page, server):
+    """Two finished runs, then a run and the shipped weights: their accuracies, curves,
+    the difference of their mistakes, how each reads the drawing."""
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    errors = watch(page)
+    open_app(page, server.url)
+    assert draw(page, SEVEN).rstrip("?") == "7"
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_text("Hyperparameters of").click()
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    for n, size in enumerate(("32", "16"), start=1):
+        hidden = page.get_by_label("Hidden layers")
+        hidden.fill(size)
+        hidden.press("Enter")
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_text(re.compile(rf"^run #{n} · done"))).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Compare two runs side by side")).to_be_visible(timeout=30_000)
+    first, second = "#1 fast 32 relu η=0.002", "#2 fast 16 relu η=0.002"
+    for label in (first, second):
+        accuracy = page.get_by_test_id("stMetric").filter(has_text=f"Test accuracy · {label}")
+        expect(accuracy.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\d+\.\d\d%$"))
+    expect(
+        page.get_by_text(re.compile(rf"^Per epoch, {re.escape(first)} solid, .* dashed\."))
+    ).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"^The mistakes of #2 .* against those of #1"))
+    ).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(rf"^Your drawing: {re.escape(first)} reads \d \(\d+%\); #2"))
+    ).to_be_visible()
+
+    # The newest run against the shipped weights.
+    page.get_by_label("First").click()
+    page.get_by_role("option", name="the shipped weights").click()
+    shipped = page.get_by_test_id("stMetric").filter(has_text="Test accuracy · the shipped weights")
+    expect(shipped.get_by_test_id("stMetricValue")).to_have_text(
+        re.compile(r"^9\d\.\d\d%$"), timeout=60_000
+    )  # the shipped weights read over 90% of the test digits right
+    expect(
+        page.get_by_text(re.compile(r"^Your drawing: the shipped weights reads 7"))
+    ).to_be_visible()
+    assert not errors, errors
