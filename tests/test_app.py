@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from PIL import Image, ImageDraw
 
@@ -330,10 +331,8 @@ def test_training_curves_data_and_spec():
     assert list(data["series"]) == ["cost"]
     assert line["encoding"]["y"]["scale"]["domain"] == [12400, 12600]
     assert line["encoding"]["y"]["axis"]["format"] == ",d"
-    assert (
-        line["encoding"]["color"]["legend"] is None
-        and line["encoding"]["strokeDash"]["legend"] is None
-    )
+    assert line["encoding"]["color"]["legend"]["values"] == ["cost"]  # as tall as accuracy's
+    assert line["encoding"]["strokeDash"]["legend"] is None  # one run: nothing to tell apart
     assert "point" in line["mark"]
     _, spec = charts.curves([("#1", history)], "cost", x_max=100)
     assert "point" not in spec["layer"][0]["mark"]  # 100 points would hide the dashes
@@ -373,7 +372,11 @@ def test_draw_tab_starts_with_a_prompt_and_no_prediction(apps):
     assert json.loads(glue.proto.json) == {
         "canvasKey": "canvas", "undoKey": "undo", "label": pad.LABEL, "sendOnPenUp": True,
     }  # fmt: skip
-    assert not at.get("vega_lite_chart") and not at.get("image")
+    assert not at.get("image")
+    (chart,) = at.get("vega_lite_chart")  # the bars, all at 0: the page won't jump later
+    bars = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
+    assert list(bars["p"]) == [0.0] * 10
+    assert any(c.value.startswith("The bars will show") for c in at.caption)
     (picker,) = at.radio
     assert picker.label == "Model answering" and picker.value == models.SHIPPED
     assert any("Answered by the shipped weights (784-" in c.value for c in at.caption)
@@ -441,6 +444,11 @@ def test_train_tab_validates_hyperparameters(apps):
     assert not at.error and at.button(key="start").disabled is False
 
 
+def training_charts(at) -> list:
+    """The Train tab's charts (the Draw tab's bars are always on the page too)."""
+    return [c for c in at.get("vega_lite_chart") if '"title": "epoch"' in c.proto.spec]
+
+
 def test_train_start_live_progress_stop_resume(apps, mnist):
     at = apps("Train")
     at.number_input(key="hp_fast_epochs").set_value(40).run()
@@ -452,7 +460,7 @@ def test_train_start_live_progress_stop_resume(apps, mnist):
     at.run()  # what one refresh of the live view renders
     prog = at.get("progress")[0]
     assert 0 < prog.value < 100 and prog.proto.text.startswith("Epoch ")
-    charts_ = at.get("vega_lite_chart")
+    charts_ = training_charts(at)
     assert "cost J" in charts_[0].proto.spec and '"accuracy"' in charts_[1].proto.spec
     assert "p(right digit)" in charts_[2].proto.spec  # six validation digits (issue 16)
     assert any(c.value.startswith("run #1 · running") for c in at.caption)
@@ -533,7 +541,7 @@ def test_runs_are_kept_and_can_be_overlaid(apps, mnist):
     compare = at.multiselect(key="compare")
     assert compare.options == [first]
     compare.set_value([first]).run()
-    accuracy = json.loads(at.get("vega_lite_chart")[1].proto.spec)
+    accuracy = json.loads(training_charts(at)[1].proto.spec)
     assert accuracy["layer"][0]["encoding"]["strokeDash"]["scale"]["domain"] == [
         "#2 (this run)",
         first,

@@ -176,8 +176,9 @@ def curves(
     names = [name for _, name in series]
     colors = palette_domain({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
                        GUIDE: "now", **({CHANGE: COURSE} if changes else {})})  # fmt: skip
-    # one legend for the colours of both layers (Vega-Lite merges them)
-    legend = {"orient": "bottom", "title": None, "values": names} if len(names) > 1 else None
+    # One legend for the colours of both layers (Vega-Lite merges them); the cost's chart
+    # has one too, so that the two charts side by side have plots of the same height.
+    legend = {"orient": "bottom", "title": None, "values": names}
     line = {
         "transform": [{"filter": f"datum.series != 'now' && datum.series != '{COURSE}'"}],
         "mark": {

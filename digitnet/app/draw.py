@@ -1,9 +1,9 @@
 """The Draw tab: a canvas, what the network answers, and how the drawing got there.
 
-After every stroke the canvas sends its picture (a 280×280 PNG, checked by
-:func:`digitnet.preprocess.read_canvas_png` before it is decoded) and
-:func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest of the
-page does not rerun):
+After every stroke the canvas sends its picture (a 280×280 PNG, as soon as the pen
+lifts: :mod:`.pad`; checked by :func:`digitnet.preprocess.read_canvas_png` before it is
+decoded) and :func:`draw_panel` runs again, on its own (an ``st.fragment``: the rest
+of the page does not rerun):
 
 1. :func:`digitnet.preprocess.preprocess_steps` makes the drawing look like an
    MNIST digit (crop, scale to 20 px, centre by the centre of mass);
@@ -12,9 +12,9 @@ page does not rerun):
    averaged): the most probable digit as a metric, "not sure" when that
    probability is below :data:`NOT_SURE_THRESHOLD`, and all ten as bars;
 3. the steps of 1 are shown as four small pictures;
-4. under the answer, "Not a 7? It's a …" (the digit read) keeps a misread drawing with the right
-   digit, and under the pictures, :mod:`.teach` fine-tunes the network on the
-   drawings kept ("Teach it your handwriting").
+4. under the answer, "Not a 7? It's a …" (the digit read) keeps a misread drawing
+   with the right digit, and under the pictures, :mod:`.teach` fine-tunes the
+   network on the drawings kept ("Teach it your handwriting").
 
 The answer is written before anything slower, and given a head start
 (:data:`ANSWER_HEADSTART_S`), so that it shows as soon as possible after the
@@ -72,7 +72,7 @@ def draw_panel() -> None:
 
     # The canvas's column just fits it (280 px); the answer's has room for the nine
     # "Not a 7? It's a…" buttons in one row.
-    left, right = st.columns([0.42, 0.58], gap="small")
+    left, right = st.columns([0.46, 0.54], gap="small")
     with left:
         result = st_canvas(
             fill_color="rgba(0, 0, 0, 0)",
@@ -118,15 +118,19 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
     """The metric "Prediction", the bars of the ten probabilities, and who answered.
 
     Returns the digit read, or None (nothing drawn, no model).
+
+    The bars are on the page from the start (all at 0 while nothing is drawn), in the
+    same place whatever the answer says above them: the page does not jump when the
+    first stroke's answer comes, and the browser updates the chart's data in place
+    instead of drawing a new chart after every Clear.
     """
     who = state.answering_model()
     timing = ""
-    top = None
+    top = probs = None
     if steps is None or steps.image is None:
         st.metric(
             "Prediction", "–", delta="nothing drawn yet", delta_color="off", delta_arrow="off"
         )
-        st.info("Draw a digit from 0 to 9 in the black square, with the mouse or a finger.")
     elif who.model is None:
         st.metric("Prediction", "–", delta="no model", delta_color="off", delta_arrow="off")
     else:
@@ -142,27 +146,39 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
         if not np.isfinite(probs).all():  # loading refuses such weights; never answer "9?"
             top = None
             st.metric("Prediction", "–", delta="no answer", delta_color="off", delta_arrow="off")
-            st.error(
+        else:
+            sure = p >= NOT_SURE_THRESHOLD
+            st.metric("Prediction", str(top) if sure else f"{top}?",
+                      delta=f"{p:.1%} sure" if sure else f"not sure: {p:.1%}",
+                      delta_color="off", delta_arrow="off")  # fmt: skip
+    notes = st.container()  # one slot, so that the chart below keeps its place
+    if steps is None or steps.image is None:
+        notes.info("Draw a digit from 0 to 9 in the black square, with the mouse or a finger.")
+    elif probs is not None:
+        if top is None:
+            notes.error(
                 "This network's outputs are NaN or infinite for this drawing (its weights "
                 "overflow), so it cannot answer: choose another model below."
             )
-        elif p >= NOT_SURE_THRESHOLD:
-            st.metric("Prediction", str(top), delta=f"{p:.1%} sure", delta_color="off",
-                      delta_arrow="off")  # fmt: skip
-        else:
-            st.metric("Prediction", f"{top}?", delta=f"not sure: {p:.1%}", delta_color="off",
-                      delta_arrow="off")  # fmt: skip
-            second = int(order[1])
-            st.caption(
-                f"Not sure: perhaps a {top} ({p:.0%}), or a {second} ({probs[second]:.0%}). "
-                "Try drawing it larger, in the middle, in one go."
+        elif probs[top] < NOT_SURE_THRESHOLD:
+            second = int(probs.argsort()[-2])
+            notes.caption(
+                f"Not sure: perhaps a {top} ({probs[top]:.0%}), or a {second} "
+                f"({probs[second]:.0%}). Try drawing it larger, in the middle, in one go."
             )
         time.sleep(ANSWER_HEADSTART_S)
         if steps.status != "ok":
-            st.warning(steps.message)
-        if top is not None:
-            st.vega_lite_chart(*charts.probabilities(probs, NOT_SURE_THRESHOLD), width="stretch")
-            st.caption(charts.probabilities_summary(probs, NOT_SURE_THRESHOLD))
+            notes.warning(steps.message)
+    if who.model is not None:
+        answered = probs is not None and top is not None
+        bars = probs if answered else np.zeros(10)
+        st.vega_lite_chart(*charts.probabilities(bars, NOT_SURE_THRESHOLD), width="stretch")
+        st.caption(
+            charts.probabilities_summary(probs, NOT_SURE_THRESHOLD)
+            if answered
+            else "The bars will show how probable the network finds each digit; it is "
+            f"not sure below the dashed line, {NOT_SURE_THRESHOLD:.0%}."
+        )
     if who.note:
         (st.error if who.model is None else st.caption)(who.note)
     if who.model is not None:

@@ -46,21 +46,26 @@ function hosts() {
     `.st-key-${key} [data-testid="stBidiComponentIsolated"]`);
 }
 
+let done = null;  // {upper, style} of the canvas patched last
+
 function patch() {
+  // Called on DOM changes (at most once a frame): a page with a live chart changes twice
+  // a second, so while the canvas patched last is still there, nothing is searched.
+  if (done && done.upper.isConnected && done.style.isConnected) return;
   for (const host of hosts()) {
     const root = host.shadowRoot;
     const upper = root && root.querySelector('canvas.upper-canvas');
     if (!upper) continue;
-    if (!root.querySelector('style[data-digitnet]')) {
-      const style = document.createElement('style');
+    let style = root.querySelector('style[data-digitnet]');
+    if (!style) {
+      style = document.createElement('style');
       style.dataset.digitnet = '1';
       style.textContent = STYLE;
       root.appendChild(style);
     }
-    if (upper.getAttribute('aria-label') !== state.opts.label) {
-      upper.setAttribute('role', 'img');
-      upper.setAttribute('aria-label', state.opts.label);
-    }
+    upper.setAttribute('role', 'img');
+    upper.setAttribute('aria-label', state.opts.label);
+    done = {upper, style};
   }
 }
 
@@ -76,7 +81,9 @@ function onKey(e) {
   if (e.key !== 'z' && e.key !== 'Z') return;
   if (editable(document.activeElement)) return;
   const host = hosts()[0];
-  if (!host || !host.checkVisibility()) return;  // not on the Draw tab
+  const visible = host && (host.checkVisibility ? host.checkVisibility()
+                                                : host.getClientRects().length > 0);
+  if (!visible) return;  // not on the Draw tab
   const undo = document.querySelector(`.st-key-${state.opts.undoKey} button`);
   if (!undo || undo.disabled) return;
   e.preventDefault();
@@ -119,6 +126,7 @@ function install() {
 export default function (component) {
   state.opts = component.data || {};
   if (!state.installed) install();
+  done = null;  // new options (the label): apply them again
   patch();
 }
 """

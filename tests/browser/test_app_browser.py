@@ -64,9 +64,15 @@ def metric_value(page: Page):
 
 
 def canvas_box(page: Page) -> dict:
+    """The canvas's box on the screen, once it is all in view (a page scrolled down, after
+    an upload say, can leave its top under Streamlit's header, which takes the mouse)."""
     upper = page.locator("canvas.upper-canvas").first  # in the component's shadow root
     expect(upper).to_be_visible()
-    return upper.bounding_box()
+    box = upper.bounding_box()
+    if box["y"] < 80 or box["y"] + box["height"] > page.viewport_size["height"]:
+        upper.evaluate("(e) => e.scrollIntoView({block: 'center'})")
+        box = upper.bounding_box()
+    return box
 
 
 def stroke(page: Page, points, steps: int = 6) -> None:
@@ -202,7 +208,7 @@ def test_draw_digits_with_the_mouse(page: Page, server, screenshots, measured):
     )
     measured(f"answer latency after mouse-up: median {median:.0f} ms, p90 {p90:.0f} ms, "
              f"all {[round(x) for x in latencies]}{where}")  # fmt: skip
-    assert median < 1500  # the 300 ms goal is measured by benchmarks/app_check.py
+    assert median < 1500  # the goals (250 ms; 350 beside two trainers): benchmarks/app_check.py
     assert not errors, errors
 
 
@@ -368,9 +374,7 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text(re.compile(r"^run #1 · running"))).to_be_visible(timeout=60_000)
-    page.get_by_test_id("stTabs").get_by_role(
-        "button", name="Stop"
-    ).click()  # at once: it must be enabled
+    page.locator(".st-key-stop button").click()  # at once (not the header's Stop)
     page.get_by_role("button", name="Resume").click()
 
     seen, charts = [], set()
@@ -401,7 +405,7 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
     page.get_by_role("tab", name="Train").click()
 
     # Stop: within a minibatch; the progress freezes; Resume continues to the end.
-    page.get_by_test_id("stTabs").get_by_role("button", name="Stop").click()
+    page.locator(".st-key-stop button").click()  # not the header's Stop (slow run)
     expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
     frozen = progress(page)
     page.wait_for_timeout(1500)
