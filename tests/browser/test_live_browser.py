@@ -74,7 +74,8 @@ def test_watch_it_learn(page: Page, server, screenshots):
     expect(page.get_by_text(re.compile(r"^After epoch \d+ it reads \d")).first).to_be_visible(
         timeout=60_000
     )
-    probabilities = page.locator('[data-testid="stVegaLiteChart"]').filter(
+    train = page.get_by_role("tabpanel", name="Train")  # (the Draw tab has a chart too)
+    probabilities = train.get_by_test_id("stVegaLiteChart").filter(
         has=page.locator("text", has_text=re.compile(r"^probability$"))
     )  # the chart of its ten probabilities over the epochs, drawn
     expect(probabilities).to_have_count(1)
@@ -184,7 +185,7 @@ def test_two_runs_side_by_side(page: Page, server):
     epochs.fill("1")
     epochs.press("Enter")
     for n, size in enumerate(("32", "16"), start=1):
-        hidden = page.get_by_label("Hidden layers")
+        hidden = page.get_by_role("textbox", name="Hidden layers")
         hidden.fill(size)
         hidden.press("Enter")
         page.get_by_role("button", name="Start training").click()
@@ -205,7 +206,7 @@ def test_two_runs_side_by_side(page: Page, server):
     ).to_be_visible()
 
     # The newest run against the shipped weights.
-    page.get_by_label("First").click()
+    page.locator(".st-key-compare_first_2").get_by_role("button", name="Open").click()
     page.get_by_role("option", name="the shipped weights").click()
     shipped = page.get_by_test_id("stMetric").filter(has_text="Test accuracy · the shipped weights")
     expect(shipped.get_by_test_id("stMetricValue")).to_have_text(
