@@ -29,6 +29,7 @@ Below the cost and accuracy curves of a run (:mod:`digitnet.app.train_view`):
 from __future__ import annotations
 
 import base64
+import functools
 import io
 
 import numpy as np
@@ -54,6 +55,11 @@ FRAME_KEY = "live_frame"  #: the grid last drawn: (what it shows, data URL, unit
 READ_NOW, OTHER = "read now", "other digits"
 SURE = 0.65  #: as the Draw tab: below this, "not sure" (digitnet.app.draw.NOT_SURE_THRESHOLD)
 CLEAR, HARD = "clear", "hard"
+#: The pictures and readings are redrawn in a fragment of their own, less often than the
+#: progress and the curves (:data:`digitnet.app.train_view.REFRESH_S`): they change at
+#: most once an epoch (or every few hundred minibatches), and each redraw is a dozen
+#: elements to build and send while the run trains on the same CPU.
+REFRESH_S = 2.0
 
 
 # ---------------------------------------------------------------- the Draw tab tells the run
@@ -66,14 +72,25 @@ def follow_drawing(image: np.ndarray | None) -> None:
 
 
 # ---------------------------------------------------------------- everything below the curves
+def pending_caption(job: jobs.TrainJob) -> None:
+    """A change of course asked for and not yet taken up (it is, within a minibatch)."""
+    pending = job.pending_change()
+    if pending:
+        st.caption("Change asked for: " + _course_text(pending) + ", from the next minibatch.")
+
+
+@st.fragment(run_every=REFRESH_S)
+def watching() -> None:
+    """:func:`render` for the active run, redrawn every :data:`REFRESH_S` s by itself."""
+    job = state.job()
+    render(job.snapshot(), job)
+
+
 def render(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     """The first layer's pictures and the readings, for the current run."""
     pub = job.published()
     if pub is None or pub.run != snap.run or snap.state == "ended":
         return
-    pending = job.pending_change()
-    if pending:
-        st.caption("Change asked for: " + _course_text(pending) + ", from the next minibatch.")
     left, right = st.columns(2, gap="medium")
     with left:
         units_panel(snap, job, pub)
@@ -169,6 +186,13 @@ def data_url(picture) -> str:
     return "data:image/png;base64," + base64.b64encode(picture).decode("ascii")
 
 
+@functools.lru_cache(maxsize=4)
+def _thumbnails(pixels: bytes, dtype: str, shape: tuple[int, ...]) -> tuple[str, ...]:
+    """The validation digits' pictures (the same all run long), made once."""
+    images = np.frombuffer(pixels, np.dtype(dtype)).reshape(shape)
+    return tuple(data_url(_big(img, 2)) for img in images)
+
+
 def _fingerprint(image) -> int | None:
     return None if image is None else hash(np.asarray(image, np.float32).tobytes())
 
@@ -198,7 +222,7 @@ def readings_panel(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     st.markdown("**Six validation digits**")
     st.image(
-        [data_url(_big(img, 2)) for img in view.images],
+        list(_thumbnails(view.images.tobytes(), view.images.dtype.str, view.images.shape)),
         caption=[f"{d} · {kind}" if kind else str(d) for _, d, kind in view.digits],
         width=56,
         alt=[f"A handwritten {d} of the validation set ({kind or 'fixed'})" for _, d, kind in

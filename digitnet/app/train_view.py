@@ -5,7 +5,10 @@ page only starts, stops and resumes it, and reads its progress. While a run
 is active, :func:`live_view` redraws itself every :data:`REFRESH_S` seconds
 (``st.fragment(run_every=...)``): progress bar, epoch, elapsed time and ETA,
 and the article's three curves -- cost, training accuracy and validation
-accuracy per epoch. When the run ends, the page stops refreshing.
+accuracy per epoch; below them, the first layer's pictures and the readings of the
+drawing and the validation digits (:mod:`digitnet.app.live`) redraw themselves in a
+fragment of their own, less often (:data:`digitnet.app.live.REFRESH_S`): they change at
+most once an epoch or so. When the run ends, the page stops refreshing.
 
 Every run of the session is kept (its history), and earlier ones can be
 overlaid on the charts to compare them.
@@ -90,8 +93,10 @@ def train_panel() -> None:
     link.copy_button(buttons)
     if snap.active:
         live_view()
+        live.watching()  # the pictures and readings: a fragment of their own, less often
     else:
         progress_view(snap, job)
+        live.render(snap, job)
     runs_table(job)
     compare.panel(job)
 
@@ -103,6 +108,7 @@ def live_view() -> None:
     job.beat()
     snap = job.snapshot()
     progress_view(snap, job)
+    live.pending_caption(job)
     if not snap.active:
         st.rerun()  # the whole page: it no longer renders this fragment, so its timer stops
 
@@ -338,7 +344,6 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
         )
     elif snap.active:
         st.caption("The curves start at the end of the first epoch.")
-    live.render(snap, job)
 
     if snap.state == "done" and snap.test_acc is not None:
         drawing_with_it = st.session_state.get(state.SOURCE_KEY) == models.TRAINED
