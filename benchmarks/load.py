@@ -120,32 +120,34 @@ def _parse_back(raw: bytes):
     return msg
 
 
-def _widget_key(widget_id: str) -> str | None:
-    """The user key a widget id ends with (``$$ID-<hash>-<key>``); None for a keyless one."""
-    parts = widget_id.split("-", 2)
-    if len(parts) < 3 or parts[0] != "$$ID" or parts[2] == "None":
-        return None
-    return parts[2]
-
-
-def _for_url(raw: bytes, url: str, ids: dict[str, str] | None = None, **changes) -> bytes:
+def _for_url(raw: bytes, url: str, ids: dict[str, str] | None = None,
+             page_hash: str = "", **changes) -> bytes:  # fmt: skip
     """A recorded BackMsg for the server at ``url``; ``widget id suffix=value`` changes.
 
-    ``ids``: the widget ids the server announced, by key. A widget's id hashes its
-    arguments *and the absolute path of the app's script*, so the recorded ids only fit
-    a server started from the checkout that recorded them: each recorded widget with a
-    key the server announced is sent under the server's id instead.
+    A widget's id holds a hash of the app's main script's *path* (Streamlit adds the
+    active page's hash, so that pages have distinct ids): a recording made in one checkout
+    names widgets that do not exist in another, and the server would ignore its drawings.
+    So every widget is renamed to the id the server gave the widget of the same key
+    (``ids``: key -> id, learnt from the page; every widget of the app has a key), and the
+    page's hash to the server's (``page_hash``).
     """
     msg = _parse_back(raw)
     msg.rerun_script.context_info.url = url.rstrip("/") + "/"
+    if page_hash:
+        msg.rerun_script.page_script_hash = page_hash
     for w in msg.rerun_script.widget_states.widgets:
-        key = _widget_key(w.id)
-        if ids and key in ids:
-            w.id = ids[key]
+        if ids and _widget_key(w.id) in ids:
+            w.id = ids[_widget_key(w.id)]
         for suffix, value in changes.items():
             if w.id.endswith("-" + suffix):
                 w.int_value = value
     return msg.SerializeToString()
+
+
+def _widget_key(widget_id: str) -> str:
+    """The key in a widget's id: ``$$ID-<hash>-<key>`` (the key may hold dashes)."""
+    parts = widget_id.split("-", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "$$ID" else widget_id
 
 
 def _without_triggers(raw: bytes) -> bytes:
@@ -200,10 +202,11 @@ class Visitor:
         self.finished = asyncio.Event()
         self.answer = asyncio.Event()
         self.cookie = ""
-        self.ids: dict[str, str] = {}  # widget key -> the id this server gave it
         self._reader: asyncio.Task | None = None
         self._fetches: set[asyncio.Task] = set()
         self.closed = False
+        self.ids: dict[str, str] = {}  # widget key -> its id on this server (see _for_url)
+        self.page_hash = ""
 
     async def open(self) -> float:
         """Load the page (its HTML, as a browser does first) and run the script: ms."""
@@ -251,7 +254,7 @@ class Visitor:
 
     async def act(self, name: str, **changes) -> float:
         """Replay a recorded click or tab switch; ms to the end of its run."""
-        raw = _for_url(self.rec.messages[name][0], self.url, self.ids, **changes)
+        raw = _for_url(self.rec.messages[name][0], self.url, self.ids, self.page_hash, **changes)
         self.state = _without_triggers(raw)
         t0 = time.perf_counter()
         await self._run(raw)
@@ -260,12 +263,12 @@ class Visitor:
     async def clear(self) -> None:
         """Clear, and the canvas's empty value that follows (as recorded)."""
         for raw in self.rec.messages["clear"]:
-            await self._run(_for_url(raw, self.url, self.ids))
+            await self._run(_for_url(raw, self.url, self.ids, self.page_hash))
 
     async def stroke(self, i: int) -> float | None:
         """Send the ``i``-th recorded drawing; ms until the answer arrives (None: timeout)."""
         strokes = self.rec.messages["stroke"]
-        raw = _for_url(strokes[i % len(strokes)], self.url, self.ids)
+        raw = _for_url(strokes[i % len(strokes)], self.url, self.ids, self.page_hash)
         self.answer.clear()
         measured = self.stats.measuring
         t0 = time.perf_counter()
@@ -293,6 +296,7 @@ class Visitor:
                 elif kind == "script_finished":
                     self.finished.set()
                 elif kind == "new_session":
+                    self.page_hash = msg.new_session.page_script_hash or self.page_hash
                     if not msg.metadata.run.fragment_ids:  # a full run: the page drops timers
                         for t in self.timers.values():
                             t.cancel()
@@ -309,25 +313,18 @@ class Visitor:
                 self.finished.set()
                 self.answer.set()
 
-    def _learn_id(self, part) -> None:
-        """Note the id of a widget (or keyed tabs) the server sent, under its key."""
-        widget_id = getattr(part, "id", None)
-        key = _widget_key(widget_id) if isinstance(widget_id, str) else None
-        if key is not None:
-            self.ids[key] = widget_id
-
     def _delta(self, delta) -> None:
-        if delta.WhichOneof("type") == "add_block":
-            block = delta.add_block
-            if block.WhichOneof("type"):
-                self._learn_id(getattr(block, block.WhichOneof("type")))
-            return
-        if delta.WhichOneof("type") != "new_element":
+        what = delta.WhichOneof("type")
+        if what in ("new_element", "add_block"):  # a widget, or a block that is one (tabs)
+            part = getattr(delta, what)
+            kind = part.WhichOneof("type")
+            widget_id = getattr(getattr(part, kind), "id", "") if kind else ""
+            if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
+                self.ids[_widget_key(widget_id)] = widget_id
+        if what != "new_element":
             return
         el = delta.new_element
         kind = el.WhichOneof("type")
-        if kind:
-            self._learn_id(getattr(el, kind))
         if kind == "metric" and el.metric.label == "Prediction" and el.metric.body != "–":
             self.answer.set()
         elif kind == "progress":

@@ -109,7 +109,7 @@ def draw_panel() -> None:
             pad.attach(CANVAS_KEY, "undo")
     if drawing is not None:
         pics = pictures.step_pictures(steps, len(st.session_state.get("canvas_objects", [])))
-        st.image([p for p, _ in pics], caption=[c for _, c in pics], width=150,
+        st.image([pictures.data_url(p) for p, _ in pics], caption=[c for _, c in pics], width=150,
                  alt=list(pictures.STEP_ALTS))  # fmt: skip
     teach.panel()
 

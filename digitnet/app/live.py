@@ -28,7 +28,6 @@ Below the cost and accuracy curves of a run (:mod:`digitnet.app.train_view`):
 
 from __future__ import annotations
 
-import base64
 import functools
 import io
 
@@ -39,6 +38,7 @@ from PIL import Image
 
 from . import charts, jobs, state, watch
 from .explore import diverging
+from .pictures import data_url
 
 GRID_COLUMNS = 4  #: pictures per row in the grid (16 units: 4 × 4)
 GAP = 1  #: px between the pictures, in the PNG (one px per weight)
@@ -175,15 +175,6 @@ def grid_png(W: np.ndarray, columns: int = GRID_COLUMNS) -> bytes:
     image = Image.fromarray(out).quantize(256, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     image.save(buffer, format="PNG", compress_level=9)
     return buffer.getvalue()
-
-
-def data_url(picture) -> str:
-    """A picture inline, as a ``data:`` URL: PNG bytes, or an array (grey or RGB uint8)."""
-    if not isinstance(picture, bytes):
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(picture)).save(buffer, format="PNG")
-        picture = buffer.getvalue()
-    return "data:image/png;base64," + base64.b64encode(picture).decode("ascii")
 
 
 @functools.lru_cache(maxsize=4)

@@ -71,7 +71,7 @@ class Visitor:
             clear(self.page)
         stroke(self.page, points)
         expect(metric_value(self.page)).not_to_have_text("–", timeout=20_000)
-        # the four pictures of the preprocessing steps, served from the replica's /media
+        # the four pictures of the preprocessing steps (inline, sent with the answer)
         pictures = self.page.locator('[data-testid="stImage"] img')
         expect(pictures).to_have_count(4, timeout=20_000)
         for i in range(4):
@@ -89,6 +89,18 @@ def test_two_replicas_behind_nginx(browser: Browser, deployment):
     dep = deployment
     a = Visitor(browser, dep.url)
     assert a.draw(SEVEN[0]).startswith("7")
+    # a picture the page fetches from the server (/media) comes from the session's replica:
+    # Explore's picture of the drawing is one (the Draw tab's come inline, with the answer)
+    a.page.get_by_role("tab", name="Explore").click()
+    picture = a.page.get_by_role("img", name=re.compile(r"^Your drawing, centred"))
+    expect(picture).to_be_visible(timeout=30_000)
+    assert picture.get_attribute("src").startswith("/media/") or "/media/" in (
+        picture.evaluate("img => img.src")
+    )
+    a.page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+    )
+    a.page.get_by_role("tab", name="Draw").click()
     # an upload goes to the replica that holds the session (elsewhere it would be refused)
     a.page.get_by_text("Weights files: upload or download").click()
     a.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
