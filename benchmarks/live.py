@@ -172,6 +172,9 @@ def main() -> int:
 
 
 def markdown(r: dict, args) -> str:
+    from digitnet.app import live, train_view
+
+    live_refresh, refresh = live.REFRESH_S, train_view.REFRESH_S
     head, base = r["head"], r["base"]
     epoch = (
         f"{base['epoch_s_median']} | {head['epoch_s_median']} | {r['training_slower_pct']:+.1f}%"
@@ -182,8 +185,9 @@ def markdown(r: dict, args) -> str:
     return f"""## Watching a run learn: what it costs (`benchmarks/live.py`)
 
 Issue 16's live view (the first layer's pictures made on the page, the drawing and six
-validation digits read by the worker at every epoch's end) against the same app without
-it, served side by side and measured in alternating rounds: a visitor trains `fast` for
+validation digits read by the worker at every epoch's end, both shown in a fragment
+redrawn every {live_refresh:g} s beside the progress's every {refresh:g} s) against the same
+app without it, served side by side and measured in alternating rounds: a visitor trains `fast` for
 {args.epochs} epochs with the Train tab open, having drawn a 7, while another visitor draws
 {args.strokes} digits per round on the Draw tab. {args.rounds} rounds each; medians.
 
@@ -191,6 +195,10 @@ it, served side by side and measured in alternating rounds: a visitor trains `fa
 |---|---|---|---|
 | training, seconds per epoch (wall, worker start to exit) | {epoch} |
 | Draw tab answer, ms after mouse-up | {answer} |
+
+Both visitors' browsers (headless Chromium, drawing the pictures and charts) share the
+server's two cores here; a real visitor's browser runs on their own device, so the
+difference above is an upper bound of what the server pays.
 
 Alone, in one process: the worker's readings at an epoch's end take
 {r["in_process"]["readings_per_epoch_ms"]} ms (an epoch of `fast` takes seconds); one new

@@ -72,8 +72,14 @@ def train_panel() -> None:
         st.error(error)
 
     buttons = st.container(horizontal=True, gap="small")  # filled once the run has started
+    # What starting says (its download progress, a refusal) goes in a container that is
+    # there in every run: the live view's fragments below keep their place on the page,
+    # and so their identity (Streamlit names a fragment by where it is drawn; moved by
+    # one element, a fragment redrawn on its own timer left a copy of itself behind).
+    notes = st.container()
     if st.session_state.pop("start_requested", False) and model is not None:
-        start(job, preset, params)  # its download progress or error shows under the buttons
+        with notes:
+            start(job, preset, params)  # its download progress or error, under the buttons
     snap = job.snapshot()
     buttons.button(
         "Start training",
