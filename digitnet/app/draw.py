@@ -36,7 +36,7 @@ import streamlit as st
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import CanvasError, preprocess_steps, read_canvas_png
-from . import charts, i18n, memory, models, pad, pictures, state, teach
+from . import charts, i18n, live, memory, models, pad, pictures, state, teach
 from .i18n import t
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
@@ -95,6 +95,7 @@ def draw_panel() -> None:
     steps = preprocess_steps(image, background="dark") if image is not None else None
     drawing = steps.image if steps is not None else None
     st.session_state[state.DRAWING_KEY] = drawing
+    live.follow_drawing(drawing)  # a run on the Train tab reads it after every epoch
     with right:
         read_as = answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
         teach.correction(drawing, read_as)

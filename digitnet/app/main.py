@@ -48,6 +48,9 @@ def main() -> None:
         i18n.mark_page()  # <html lang="ja">: takes no room
         i18n.switch(on_switch=_carry_over)
     st.caption(t("app.tagline"))
+    opened = train_view.open_link()  # on the first run: the link this visit came with
+    if opened is not None and opened.preset is not None:
+        st.session_state[TAB_KEY] = t("tab.train")  # a link to a setting opens the Train tab
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(
         [t(f"tab.{name}") for name in TABS], key=TAB_KEY, on_change="rerun"
     )
