@@ -156,7 +156,7 @@ def test_a_link_replays_a_setting(browser, server):
         expect(page.get_by_text(re.compile(r"^This link's"))).to_have_count(0)
 
         # A link with bad values: one line, and the preset's values.
-        page.goto(server.url + "/?preset=fast&eta=-1&epochs=lots&lang=ja")
+        page.goto(server.url + "/?preset=fast&eta=-1&epochs=lots&lang=en")
         expect(
             page.get_by_text(
                 "This link's eta=-1 (eta must be > 0); epochs=lots (a whole number): fast's "
