@@ -311,16 +311,15 @@ class Visitor:
 
     def _delta(self, delta) -> None:
         what = delta.WhichOneof("type")
-        if what in ("new_element", "add_block"):  # a widget, or a block that is one (tabs)
-            part = getattr(delta, what)
-            kind = part.WhichOneof("type")
-            widget_id = getattr(getattr(part, kind), "id", "") if kind else ""
-            if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
-                self.ids[_widget_key(widget_id)] = widget_id
+        if what not in ("new_element", "add_block"):  # a widget, or a block that is one (tabs)
+            return
+        el = getattr(delta, what)
+        kind = el.WhichOneof("type")
+        widget_id = getattr(getattr(el, kind), "id", "") if kind else ""
+        if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
+            self.ids[_widget_key(widget_id)] = widget_id
         if what != "new_element":
             return
-        el = delta.new_element
-        kind = el.WhichOneof("type")
         if kind == "metric" and el.metric.label == "Prediction" and el.metric.body != "–":
             self.answer.set()
         elif kind == "progress":

@@ -52,7 +52,9 @@ def _a_roomy_server_budget(request, monkeypatch):
     server's budget (600 MB) it would refuse actions at random points of a full run. The
     budget's own tests set theirs; browser tests start real servers with the default."""
     if "browser" not in request.node.path.parts:
-        monkeypatch.setenv("DIGITNET_SERVER_MEMORY_MB", "100000")
+        from digitnet.app.memory import SERVER_MEMORY_ENV
+
+        monkeypatch.setenv(SERVER_MEMORY_ENV, "100000")
 
 
 @pytest.fixture(scope="session")

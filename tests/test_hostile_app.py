@@ -115,6 +115,9 @@ def test_the_wall_clock_budget_counts_resumes_but_not_waiting(new_jobs, tiny_dat
     blocker = new_jobs(slots, "blocker", time_limit=0.4)
     blocker.start(MLP(hidden=8, epochs=10_000), tiny_training_data(tiny_data), preset="fast",
                   label="a")  # fmt: skip
+    deadline = time.monotonic() + 30  # its thread takes the slot first, not the waiter's
+    while blocker.snapshot().state != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
     job = new_jobs(slots, "waiter", time_limit=0.6)
     job.start(MLP(hidden=8, epochs=10_000), tiny_training_data(tiny_data), preset="fast",
               label="b")  # fmt: skip
