@@ -116,7 +116,7 @@ class Server:
     """``streamlit run streamlit_app.py`` on a free port, stopped by its process id.
 
     ``env`` adds to its environment, ``args`` to its command line (``--server.*``);
-    ``root`` is the checkout it serves.
+    ``root``: the checkout served (another one than this: put it on ``PYTHONPATH`` too).
     """
 
     def __init__(self, log: Path, env: dict | None = None, args=(), root: Path = REPO_ROOT) -> None:

@@ -188,8 +188,9 @@ def run_memory(model: MLP, *, copies: int = 2, overlap: bool = False) -> RunMemo
     model : MLP
         Its hyperparameters are read; it needs no weights.
     copies : int
-        Copies of the weights held outside the trainer: 2 in the app (the copy
-        published for the Draw tab and the next one), 0 on the command line.
+        Copies of the weights held outside the trainer: 3 in the app
+        (:data:`digitnet.app.jobs.COPIES_HELD`: the copy published for the Draw tab,
+        the next one, the first layer at the start), 0 on the command line.
     overlap : bool
         The epoch's evaluation runs on a second core while the next epoch trains.
     """

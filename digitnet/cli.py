@@ -82,6 +82,33 @@ class ProgressBar:
             self.stream.flush()
 
 
+class HistoryCSV:
+    """``train --history FILE``: one row per epoch, written as each epoch ends (so the
+    file can be plotted while the run goes on, and an interrupted run keeps its epochs).
+
+    Columns: :data:`COLUMNS`; an empty cell where a value does not apply (no validation
+    set, no momentum).
+    """
+
+    COLUMNS = ("epoch", "cost", "loss", "train_acc", "valid_acc", "elapsed_s", "eta", "momentum")
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import csv
+
+        self.file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(self.COLUMNS)
+        self.file.flush()
+
+    def write(self, entry: dict[str, Any]) -> None:
+        row = {**entry, "elapsed_s": entry.get("elapsed")}
+        self.writer.writerow(["" if row.get(c) is None else f"{row[c]:.10g}" for c in self.COLUMNS])
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
@@ -138,6 +165,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     budget.check_run(model, budget.cli_run_memory_bytes(), copies=0, overlap=overlap)
     if args.out:
         _check_writable(Path(args.out))  # before minutes of training, not after
+    if args.history:
+        _check_writable(Path(args.history), example="history.csv")
     drawings = None
     if args.pendigits:  # read (and checked) before training, not after
         from .data import load_pendigits
@@ -164,22 +193,32 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     (X_train, y_train), valid = presets.training_set(args.preset, X, y, pen_strokes=pen)
     _log(args, f"training {model!r} on {len(X_train):,} images")
     bar = ProgressBar(model.epochs, f"{args.preset}")
+    history = HistoryCSV(args.history) if args.history else None
+    measured = [""]  # the last epoch's cost and accuracies, shown while the next one runs
 
     def report(p: Progress) -> None:
         if p.kind == "batch":
-            bar.update(p.epoch + p.batch / p.n_batches)
+            now = f"epoch {p.epoch + 1}/{p.epochs}"
+            bar.update(p.epoch + p.batch / p.n_batches, f"{now}{measured[0]}")
             return
         h = p.history[-1]
-        valid_txt = "" if h["valid_acc"] is None else f" valid {h['valid_acc']:.2%}"
-        info = f"epoch {p.epoch}/{p.epochs} cost {h['cost']:.4g} train {h['train_acc']:.2%}"
-        bar.update(p.epoch, info + valid_txt, force=True)
+        measured[0] = f" · cost {h['cost']:.4g} train {h['train_acc']:.2%}" + (
+            "" if h["valid_acc"] is None else f" valid {h['valid_acc']:.2%}"
+        )
+        bar.update(p.epoch, f"epoch {p.epoch}/{p.epochs}{measured[0]}", force=True)
+        if history is not None:
+            history.write(h)
         if not bar.enabled and not args.quiet:
-            _log(args, f"{info}{valid_txt} ({h['elapsed']:.1f} s)")
+            _log(args, f"epoch {p.epoch}/{p.epochs}{measured[0]} ({h['elapsed']:.1f} s)")
 
     t0 = time.perf_counter()
-    model.fit(X_train, y_train, validation_data=valid, callback=report, callback_every=50)
+    try:
+        model.fit(X_train, y_train, validation_data=valid, callback=report, callback_every=10)
+    finally:
+        bar.close()
+        if history is not None:
+            history.close()
     fit_seconds = time.perf_counter() - t0
-    bar.close()
     report_ = evaluate(model, X_test, y_test)
     result = {
         "preset": args.preset,
@@ -189,6 +228,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": round(fit_seconds, 3),
         "history": model.history_,
     }
+    if args.history:
+        result["history_csv"] = str(args.history)
     _log(
         args,
         f"test accuracy {report_['accuracy']:.2%} after {model.epochs_trained_} epochs "
@@ -228,10 +269,13 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _check_writable(out: Path) -> None:
-    """Refuse an ``--out`` that saving would fail on, by trying to write beside it."""
+def _check_writable(out: Path, example: str = "m.npz") -> None:
+    """Refuse an ``--out`` (or ``--history``) that saving would fail on, by trying to write
+    beside it."""
     if out.is_dir():
-        raise DigitnetError(f"cannot write {out}: it is a directory; name a file, e.g. {out}/m.npz")
+        raise DigitnetError(
+            f"cannot write {out}: it is a directory; name a file, e.g. {out}/{example}"
+        )
     if not out.parent.is_dir():
         raise DigitnetError(f"cannot write {out}: directory {out.parent} does not exist")
     if out.exists() and not out.is_file():
@@ -437,6 +481,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--precision", choices=PARAMETERS["precision"].choices)
     t.add_argument("--out", help="save the trained weights to this .npz file")
+    t.add_argument(
+        "--history",
+        metavar="FILE",
+        help="write the per-epoch history (cost, accuracies, elapsed seconds, learning rate) "
+        "to this CSV file, a row as each epoch ends",
+    )
     t.add_argument(
         "--pendigits",
         metavar="DIR",

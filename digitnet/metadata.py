@@ -271,10 +271,27 @@ EPOCH = Record(
         "valid_acc": FRACTION,
         "elapsed": Num(0),
         "eta": Nullable(Num(0)),
+        "momentum": Nullable(Num(0, 1)),
     },
     required=("epoch", "cost", "loss", "train_acc", "elapsed"),
 )
 HISTORY = ListOf(EPOCH, MAX_HISTORY, what="epochs")
+MAX_CHANGES = 10_000  #: mid-run changes of course kept in a file
+#: A change of course made while the model trained (:meth:`digitnet.train.Trainer.change`):
+#: where it took effect (epochs done, 2.5 = halfway through the third; and the optimizer's
+#: update count), and the learning rate and momentum before and after.
+CHANGE = Record(
+    {
+        "epoch": Num(0),
+        "step": Int(0),
+        "eta": Num(0),
+        "eta_before": Num(0),
+        "momentum": Num(0, 1),
+        "momentum_before": Num(0, 1),
+    },
+    required=("epoch",),
+)
+CHANGES = ListOf(CHANGE, MAX_CHANGES, what="changes")
 METRICS = Record(
     {
         "mnist_test_accuracy": Num(0, 1),
@@ -322,6 +339,7 @@ SCHEMA = Record(
         "hyperparameters": HYPERPARAMETERS,
         "epochs_trained": Int(0),
         "history": HISTORY,
+        "changes": CHANGES,
         "preset": Str(64),
         "metrics": METRICS,
         "data": DATA,

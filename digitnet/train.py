@@ -11,14 +11,21 @@ order, the optimizer), so a run that was stopped -- by a callback returning
 ``True`` or by a ``threading.Event`` -- resumes where it left off when
 :meth:`Trainer.run` is called again. Images stay uint8 in memory and are
 converted one minibatch at a time.
+
+The course can be changed while a run goes on: :meth:`Trainer.change` (from any
+thread) hands a new learning rate η, and momentum μ where the optimizer uses one,
+to the loop, which takes it up between two minibatches. Each change is recorded
+in ``model.metadata_["changes"]`` (saved with the weights) with where it took
+effect, and every epoch's history entry carries the η (and μ) it ended with.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,12 +36,13 @@ from .blas import blas_threads
 from .errors import TrainingDiverged
 from .functions import N_CLASSES, check_labels, data_loss
 from .geometry import MNIST_SIZE, N_PIXELS
-from .optimizers import make_optimizer
+from .optimizers import Optimizer, make_optimizer
 
 if TYPE_CHECKING:  # the model calls the loop (MLP.fit); the loop only drives the model
     from .model import MLP
 
 EVAL_CHUNK = 8192  # rows per forward pass when scoring whole data sets
+CHANGES_KEY = "changes"  #: where a model's mid-run changes are kept, in ``metadata_``
 
 #: How the per-epoch cost and training accuracy are measured (:class:`~digitnet.model.MLP`'s
 #: ``train_metrics``): a pass over the whole training set after the epoch (the article),
@@ -87,7 +95,7 @@ class PendingEpoch(NamedTuple):
     epoch: int
     job: Future[dict[str, Any]]
     weights: Weights  #: the weights at the epoch's end
-    eta: float  #: the learning rate at the epoch's end
+    rates: dict[str, float]  #: η (and μ, if the optimizer has one) at the epoch's end
 
 
 class BestEpoch(NamedTuple):
@@ -223,6 +231,10 @@ class Trainer:
             )
             optimizer.total_steps = self.run_epochs * self.n_batches
             model.optimizer_ = optimizer
+            for change in model.metadata_.get(CHANGES_KEY, ()):  # a loaded, changed model
+                _apply(optimizer, change)
+        self._change_lock = threading.Lock()
+        self._change: dict[str, float] | None = None  # asked by change(), taken up by the loop
         self.batch = 0  # minibatches done in the current epoch
         self.order: np.ndarray | None = None
         self.elapsed = model.history_[-1]["elapsed"] if model.history_ else 0.0
@@ -273,6 +285,55 @@ class Trainer:
         """Ask the loop to stop before its next minibatch (thread-safe)."""
         self.stop_event.set()
 
+    def change(self, *, eta: float | None = None, momentum: float | None = None) -> None:
+        """Change the course for the rest of the run: η, and μ if the optimizer has one.
+
+        Thread-safe: the values are checked here (ValueError if they are wrong) and
+        handed to the loop, which takes them up before its next minibatch (or when a
+        stopped run resumes); a second change before then replaces what the first
+        asked for, field by field. The schedule, if any, goes on scaling the new η.
+        """
+        asked: dict[str, float] = {}
+        if eta is not None:
+            if not _real(eta) or not 0 < eta < math.inf:
+                raise ValueError(f"eta must be a number > 0, got {eta!r}")
+            asked["eta"] = float(eta)
+        if momentum is not None:
+            if not hasattr(self.model.optimizer_, "momentum"):
+                raise ValueError(f"the {self.model.optimizer} optimizer has no momentum to change")
+            if not _real(momentum) or not 0 <= momentum < 1:
+                raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+            asked["momentum"] = float(momentum)
+        if not asked:
+            return
+        with self._change_lock:
+            self._change = {**(self._change or {}), **asked}
+
+    @property
+    def pending_change(self) -> dict[str, float] | None:
+        """What :meth:`change` asked for and the loop has not taken up yet."""
+        with self._change_lock:
+            return None if self._change is None else dict(self._change)
+
+    def _take_change(self) -> None:
+        """Between two minibatches: apply what :meth:`change` asked for, and record it."""
+        with self._change_lock:
+            asked, self._change = self._change, None
+        if not asked:
+            return
+        model, opt = self.model, self.model.optimizer_
+        assert opt is not None  # set up by __init__
+        record: dict[str, float] = {
+            "epoch": round(model.epochs_trained_ + self.batch / self.n_batches, 6),
+            "step": int(opt.t),
+        }
+        for name, value in asked.items():
+            record[f"{name}_before"] = float(getattr(opt, name))
+            record[name] = value
+        _apply(opt, record)
+        # a new list each time: copies of the model that share the old one never see it move
+        model.metadata_[CHANGES_KEY] = [*model.metadata_.get(CHANGES_KEY, ()), record]
+
     def _run_epoch(self) -> bool:
         """Run the rest of the current epoch; False if it was interrupted."""
         model, mb = self.model, self.model.batch_size
@@ -293,6 +354,8 @@ class Trainer:
                     self.stop_event.clear()
                     self.stopped = True
                     return False
+                if self._change is not None:  # asked for from another thread
+                    self._take_change()
                 idx = order[b * mb : (b + 1) * mb]
                 yb = self.y[idx]
                 activations, z_out = model.forward_pass(self._inputs(idx), keep_z_out=running)
@@ -343,30 +406,39 @@ class Trainer:
             self._snapshot(),
             replace(self._running.sum()),
         )
-        eta = model.optimizer_.current_eta() if model.optimizer_ else model.eta
+        rates = self._rates()
         if self.overlap_eval and model.epochs_trained_ < self.target_epoch:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="digitnet-eval")
             job = self._executor.submit(self._measure, weights, running)
-            self._pending = PendingEpoch(epoch, job, weights, eta)
+            self._pending = PendingEpoch(epoch, job, weights, rates)
         else:
             t0 = time.perf_counter()
             metrics = self._measure(weights, running)
             self.elapsed += time.perf_counter() - t0
-            self._record(epoch, metrics, weights, eta)
+            self._record(epoch, metrics, weights, rates)
+
+    def _rates(self) -> dict[str, float]:
+        """η as the epoch ends (after the schedule), and μ if the optimizer has one."""
+        opt = self.model.optimizer_
+        rates = {"eta": opt.current_eta() if opt else self.model.eta}
+        momentum = getattr(opt, "momentum", None)
+        if momentum is not None:
+            rates["momentum"] = float(momentum)
+        return rates
 
     def _collect(self, wait: bool = False) -> None:
         """Record the epoch measured in the background, if it is ready (or ``wait``)."""
         if self._pending is None:
             return
-        epoch, job, weights, eta = self._pending
+        epoch, job, weights, rates = self._pending
         if not wait and not job.done():
             return
         t0 = time.perf_counter()
         metrics = job.result()
         self.elapsed += time.perf_counter() - t0
         self._pending = None
-        self._record(epoch, metrics, weights, eta)
+        self._record(epoch, metrics, weights, rates)
 
     def _measure(self, weights: Weights, running: RunningSums) -> dict[str, Any]:
         """Cost and accuracies of the weights ``(W, b)`` (the model's are left alone)."""
@@ -386,11 +458,13 @@ class Trainer:
             "valid_acc": valid_acc,
         }
 
-    def _record(self, epoch: int, metrics: dict[str, Any], weights: Weights, eta: float) -> None:
+    def _record(
+        self, epoch: int, metrics: dict[str, Any], weights: Weights, rates: dict[str, float]
+    ) -> None:
         model = self.model
         if not np.isfinite(metrics["cost"]) or not all(np.isfinite(W).all() for W in weights[0]):
             self._diverged(f"the end of epoch {epoch}")
-        model.history_.append({"epoch": epoch, **metrics, "elapsed": self.elapsed, "eta": eta})
+        model.history_.append({"epoch": epoch, **metrics, "elapsed": self.elapsed, **rates})
         self._good = weights
         if model.early_stopping:
             self._early_stopping(metrics["valid_acc"], epoch, weights)
@@ -443,8 +517,20 @@ class Trainer:
         raise TrainingDiverged(
             f"training diverged at {where}: the cost became NaN or infinite. The model keeps "
             f"its weights from the end of epoch {len(model.history_)} (the last finite cost). "
-            f"Try a smaller learning rate than eta={model.eta:g}."
+            f"Try a smaller learning rate than eta={getattr(model.optimizer_, 'eta', model.eta):g}."
         )
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _apply(optimizer: Optimizer, change: Mapping[str, Any]) -> None:
+    """Set an optimizer's η and μ to those of a recorded change."""
+    if "eta" in change:
+        optimizer.eta = float(change["eta"])
+    if "momentum" in change and hasattr(optimizer, "momentum"):
+        optimizer.momentum = float(change["momentum"])
 
 
 def evaluate_rows(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[float, int]:

@@ -383,7 +383,8 @@ def test_train_start_live_progress_stop_resume(apps, mnist):
     prog = at.get("progress")[0]
     assert 0 < prog.value < 100 and prog.proto.text.startswith("Epoch ")
     charts_ = training_charts(at)
-    assert len(charts_) == 2 and "cost J" in charts_[0].proto.spec
+    assert "cost J" in charts_[0].proto.spec and '"accuracy"' in charts_[1].proto.spec
+    assert "p(right digit)" in charts_[2].proto.spec  # six validation digits (issue 16)
     assert any(c.value.startswith("run #1 · running") for c in at.caption)
     at.button(key="stop").click().run()
     s = job.snapshot()

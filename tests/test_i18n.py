@@ -188,10 +188,11 @@ def test_the_switch_changes_the_words_and_keeps_the_tab_and_other_parameters(app
     at = _page(apps, locale="en-US", query={"preset": "seed", "eta": "0.01"})
     at.session_state["tab"] = "How it works"
     at.run()
+    before = dict(at.query_params)  # the link to a setting (issue 16), and the setting
     _switch(at).set_value("ja").run()
     assert not at.exception
     assert _tab_labels(at)[2] == at.session_state["tab"] == JA.texts["tab.how"]
-    assert at.query_params == {"preset": "seed", "eta": "0.01", "lang": "ja"}
+    assert at.query_params == {**before, "lang": "ja"}
     _switch(at).set_value("en").run()
     assert at.session_state["tab"] == "How it works"
     assert at.query_params["lang"] == "en" and at.query_params["preset"] == "seed"
@@ -277,6 +278,8 @@ def test_explore_in_japanese(apps, mnist, tiny_data):
 
 
 def test_train_in_japanese(apps, mnist):
+    from digitnet.app import live
+
     tab = JA.texts["tab.train"]
     at = _page(apps, locale="ja-JP", tab=tab)
     _no_english(at, tab)  # idle: the presets, the hyperparameters, the invitation
@@ -297,17 +300,42 @@ def test_train_in_japanese(apps, mnist):
     at.button(key="start").click().run()
     job = at.session_state["job"]
     wait(lambda: job.snapshot().epoch >= 1)
-    at.run()  # live: progress, elapsed, ETA, the curves and their summary
-    assert at.get("progress") and len(training_charts(at)) == 2
+    at.run()  # live: progress, ETA, the curves, the first layer forming, six digits re-read
+    assert at.get("progress") and len(training_charts(at)) >= 3
+    _no_english(at, tab)
+    for units in (live.CHANGED, live.ACTIVE):  # the most active, with nothing drawn: say so
+        at.segmented_control(key=live.UNITS_KEY).set_value(units).run()
+        _no_english(at, tab)
+    at.number_input(key="course_eta_1").set_value(0.0005)  # change course mid-run
+    at.number_input(key="course_momentum_1").set_value(0.5)
+    at.button(key="course_apply").click().run()
+    _no_english(at, tab)  # asked for, from the next minibatch
+    wait(lambda: job.snapshot().changes)
+    at.run()  # marked on the curves, and said under them
+    assert any(JA.texts["live.changed"][:6] in c.value for c in at.caption)
+    _no_english(at, tab)
+    at.button(key="copy_link").click().run()
     _no_english(at, tab)
     at.button(key="stop").click().run()
     _no_english(at, tab)  # stopped: Resume
+    at.session_state["canvas"] = canvas_value(SEVEN)  # read after every epoch, and compared
     at.number_input(key="hp_fast_epochs").set_value(1).run()
     at.button(key="start").click().run()
     wait(lambda: job.snapshot().state == "done")
-    at.run()  # done; two runs: the table, and the earlier run to compare
-    at.multiselect(key="compare").set_value([job.runs()[0].label]).run()
-    assert at.success and len(training_charts(at)) == 2
+    at.run()  # done: the drawing re-read, the run against the shipped weights
+    assert any(m.value == "#### " + JA.texts["compare.heading"] for m in at.markdown)
+    _no_english(at, tab)
+    at.multiselect(key="compare").set_value([job.runs()[0].label]).run()  # two runs' curves
+    assert at.success
+    _no_english(at, tab)
+
+
+def test_a_link_to_a_setting_in_japanese(apps):
+    tab = JA.texts["tab.train"]
+    at = _page(apps, locale="ja-JP", query={"preset": "turbo", "eta": "-1", "hidden": "12x"})
+    assert at.session_state["tab"] == tab  # a link opens the Train tab
+    (warning,) = at.warning  # what could not be used, in one line
+    assert "`eta=-1`" in warning.value and "`hidden=12x`" in warning.value
     _no_english(at, tab)
 
 

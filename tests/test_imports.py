@@ -180,6 +180,7 @@ if __name__ == "__main__":
 STILL_IMPORTING = {
     "tests/browser/test_deploy_browser.py imports test_app_browser",
     "tests/browser/test_i18n_browser.py imports test_app_browser",
+    "tests/browser/test_live_browser.py imports test_app_browser",
     "tests/browser/test_teach_browser.py imports test_app_browser",
     "tests/test_cli.py imports test_pen_strokes",
     "tests/test_download.py imports test_data",

@@ -30,10 +30,11 @@ from .i18n import t
 #: theme and one for the dark), by position in the colour scale's domain. These are the
 #: positions: the main series (the answer, training, the cost), the second one (an
 #: answer not sure, validation), what is less important (the other digits), and guides
-#: (the "not sure" line, "now"), two more, then :data:`EXCITE` and :data:`INHIBIT`. No
+#: (the "not sure" line, "now"), a change of course mid-run (:data:`CHANGE`), one more,
+#: then :data:`EXCITE` and :data:`INHIBIT`. No
 #: colour is written in a spec, so every chart follows
 #: the visitor's theme, and a test checks the palettes' contrast against the background.
-MAIN, SECOND, MUTED, GUIDE = range(4)
+MAIN, SECOND, MUTED, GUIDE, CHANGE = range(5)
 #: ... and for the Explore tab: red where ink pushes towards an answer (excites a unit),
 #: blue where it pushes away (inhibits), as in the pictures of the weights.
 EXCITE, INHIBIT = 6, 7
@@ -165,6 +166,7 @@ def curves(
     *,
     x_max: float,
     now: float | None = None,
+    changes: Sequence[dict] = (),
     height: int = 210,
 ) -> tuple[pd.DataFrame, dict]:
     """Per-epoch curves of one run or several.
@@ -181,6 +183,10 @@ def curves(
         The x axis runs from 0 to ``x_max`` epochs (fixed, so the chart doesn't jump).
     now : float, optional
         Where the current run is, in epochs (2.4 = 40% into epoch 3): a dotted line.
+    changes : sequence of dict
+        The current run's changes of course (:meth:`digitnet.train.Trainer.change`'s
+        records: ``epoch``, ``eta``, ``eta_before``, ...): a dashed upright line each,
+        labelled with the new learning rate.
 
     Both axes have a set domain (the y axis's rounded outwards to a step, so it changes
     only now and then during a run): Vega never computes an extent from an empty data
@@ -201,6 +207,8 @@ def curves(
                     rows.append((label, float(h["epoch"]), name, float(value)))
     if now is not None:
         rows.append(("", float(now), "", None))  # the dotted line: a row with no series
+    for c in changes:
+        rows.append((change_label(c), float(c["epoch"]), COURSE, None))
     data = pd.DataFrame(rows, columns=["run", "epoch", "series", "value"])
     labels = [label for label, _ in runs]
     values = [r[3] for r in rows if r[3] is not None]
@@ -213,12 +221,12 @@ def curves(
     y_name, y_title_axis = y_title(y_axis.pop("title"))
     names = [name for _, name in series]
     colors = palette_domain({MAIN: names[0], **({SECOND: names[1]} if len(names) > 1 else {}),
-                       GUIDE: "now"})  # fmt: skip
+                       GUIDE: "now", **({CHANGE: COURSE} if changes else {})})  # fmt: skip
     # One legend for the colours of both layers (Vega-Lite merges them); the cost's chart
     # has one too, so that the two charts side by side have plots of the same height.
     legend = {"orient": "bottom", "title": None, "values": names}
     line = {
-        "transform": [{"filter": "datum.series != ''"}],
+        "transform": [{"filter": f"datum.series != '' && datum.series != '{COURSE}'"}],
         "mark": {
             "type": "line",
             "strokeWidth": 2,
@@ -282,9 +290,39 @@ def curves(
                 },
             }
         )
+    if changes:
+        marks = {"transform": [{"filter": f"datum.series == '{COURSE}'"}]}
+        color = {"datum": COURSE, "scale": {"domain": colors}, "legend": legend}
+        # every layer's x has the line's title: layers with different ones would show both
+        x = {"field": "epoch", "type": "quantitative", "title": t("chart.epoch")}
+        layers.append(
+            {**marks, "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": 1.5},
+             "encoding": {"x": x, "color": color,
+                          "tooltip": [{"field": "run", "type": "nominal",
+                                       "title": t("chart.change")},
+                                      {"field": "epoch", "type": "quantitative",
+                                       "format": ".2f", "title": t("chart.epoch")}]}}
+        )  # fmt: skip
+        layers.append(
+            {**marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3,
+                               "y": 2, "fontSize": 10},
+             "encoding": {"x": x, "color": color, "text": {"field": "run", "type": "nominal"}}}
+        )  # fmt: skip
     return data, described(
         {"height": height, "layer": layers}, t(f"chart.curves_description.{metric}")
     )
+
+
+#: The series of the marks of a change of course: never written on the page (the marks are
+#: labelled by :func:`change_label`), but in its data, so not in words of one language.
+COURSE = "Δη"
+
+
+def change_label(change: dict) -> str:
+    """A change of course in a few characters, for its mark: ``η→0.0005 μ→0.5``."""
+    parts = [f"{symbol}→{change[name]:g}" for name, symbol in (("eta", "η"), ("momentum", "μ"))
+             if name in change]  # fmt: skip
+    return " ".join(parts)
 
 
 def curves_summary(history: Sequence[dict]) -> str:

@@ -43,7 +43,8 @@ from .. import budget
 from ..errors import TrainingDiverged
 from ..model import MLP
 from ..presets import split
-from ..train import Progress, Trainer, evaluate_rows
+from ..train import CHANGES_KEY, EVAL_CHUNK, Progress, Trainer
+from .watch import Readings, ReadingsView
 
 log = logging.getLogger("digitnet.app.jobs")
 
@@ -72,6 +73,13 @@ CALLBACKS_PER_EPOCH = 50  #: progress reports per epoch (each also checks for a 
 PUBLISH_EVERY_S = 0.5  #: at most this often a weight copy for the Draw tab (and every epoch)
 ALIVE_EVERY_S = 0.5  #: how often the worker asks whether its page is still open
 MAX_RUNS_KEPT = 12  #: runs of a session kept for comparison (their histories only)
+#: The finished runs' weights a session keeps, newest first, to set two runs side by side
+#: (each read the drawing); older runs keep their history, test accuracy and confusion.
+KEPT_WEIGHTS_BYTES = 8_000_000
+#: Weight copies a job holds besides its trainer's, for the run memory budget: the one
+#: published for the Draw tab, the next one being made, and the first layer's weights at
+#: the start in float16 (for the units that moved most), counted as a whole copy.
+COPIES_HELD = 3
 
 ACTIVE_STATES = ("waiting", "running")
 
@@ -161,9 +169,12 @@ class RunRecord:
     params: dict
     epochs: int
     history: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  #: η/μ changed mid-run (Trainer.change)
     state: str = "waiting"
     test_acc: float | None = None
     message: str = ""
+    confusion: np.ndarray | None = None  #: on the MNIST test set (10×10), once done
+    model: MLP | None = None  #: its final weights (float32), while the session keeps them
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,7 @@ class Snapshot:
     message: str = ""
     slots_in_use: int = 0
     slots_cap: int = 0
+    changes: tuple = ()  #: the run's changes of course so far (Trainer.change's records)
 
     @property
     def active(self) -> bool:
@@ -222,6 +234,14 @@ class Published:
     preset: str
     epoch: float  # epochs done when copied (2.4 = 40% into the third)
     epochs: int
+
+
+def test_confusion(model: MLP, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The confusion matrix (rows: true digit, columns: read) of ``model`` on ``X``, read in
+    chunks small enough for the run's memory budget (:func:`digitnet.budget.eval_rows`)."""
+    rows = min(EVAL_CHUNK, budget.eval_rows(model.layer_sizes, model.dtype.itemsize))
+    read = model.predict(X, batch_size=rows)
+    return np.bincount(np.asarray(y) * 10 + read, minlength=100).reshape(10, 10)
 
 
 # ---------------------------------------------------------------- the job
@@ -268,6 +288,9 @@ class TrainJob:
         self._gone_since: float | None = None
         self._last_alive_check = 0.0
         self._quit: str | None = None  # why the worker was told to stop, if not by Stop
+        self._readings: Readings | None = None  # the run's per-epoch readings
+        self._drawing: np.ndarray | None = None  # the visitor's drawing, as last told
+        self._start_W0: np.ndarray | None = None  # the first layer's weights at the start
 
     # ------------------------------------------------ called by the page
     def start(self, model: MLP, data: TrainingData, *, preset: str, label: str) -> None:
@@ -306,6 +329,11 @@ class TrainJob:
             )
             # the freshly initialised weights: the Draw tab can try them right away
             self._published = Published(model.copy(), number, preset, 0.0, trainer.run_epochs)
+            # float16: enough to rank the units that moved most (a quarter of a float64 copy)
+            self._start_W0 = model.weights_[0].astype(np.float16)
+            self._readings = Readings(data.X_valid, data.y_valid)
+            self._readings.record(0, self._published.model)
+            self._readings.set_drawing(self._drawing, (0.0, self._published.model))
         self._launch()
 
     def stop(self, wait: float = 5.0) -> None:
@@ -324,6 +352,55 @@ class TrainJob:
         with self._lock:
             self._snap = replace(self._snap, state="waiting", message="")
         self._launch()
+
+    def change_course(self, *, eta: float | None = None, momentum: float | None = None) -> None:
+        """Change η (and μ) of the current run for the rest of it, from its next minibatch
+        (:meth:`digitnet.train.Trainer.change`: raises ValueError for a wrong value, and
+        if there is no run that can still train)."""
+        with self._lock:
+            trainer, state = self._trainer, self._snap.state
+        if trainer is None or trainer.done or state not in (*ACTIVE_STATES, "stopped"):
+            raise ValueError("there is no run going on to change")
+        trainer.change(eta=eta, momentum=momentum)
+
+    def pending_change(self) -> dict | None:
+        """A change asked for and not yet taken up (the run is between two minibatches)."""
+        with self._lock:
+            trainer = self._trainer
+        return None if trainer is None else trainer.pending_change
+
+    def course(self) -> dict:
+        """The current run's η (before its schedule) and μ (if its optimizer has one)."""
+        with self._lock:
+            trainer = self._trainer
+        opt = trainer.model.optimizer_ if trainer is not None else None
+        if opt is None:
+            return {}
+        pending = trainer.pending_change or {}
+        course = {"eta": pending.get("eta", opt.eta)}
+        if hasattr(opt, "momentum"):
+            course["momentum"] = pending.get("momentum", opt.momentum)
+        return course
+
+    def set_drawing(self, image: np.ndarray | None) -> None:
+        """The visitor's drawing (28×28, as the network sees it) or None: read after every
+        epoch of the current run, and of the runs to come."""
+        with self._lock:
+            self._drawing = None if image is None else np.array(image, np.float32)
+            readings, pub = self._readings, self._published
+        if readings is not None:
+            readings.set_drawing(self._drawing, None if pub is None else (pub.epoch, pub.model))
+
+    def readings(self) -> ReadingsView | None:
+        """What the current run read after each epoch (None before any run)."""
+        with self._lock:
+            readings = self._readings
+        return None if readings is None else readings.view()
+
+    def start_weights(self) -> np.ndarray | None:
+        """The first layer's weights when the current run started (read-only)."""
+        with self._lock:
+            return self._start_W0
 
     def beat(self) -> None:
         """The page is still there (called on every refresh)."""
@@ -351,6 +428,22 @@ class TrainJob:
         self.stop()
         with self._lock:
             self._trainer = self._data = self._published = None
+            self._readings = self._start_W0 = None
+            for run in self._runs:
+                run.model = None
+
+    def _keep_weights(self) -> None:
+        """Drop the weights of the oldest finished runs beyond :data:`KEPT_WEIGHTS_BYTES`
+        (under the lock)."""
+        kept = 0
+        for run in reversed(self._runs):
+            if run.model is None:
+                continue
+            size = sum(a.nbytes for a in (*run.model.weights_, *run.model.biases_))
+            if kept + size > KEPT_WEIGHTS_BYTES and kept:
+                run.model = None
+            else:
+                kept += size
 
     # ------------------------------------------------ the worker thread
     def _launch(self) -> None:
@@ -387,11 +480,12 @@ class TrainJob:
                 reason = "stop"
             else:
                 data = self._data
-                correct = evaluate_rows(trainer.model, data.X_test, data.y_test)[1]
-                test_acc = correct / len(data.y_test)  # in chunks: bounded memory
+                confusion = test_confusion(trainer.model, data.X_test, data.y_test)
+                test_acc = float(np.trace(confusion) / confusion.sum())
                 trainer.model.metadata_["metrics"] = {"mnist_test_accuracy": test_acc}
                 with self._lock:
                     self._snap = replace(self._snap, test_acc=test_acc)
+                    self._runs[-1].confusion = confusion
         except TrainingDiverged as e:
             reason = "diverged"
             with self._lock:
@@ -412,6 +506,10 @@ class TrainJob:
         now = time.monotonic()
         publish = p.kind == "epoch" or now - self._last_publish >= PUBLISH_EVERY_S
         copy = p.model.copy() if publish else None  # outside the lock: ~1 ms
+        readings = self._readings
+        if p.kind == "epoch" and readings is not None:  # every epoch: a dozen rows, < 1 ms
+            readings.record(p.epoch, copy)
+        changes = tuple(p.model.metadata_.get(CHANGES_KEY, ()))
         with self._lock:
             snap = replace(
                 self._snap,
@@ -421,7 +519,9 @@ class TrainJob:
                 n_batches=p.n_batches,
                 fraction=p.fraction,
                 elapsed=p.elapsed,
+                changes=changes,
             )
+            self._runs[-1].changes = list(changes)
             if p.kind == "epoch":
                 history = tuple(dict(h) for h in p.history)
                 snap = replace(snap, history=history)
@@ -487,8 +587,12 @@ class TrainJob:
                     self._snap.epoch_float,
                     self._snap.epochs,
                 )
+                if state == "done":
+                    self._runs[-1].model = trainer.model.copy("float32")
+                    self._keep_weights()
             if state == "ended":  # nobody will look again: free the memory now
                 self._trainer = self._data = self._published = None
+                self._readings = self._start_W0 = None
         log.info(
             "worker exit owner=%s run=%d reason=%s epoch=%d after=%.2fs",
             self.owner[:8],

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, i18n, jobs, models, state, train_view
+from . import draw, explore, howitworks, i18n, jobs, models, state, streamlit_fixes, train_view
 from .i18n import t
+
+streamlit_fixes.apply()  # before any visitor's message is read
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
 TABS = ("draw", "explore", "how", "train")  #: the tabs' text keys (tab.draw, ...), in order
@@ -48,6 +50,9 @@ def main() -> None:
         i18n.mark_page()  # <html lang="ja">: takes no room
         i18n.switch(on_switch=_carry_over)
     st.caption(t("app.tagline"))
+    opened = train_view.open_link()  # on the first run: the link this visit came with
+    if opened is not None and opened.preset is not None:
+        st.session_state[TAB_KEY] = t("tab.train")  # a link to a setting opens the Train tab
     tab_draw, tab_explore, tab_how, tab_train = st.tabs(
         [t(f"tab.{name}") for name in TABS], key=TAB_KEY, on_change="rerun"
     )

@@ -73,6 +73,8 @@ CHECK_SEED_KEY = "check_seed"  # the seed of the gradient check's weights
 # the Train tab
 START_REQUESTED_KEY = "start_requested"  # Start pressed: start once the form has been read
 COMPARE_KEY = "compare"  # the earlier runs drawn on the charts
+LINK_DISMISSED_KEY = "link_dismissed"  # the link's warning has been read (a run started)
+COPY_LINK_KEY = "copy_link_nonce"  # counts the Copy link clicks: each one copies again
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
 EVALUATION_WAIT_S = 60.0  #: how long an evaluation waits for its turn on the server
 

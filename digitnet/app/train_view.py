@@ -5,7 +5,10 @@ page only starts, stops and resumes it, and reads its progress. While a run
 is active, :func:`live_view` redraws itself every :data:`REFRESH_S` seconds
 (``st.fragment(run_every=...)``): progress bar, epoch, elapsed time and ETA,
 and the article's three curves -- cost, training accuracy and validation
-accuracy per epoch. When the run ends, the page stops refreshing.
+accuracy per epoch; below them, the first layer's pictures and the readings of the
+drawing and the validation digits (:mod:`digitnet.app.live`) redraw themselves in a
+fragment of their own, less often (:data:`digitnet.app.live.REFRESH_S`): they change at
+most once an epoch or so. When the run ends, the page stops refreshing.
 
 Every run of the session is kept (its history), and earlier ones can be
 overlaid on the charts to compare them.
@@ -26,7 +29,7 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, i18n, jobs, models, state
+from . import charts, compare, i18n, jobs, link, live, models, state
 from .i18n import t
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
@@ -40,27 +43,42 @@ def render() -> None:
     train_panel()
 
 
+def open_link() -> link.Link | None:
+    """On a visit's first run, the link it was opened with (:mod:`digitnet.app.link`)."""
+    return link.on_first_run({"epochs": (1, MAX_EPOCHS)})
+
+
 @st.fragment
 def train_panel() -> None:
     """Settings, Start/Stop/Resume, the live view, and the runs of this session."""
     job = state.job()
+    opened = link.linked()
     preset = st.segmented_control(
         t("train.preset"),
         list(PRESETS),
-        default=DEFAULT_PRESET,
+        default=opened.preset or DEFAULT_PRESET,
         required=True,
         key="preset",
         persist_state="page",
     )
     st.caption(t("train.preset_caption", preset=preset, description=describe_preset(preset)))
-    params = hyperparameters(preset)
+    if opened.problems and not st.session_state.get(state.LINK_DISMISSED_KEY):
+        st.warning(opened.message(opened.preset), icon=":material/link_off:")
+    params = hyperparameters(preset, opened.values if preset == opened.preset else {})
+    link.follow(preset, params)
     model, error = check(preset, params)
     if error:
         st.error(error)
 
     buttons = st.container(horizontal=True, gap="small")  # filled once the run has started
+    # What starting says (its download progress, a refusal) goes in a container that is
+    # there in every run: the live view's fragments below keep their place on the page,
+    # and so their identity (Streamlit names a fragment by where it is drawn; moved by
+    # one element, a fragment redrawn on its own timer left a copy of itself behind).
+    notes = st.container()
     if st.session_state.pop(state.START_REQUESTED_KEY, False) and model is not None:
-        start(job, preset, params)  # its download progress or error shows under the buttons
+        with notes:
+            start(job, preset, params)  # its download progress or error, under the buttons
     snap = job.snapshot()
     buttons.button(
         t("train.start"),
@@ -79,11 +97,16 @@ def train_panel() -> None:
             t("train.stop"), key="stop", icon=":material/stop:", on_click=job.stop,
             disabled=not snap.active,
         )  # fmt: skip
+    live.course_control(snap, job, buttons)
+    link.copy_button(buttons)
     if snap.active:
         live_view()
+        live.watching()  # the pictures and readings: a fragment of their own, less often
     else:
         progress_view(snap, job)
+        live.render(snap, job)
     runs_table(job)
+    compare.panel(job)
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -93,17 +116,20 @@ def live_view() -> None:
     job.beat()
     snap = job.snapshot()
     progress_view(snap, job)
+    live.pending_caption(job)
     if not snap.active:
         st.rerun()  # the whole page: it no longer renders this fragment, so its timer stops
 
 
 # ---------------------------------------------------------------- settings
-def hyperparameters(preset: str) -> dict:
+def hyperparameters(preset: str, linked: dict | None = None) -> dict:
     """The hyperparameter inputs, filled with the preset's values; returns what is set.
 
     Every input has a key of its own per preset, so switching presets shows that
-    preset's values, and switching back shows your edits again.
+    preset's values, and switching back shows your edits again. ``linked``: the values
+    of a link the page was opened with (:mod:`digitnet.app.link`), shown instead.
     """
+    linked = linked or {}
     p = preset_params(preset)
     defaults = build(preset)  # the MLP defaults for what the preset does not set
 
@@ -111,7 +137,7 @@ def hyperparameters(preset: str) -> dict:
         return f"hp_{preset}_{name}"
 
     def value(name: str):
-        return p.get(name, getattr(defaults, name))
+        return linked[name] if name in linked else p.get(name, getattr(defaults, name))
 
     def choice(col, label, name):
         options = PARAMETERS[name].choices
@@ -134,7 +160,7 @@ def hyperparameters(preset: str) -> dict:
         )
 
     out: dict = {}
-    hidden = ", ".join(str(u) for u in defaults.hidden_layers)
+    hidden = linked.get("hidden", ", ".join(str(u) for u in defaults.hidden_layers))
     with st.expander(t("train.hyperparameters", preset=preset), expanded=False):
         c1, c2, c3 = st.columns(3)
         out["hidden"] = c1.text_input(
@@ -171,7 +197,7 @@ def hyperparameters(preset: str) -> dict:
         if value("augment"):
             use = d1.checkbox(
                 t("train.hp.augment"),
-                value=True,
+                value=linked.get("augment", True),
                 key=key("augment"),
                 persist_state="page",
                 help=f"`{value('augment')}`",
@@ -194,7 +220,7 @@ def check(preset: str, params: dict):
     if n_weights > MAX_WEIGHTS:
         return None, t("train.too_big", weights=n_weights, most=MAX_WEIGHTS)
     try:  # weights, optimizer, a minibatch's activations, evaluation: before anything runs
-        budget.check_run(model, budget.app_run_memory_bytes())
+        budget.check_run(model, budget.app_run_memory_bytes(), copies=jobs.COPIES_HELD)
     except budget.BudgetError as e:
         return None, t("train.cannot", detail=e)
     return model, None
@@ -221,6 +247,7 @@ def parse_hidden(text: str) -> list[int]:
 def _request_start() -> None:
     """Start clicked (runs before the rerun): the Draw tab will use the new model."""
     st.session_state[state.START_REQUESTED_KEY] = True
+    st.session_state[state.LINK_DISMISSED_KEY] = True  # the link's one line has been read by now
     state.set_source(models.TRAINED)
 
 
@@ -255,6 +282,7 @@ def start(job: jobs.TrainJob, preset: str, params: dict) -> None:
     hidden = "-".join(str(u) for u in model.hidden_layers)
     label = f"{preset} {hidden} {model.activation} η={model.eta:g}"
     try:
+        job.set_drawing(st.session_state.get(state.DRAWING_KEY))  # read after every epoch
         job.start(model, data, preset=preset, label=label)
     except ValueError as e:
         st.error(t("train.cannot", detail=e))
@@ -296,7 +324,9 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     if snap.history or earlier:
         for column, metric in zip(st.columns(2), ("cost", "accuracy")):
             column.vega_lite_chart(
-                *charts.curves([current, *earlier], metric, x_max=x_max, now=now),
+                *charts.curves(
+                    [current, *earlier], metric, x_max=x_max, now=now, changes=snap.changes
+                ),
                 width="stretch",
             )
         st.caption(
@@ -305,6 +335,7 @@ def progress_view(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
                 t("train.curves_earlier") if earlier else "",
                 t("train.curves_now") if now is not None else "",
                 charts.curves_summary(snap.history),
+                live.changes_caption(snap.changes),
             )
         )
     elif snap.active:

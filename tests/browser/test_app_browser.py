@@ -302,7 +302,7 @@ def test_keyboard_alone_draw_answer_train_start_stop(page: Page, server):
     expect(page.get_by_text(re.compile(r"^run #\d+ · running"))).to_be_visible(timeout=60_000)
     tab_until(page, lambda f: f["key"] == "stop")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
+    expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=30_000)
     expect(page.get_by_text(re.compile(r"^Stopped after"))).to_be_visible()
     assert not errors, errors
 
@@ -384,7 +384,7 @@ def test_train_live_stop_resume_and_page_close(page: Page, browser, server, scre
         if value >= 0:
             seen.append(value)
         chart = page.locator('[data-testid="stVegaLiteChart"]:visible')
-        if chart.count() == 2:
+        if chart.count() >= 2:  # cost, accuracy (then the readings' charts, issue 16)
             with contextlib.suppress(Exception):  # replaced by a refresh mid-screenshot
                 charts.add(hashlib.md5(chart.nth(1).screenshot(timeout=2000)).hexdigest())
         shown = re.search(r"Epoch (\d+) of 20", text)
