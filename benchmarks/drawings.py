@@ -509,8 +509,10 @@ def cv_report(cv: dict, baseline: dict | None) -> str:
         ),
         f"The 7,494 pen-drawn digits of the data set's 30 development writers, in {CV_FOLDS} "
         "folds of 10 writers: for each fold, `best` is trained exactly as the shipped weights "
-        "(MNIST's 55,000, the styled digits, and "
-        f"{presets.PEN_STROKE_COPIES['best']} renders of each pen-drawn digit) but on the other "
+        "(MNIST's 55,000, the styled digits, "
+        f"{presets.PEN_STROKE_COPIES['best']} renders of each pen-drawn digit and "
+        f"{strokes.RESTYLED_COPIES} more of each 1, 7 and 9 redrawn in other writers' styles) "
+        "but on the other "
         "20 writers' strokes only, and then reads the 10 held-out writers' digits as the app "
         "reads them (each drawn like pendigits-dev: an 18 px pen, 45-85% of the canvas tall, "
         'anywhere on it; `preprocess_steps(canvas, background="dark")`, then '
@@ -641,6 +643,13 @@ def main(argv: list[str] | None = None) -> int:
         "preset's), to compare recipes",
     )
     parser.add_argument(
+        "--restyled",
+        type=int,
+        default=None,
+        help="with --cv: restyled renders of each pen-drawn 1, 7 and 9 in training (default: "
+        "the best preset's), to compare recipes",
+    )
+    parser.add_argument(
         "--folds",
         type=int,
         nargs="+",
@@ -722,6 +731,8 @@ def main_cv(parser: argparse.ArgumentParser, args) -> int:
     """The writer-level cross-validation (``--cv DIR``): writes the ``drawings-cv`` section."""
     if args.pen_copies is not None:  # another recipe, for comparison
         presets.PEN_STROKE_COPIES["best"] = args.pen_copies
+    if args.restyled is not None:
+        strokes.RESTYLED_COPIES = args.restyled
     pen = load_pen_strokes(args.pen_strokes or default_pen_strokes_dir(), download=False)
     data_dir = args.data_dir or default_data_dir()
     cv = cross_validate(pen, data_dir, args.cv, args.sweep_digits, args.folds)

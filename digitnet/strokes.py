@@ -371,7 +371,7 @@ RESTYLED = {
 ARCH_SHARE = 0.5
 ARCH_SIZE = (0.04, 0.15)
 #: Restyled renders of every restylable pen-drawn digit that :func:`training_images` adds.
-RESTYLED_COPIES = 2
+RESTYLED_COPIES = 4
 
 
 def restylable(pen: PenStrokes, i: int) -> bool:

@@ -62,11 +62,11 @@ def test_render_is_a_canvas_like_the_apps(pen):
 def test_render_is_deterministic_with_a_seed(pen):
     assert np.array_equal(canvas_of(pen, 1, 5), canvas_of(pen, 1, 5))
     assert not np.array_equal(canvas_of(pen, 1, 5), canvas_of(pen, 1, 6))
-    a, _ = strokes.training_images(pen, copies=2, seed=3)
-    b, _ = strokes.training_images(pen, copies=2, seed=3)
+    a, _ = strokes.training_images(pen, copies=2, seed=3, restyled=2)
+    b, _ = strokes.training_images(pen, copies=2, seed=3, restyled=2)
     assert np.array_equal(a, b)
     # a digit's renders do not depend on which other digits are in the set
-    alone, _ = strokes.training_images(pen.select([2]), copies=2, seed=3)
+    alone, _ = strokes.training_images(pen.select([2]), copies=2, seed=3, restyled=2)
     assert np.array_equal(alone, a[[2, 5, 6, 7]])  # its 2 renders, then its 2 restyled ones
 
 
@@ -123,10 +123,12 @@ def test_plain_style_is_the_data_sets_rendering(pen):
 
 
 def test_training_images_are_what_the_pipeline_makes(pen):
-    images, labels = strokes.training_images(pen, copies=2, seed=9)
+    images, labels = strokes.training_images(pen, copies=2, seed=9, restyled=2)
     assert images.shape == (8, 28, 28) and images.dtype == np.uint8
     assert labels.tolist() == [8, 4, 7, 8, 4, 7, 7, 7]  # then the 7 restyled, twice
-    assert strokes.RESTYLED_COPIES == 2
+    default, _ = strokes.training_images(pen, copies=2, seed=9)  # best's number of restyles
+    assert len(default) == 6 + strokes.RESTYLED_COPIES
+    assert np.array_equal(default[:8], images)
     for c in range(2):
         for i in range(3):
             rng = np.random.default_rng([9, c, int(pen.writers[i]), int(pen.sample_no[i])])
@@ -174,7 +176,7 @@ def test_midpoint_curve_and_resampling_are_symmetric():
 
 
 def test_every_render_has_ink(pen):
-    images, _ = strokes.training_images(pen, copies=3)
+    images, _ = strokes.training_images(pen, copies=3, restyled=2)
     assert len(images) == 11 and (images.reshape(11, -1).max(axis=1) > 200).all()
 
 
