@@ -250,15 +250,17 @@ STYLES = {
     "flattened) loop on a long tail",
 }
 _ENLARGE = 10  #: variants are drawn on the digit enlarged 10×, then made MNIST-like again
-#: A 1's lead-in stroke, as a fraction of the digit's height. Up to 0.9: many writers draw
-#: it nearly as long as the stem; it stays a 1 because it is steep (LEAD_IN_APEX).
-LEAD_IN_LENGTH = (0.3, 0.9)
-#: ... its angle below the horizontal, degrees: never flatter than 20° (a flat top is a 7's).
+#: A 1's lead-in stroke, as a fraction of the digit's height. Up to 1.2: the pen-drawn 1s
+#: of the development writers have lead-ins from 0.4 to 1.1 of the stem's height (each
+#: writer's median; one writer's reach 1.75); it stays a 1 because it slopes (LEAD_IN_ANGLE).
+LEAD_IN_LENGTH = (0.3, 1.2)
+#: ... its angle below the horizontal, degrees: never flatter than 20° (a flat top is a 7's;
+#: the writers' lead-ins slope 21-83°, a writer's median 30-72°).
 LEAD_IN_ANGLE = (20.0, 65.0)
-#: The angle between the lead-in and the stem, degrees: at least 15 (else it lies on the
-#: stem), at most 65 for the shortest lead-in down to 30 for the longest: a long stroke
-#: meeting the stem at a wide angle is a 7's top bar, not a 1's lead-in.
-LEAD_IN_APEX = (15.0, 65.0, 30.0)
+#: The angle between the lead-in and the stem, degrees: at least 10 (else it lies on the
+#: stem; the writers' medians are 11-43), at most 65 for the shortest lead-in down to 45 for
+#: the longest: a long stroke at a wide angle to the stem is a 7's top bar.
+LEAD_IN_APEX = (10.0, 65.0, 45.0)
 #: The share of styled 1s written on a slanted stem, and that slant: the top's offset to
 #: the right, as a fraction of the height (0.5 is 27° from the vertical). Fast writers slant
 #: their 1s like that; MNIST's 1s rarely lean more than 15°.
