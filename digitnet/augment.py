@@ -29,7 +29,7 @@ One more kind of augmentation needs the labels, so it is made once, before
 training, rather than per minibatch: :func:`handwriting_styles` draws extra
 training digits in the conventions of continental-European handwriting
 (MNIST's writers were American): a 1 with a long lead-in stroke, a crossed 7,
-a 9 whose tail curls to the left.
+a 9 whose tail curls to the left or whose loop is small and flat on a long tail.
 
 The spec
 --------

@@ -92,7 +92,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: Renders of every digit of the pen-drawn digits' writers' file (7,494 digits by 30
 #: writers, as strokes: :func:`digitnet.data.load_pen_strokes`) added to the training set,
 #: each drawn on the app's canvas with its own pen, size, slant and hand
-#: (:func:`digitnet.strokes.training_images`) and read through the app's pipeline.
+#: (:func:`digitnet.strokes.training_images`) and read through the app's pipeline; and
+#: :data:`digitnet.strokes.RESTYLED_COPIES` more of each 1, 7 and 9 redrawn in other
+#: writers' styles (:func:`digitnet.strokes.restyle`).
 PEN_STROKE_COPIES = {"seed": 0, "fast": 0, "best": 2}
 
 #: Extra training digits in the handwriting conventions MNIST lacks (European 1s with a
