@@ -122,6 +122,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds per checkout")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of each `fast` run")
     parser.add_argument("--strokes", type=int, default=8, help="timed strokes per round")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="serve on one core and run the browser on the others (as a visitor's browser "
+        "runs on their own device): what the server pays",
+    )
+    parser.add_argument("--base-is", default="", help="how the base was made, for RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="don't write RESULTS.md")
     args = parser.parse_args()
     report: dict = {"load_average_at_start": os.getloadavg(), "in_process": in_process()}
@@ -130,24 +137,35 @@ def main() -> int:
     chromium = chromium_path()
     errors: list[str] = []
     results: dict[str, list] = {"head": [], "base": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            args=CHROMIUM_FLAGS, **({"executable_path": chromium} if chromium else {})
-        )
-        servers = {"head": serve(REPO_ROOT, tmp / "head.log"),
-                   "base": serve(args.base.resolve(), tmp / "base.log")}  # fmt: skip
-        try:
-            for r in range(args.rounds):
-                order = ("head", "base") if r % 2 == 0 else ("base", "head")
-                for name in order:
-                    got = one_round(browser, servers[name], args.epochs, args.strokes, errors)
-                    results[name].append(got)
-                    print(name, r, got["run_s"], statistics.median(got["latency_ms"]),
-                          os.getloadavg()[0], flush=True)  # fmt: skip
-        finally:
-            for srv in servers.values():
-                srv.stop()
-            browser.close()
+    cores = sorted(os.sched_getaffinity(0))
+    if args.pin:  # the servers on one core (their threads inherit it), the rest elsewhere
+        if len(cores) < 2:
+            parser.error("--pin needs at least two cores")
+        os.sched_setaffinity(0, cores[:1])
+    servers = {"head": serve(REPO_ROOT, tmp / "head.log")}
+    try:
+        servers["base"] = serve(args.base.resolve(), tmp / "base.log")
+        if args.pin:
+            os.sched_setaffinity(0, cores[1:])  # this script, Playwright and the browser
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                args=CHROMIUM_FLAGS, **({"executable_path": chromium} if chromium else {})
+            )
+            try:
+                for r in range(args.rounds):
+                    order = ("head", "base") if r % 2 == 0 else ("base", "head")
+                    for name in order:
+                        got = one_round(browser, servers[name], args.epochs, args.strokes, errors)
+                        results[name].append(got)
+                        print(name, r, got["run_s"], statistics.median(got["latency_ms"]),
+                              os.getloadavg()[0], flush=True)  # fmt: skip
+            finally:
+                browser.close()
+    finally:
+        for srv in servers.values():
+            srv.stop()
+    report["pinned"] = {"servers": cores[:1], "browser": cores[1:]} if args.pin else None
+    report["base_is"] = args.base_is
     report["load_average_at_end"] = os.getloadavg()
     for name, rounds in results.items():
         per_epoch = [g["run_s"] / args.epochs for g in rounds]
