@@ -21,7 +21,7 @@ worker's per-epoch readings and the page's cost of one new picture grid.
 Usage::
 
     git archive <base commit> | tar -x -C /tmp/base
-    DIGITNET_DATA=/path/to/mnist python benchmarks/live.py --base /tmp/base [--rounds 5]
+    DIGITNET_DATA=/path/to/mnist python -m benchmarks.live --base /tmp/base [--rounds 5] [--pin]
 
 Writes the ``live`` section of ``benchmarks/RESULTS.md`` (``--no-write``: don't) and
 prints JSON. The machine is shared: the load average is recorded beside the figures.
@@ -200,38 +200,50 @@ def markdown(r: dict, args) -> str:
     answer = (
         f"{base['answer_ms_median']} | {head['answer_ms_median']} | {r['answer_slower_ms']:+d} ms"
     )
+    if r["pinned"]:
+        where = (
+            f"The servers ran on core {r['pinned']['servers']} and the browser (both visitors' "
+            f"pages) on core {r['pinned']['browser']}, as a visitor's browser runs on their own "
+            "device: the difference is what the server pays (`--pin`)."
+        )
+    else:
+        where = (
+            "Both visitors' browsers (headless Chromium, drawing the pictures and charts) "
+            "shared the machine's cores with the servers; a real visitor's browser runs on "
+            "their own device, so the difference above is an upper bound of what the server pays."
+        )
+    base_is = f" The base: {r['base_is']}." if r["base_is"] else ""
+    pin = " --pin" if args.pin else ""
     return f"""## Watching a run learn: what it costs (`benchmarks/live.py`)
 
 Issue 16's live view (the first layer's pictures made on the page, the drawing and six
 validation digits read by the worker at every epoch's end, both shown in a fragment
 redrawn every {live_refresh:g} s beside the progress's every {refresh:g} s) against the same
-app without it, served side by side and measured in alternating rounds: a visitor trains `fast` for
-{args.epochs} epochs with the Train tab open, having drawn a 7, while another visitor draws
-{args.strokes} digits per round on the Draw tab. {args.rounds} rounds each; medians.
+app without it, served side by side and measured in alternating rounds: a visitor trains
+`fast` for {args.epochs} epochs with the Train tab open, having drawn a 7, while another
+visitor draws {args.strokes} digits per round on the Draw tab. {args.rounds} rounds each;
+medians.{base_is}
 
 | | without (base) | with the live view | difference |
 |---|---|---|---|
 | training, seconds per epoch (wall, worker start to exit) | {epoch} |
 | Draw tab answer, ms after mouse-up | {answer} |
 
-Both visitors' browsers (headless Chromium, drawing the pictures and charts) share the
-server's two cores here; a real visitor's browser runs on their own device, so the
-difference above is an upper bound of what the server pays.
+{where}
 
 Alone, in one process: the worker's readings at an epoch's end take
 {r["in_process"]["readings_per_epoch_ms"]} ms (an epoch of `fast` takes seconds); one new
 grid of 16 pictures on the page, {r["in_process"]["picture_grid_ms"]} ms, a PNG of
-{r["in_process"]["picture_png_bytes"]:,} bytes, sent once per epoch (or per 250 minibatches).
+{r["in_process"]["picture_png_bytes"]:,} bytes, made once per epoch (or per 250 minibatches).
 
 Load average (1, 5, 15 min) at the start {tuple(round(x, 1) for x in r["load_average_at_start"])},
-at the end {tuple(round(x, 1) for x in r["load_average_at_end"])}: the machine is shared, so
-read the medians and the spread (per epoch, base {base["epoch_s_all"]}, with
-{head["epoch_s_all"]}).
+at the end {tuple(round(x, 1) for x in r["load_average_at_end"])}: read the medians with the
+spread (seconds per epoch, base {base["epoch_s_all"]}, with {head["epoch_s_all"]}).
 
 {machine_info_markdown()}
 
-Command: `python benchmarks/live.py --base DIR --rounds {args.rounds} --epochs {args.epochs}
---strokes {args.strokes}` (DIR: `git archive` of the commit before issue 16).
+Command: `python -m benchmarks.live --base DIR --rounds {args.rounds} --epochs {args.epochs}
+--strokes {args.strokes}{pin}` (DIR: a checkout without the live view).
 """
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from PIL import Image
 
@@ -46,7 +47,8 @@ GAP = 1  #: px between the pictures, in the PNG (one px per weight)
 ZOOM = 3  #: shown this many times larger, each weight a sharp square (CSS ``pixelated``)
 BACKGROUND = (70, 70, 80)  #: between the pictures (the frame of Explore's pictures)
 #: The grid's PNG is one pixel per weight (a few kB), enlarged by the browser without
-#: smoothing, so that every weight shows as a square as on the Explore tab.
+#: smoothing, so that every weight shows as a square as on the Explore tab (in the page's
+#: style sheet, :mod:`digitnet.app.main`: sent once, not with every refresh).
 GRID_CSS = '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
 
 FIXED, CHANGED, ACTIVE = "fixed sample", "most changed", "most active"
@@ -127,7 +129,6 @@ def units_panel(snap: jobs.Snapshot, job: jobs.TrainJob, pub: jobs.Published) ->
         kept = (key, data_url(grid_png(W[:, units])), units, pub.epoch)
         st.session_state[state.LIVE_FRAME_KEY] = kept
     _, png, units, epoch = kept
-    st.html(f"<style>{GRID_CSS}</style>")
     with st.container(key="live_grid"):
         st.image(
             png,
@@ -234,7 +235,7 @@ def shown_readings(view: watch.ReadingsView, x_max: float) -> ShownReadings:
     drawing_caption = ""
     if view.drawing is not None and view.drawing_epochs:
         drawing = data_url(_big(view.drawing, 2))
-        drawing_chart_ = drawing_chart(view.drawing_epochs, view.drawing_probs, x_max)
+        drawing_chart_ = _arrow(drawing_chart(view.drawing_epochs, view.drawing_probs, x_max))
         drawing_caption = i18n.join(
             drawing_summary(view.drawing_epochs, view.drawing_probs), t("live.drawing.colours")
         )
@@ -249,9 +250,16 @@ def shown_readings(view: watch.ReadingsView, x_max: float) -> ShownReadings:
             t("live.digits.alt", digit=d, kind=t(f"live.kind.{kind or 'fixed'}"))
             for d, kind in kinds
         ),
-        digits_chart(view, x_max) if view.epochs else None,
+        _arrow(digits_chart(view, x_max)) if view.epochs else None,
         digits_summary(view) if view.epochs else "",
     )
+
+
+def _arrow(chart: tuple[pd.DataFrame, dict]) -> tuple[pa.Table, dict]:
+    """A chart's rows as an Arrow table, made once: Streamlit converts a DataFrame at every
+    redraw, and sends an Arrow table as it is."""
+    data, spec = chart
+    return pa.Table.from_pandas(data, preserve_index=False), spec
 
 
 def _big(image: np.ndarray, k: int) -> np.ndarray:

@@ -214,8 +214,17 @@ def test_japanese_tabs_show_no_english_and_are_screenshotted(browser, server, sc
         expect(page.get_by_text(re.compile("^完了：MNIST のテスト画像"))).to_be_visible(
             timeout=180_000
         )
-        # the curves (cost, accuracy), then the drawing and the six digits re-read (issue 16)
+        # the curves (cost, accuracy), then (issue 16) the first layer's pictures, the drawing
+        # and the six digits re-read: drawn by the page's run after the last refresh
         expect(page.locator('[data-testid="stVegaLiteChart"]:visible').nth(1)).to_be_visible()
+        expect(page.get_by_text(JA["live.units.heading"])).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(re.compile(r"^エポック 5 の後、\d と読んでいます"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"^エポック 5 の後：6 個中"))).to_be_visible()
+        expect(page.locator('[data-testid="stVegaLiteChart"]:visible')).to_have_count(4)
+        page.wait_for_function(
+            "[...document.querySelectorAll('[data-testid=stMain] img')]"
+            ".every((i) => i.complete && i.naturalWidth > 0)"
+        )  # the pictures loaded
         assert not no_english_shown(page), no_english_shown(page)
         shot(page, screenshots / "train_ja.png")
         assert not errors, errors
