@@ -49,7 +49,11 @@ BACKGROUND = (70, 70, 80)  #: between the pictures (the frame of Explore's pictu
 #: The grid's PNG is one pixel per weight (a few kB), enlarged by the browser without
 #: smoothing, so that every weight shows as a square as on the Explore tab (in the page's
 #: style sheet, :mod:`digitnet.app.main`: sent once, not with every refresh).
-GRID_CSS = '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
+GRID_CSS = (
+    '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
+    # the choice of units wraps in a narrow column (a phone; longer words) instead of being cut
+    ' .st-key-live_units [role="radiogroup"] { flex-wrap: wrap; }'
+)
 
 FIXED, CHANGED, ACTIVE = "fixed sample", "most changed", "most active"
 UNIT_CHOICES = (FIXED, CHANGED, ACTIVE)
