@@ -78,6 +78,56 @@ def test_the_draw_tab_quietly_refuses_a_crafted_canvas_message(apps):
     assert metric(at).value == "1"
 
 
+_URL = canvas_value(ONE)["drawing"]["data"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"drawing": "x"},
+        {"drawing": [1, 2]},
+        {"drawing": {"raw": [1], "data": _URL}},
+        {"drawing": {"raw": "abc", "data": _URL}},
+        {"drawing": {"raw": {"objects": "abc"}, "data": _URL}},
+        {"drawing": {"raw": {"objects": [1, 2]}, "data": _URL}},
+        {"drawing": {"raw": {"objects": [{"type": "path"}] * 1001}, "data": _URL}},
+        {"drawing": {"raw": {"objects": [{}]}, "data": "data:image/png,abc"}},
+        {"drawing": {"raw": {"objects": [{}]}, "data": "data:image/png;base64,!!!*"}},
+        {"drawing": {"raw": {"objects": [{}]}, "data": 5}},
+        {**canvas_value(ONE), "backgroundFit": {"x": 1}},
+        {**canvas_value(ONE), "backgroundFit": "x"},
+    ],
+    ids=[
+        "drawing-text",
+        "drawing-list",
+        "raw-list",
+        "raw-text",
+        "objects-text",
+        "objects-numbers",
+        "1001-strokes",
+        "url-not-base64",
+        "bad-base64",
+        "url-number",
+        "fit-missing-keys",
+        "fit-text",
+    ],
+)
+def test_a_canvas_message_of_any_shape_is_one_quiet_sentence(apps, value):
+    """Whatever arrives in the canvas's place (a crafted websocket message), the Draw tab
+    says in one sentence that it was not read, answers nothing, and reads the next stroke."""
+    at = apps()
+    at.session_state["canvas"] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at).value == "–"
+    said = [c.value for c in at.caption if "not a drawing" in c.value or "could not be" in c.value]
+    assert len(said) == 1, [c.value for c in at.caption]
+    at.session_state["canvas"] = canvas_value(ONE)
+    at.run()
+    assert not at.exception
+    assert metric(at).value == "1"
+
+
 # ---------------------------------------------------------------- item 3: the budget
 def test_the_train_tab_refuses_settings_over_the_budget_with_the_figure(apps):
     at = apps("Train")

@@ -56,6 +56,9 @@ CANVAS_PX = 280
 DEFAULT_PEN = 18
 PEN_RANGE = (6, 40)
 CANVAS_KEY = "canvas"
+#: More strokes than this is not a drawing: the canvas's message is refused (its strokes
+#: are kept in the session for Undo, so their number is bounded too).
+MAX_STROKES = 1000
 
 
 def render() -> None:
@@ -75,20 +78,25 @@ def draw_panel() -> None:
     # "Not a 7? It's a…" buttons in one row.
     left, right = st.columns([0.46, 0.54], gap="small")
     with left:
-        result = st_canvas(
-            fill_color="rgba(0, 0, 0, 0)",
-            stroke_width=st.session_state.get(state.PEN_KEY, DEFAULT_PEN),  # the slider below
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            update_streamlit=True,
-            height=CANVAS_PX,
-            width=CANVAS_PX,
-            drawing_mode="freedraw",
-            initial_drawing=st.session_state.get(state.CANVAS_INITIAL_KEY),
-            return_image_data=True,
-            key=CANVAS_KEY,
-            on_change=_on_canvas_change,
-        )
+        try:
+            result = st_canvas(
+                fill_color="rgba(0, 0, 0, 0)",
+                stroke_width=st.session_state.get(state.PEN_KEY, DEFAULT_PEN),  # the slider below
+                stroke_color="#FFFFFF",
+                background_color="#000000",
+                update_streamlit=True,
+                height=CANVAS_PX,
+                width=CANVAS_PX,
+                drawing_mode="freedraw",
+                initial_drawing=st.session_state.get(state.CANVAS_INITIAL_KEY),
+                return_image_data=True,
+                key=CANVAS_KEY,
+                on_change=_on_canvas_change,
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            # The component's own reading of its value failed: not what a canvas sends
+            # (anyone can send a crafted message in its place). The canvas is on the page.
+            result = None
     # The answer first (the right column), then the rest: what is sent first shows first.
     image = _current_drawing(result)
     t0 = time.perf_counter()
@@ -186,20 +194,44 @@ def _current_drawing(result):
     After Undo or Clear the canvas redraws itself and sends its new picture a
     moment later; until then the old picture must not be read as current.
     """
-    raw = result.json_data or {}
+    if result is None:  # the component could not read its own value
+        st.caption(t("draw.not_a_drawing", most=MAX_STROKES))
+        return None
     if st.session_state.get(state.CANVAS_PENDING_KEY):
         objects = st.session_state.get(state.CANVAS_OBJECTS_KEY, [])
     else:
-        objects = raw.get("objects") or []
+        raw = result.json_data
+        objects = raw.get("objects") if isinstance(raw, dict) else raw
+        if objects and not _strokes(objects):  # a crafted message, not the canvas's
+            st.caption(t("draw.not_a_drawing", most=MAX_STROKES))
+            return None
+        objects = objects or []
         st.session_state[state.CANVAS_OBJECTS_KEY] = objects
     if not objects:
         return None
     try:
         # Checked before decoding: anyone can send a PNG of any size in its place.
-        return read_canvas_png(result.image_bytes or b"", (CANVAS_PX, CANVAS_PX))
+        return read_canvas_png(_picture_bytes(result), (CANVAS_PX, CANVAS_PX))
     except CanvasError as e:
         st.caption(t("draw.unreadable", detail=e))
         return None
+
+
+def _strokes(objects) -> bool:
+    """Whether ``objects`` is what the canvas sends: a list of at most MAX_STROKES objects."""
+    return (
+        isinstance(objects, list)
+        and len(objects) <= MAX_STROKES
+        and all(isinstance(o, dict) for o in objects)
+    )
+
+
+def _picture_bytes(result) -> bytes:
+    """The PNG the canvas sent (its data: URL decoded); CanvasError if there is none."""
+    try:
+        return result.image_bytes or b""
+    except (AttributeError, TypeError, ValueError):  # binascii.Error is a ValueError
+        raise CanvasError("the drawing sent is not a canvas picture (not a data URL)") from None
 
 
 # ---------------------------------------------------------------- Undo / Clear
