@@ -129,6 +129,9 @@ def main() -> int:
         "runs on their own device): what the server pays",
     )
     parser.add_argument("--base-is", default="", help="how the base was made, for RESULTS.md")
+    parser.add_argument(
+        "--section", default="live", help="RESULTS.md's section to write (default: live)"
+    )
     parser.add_argument("--no-write", action="store_true", help="don't write RESULTS.md")
     args = parser.parse_args()
     report: dict = {"load_average_at_start": os.getloadavg(), "in_process": in_process()}
@@ -185,7 +188,7 @@ def main() -> int:
     report["console_errors"] = errors
     print(json.dumps(report))
     if not args.no_write:
-        write_section(RESULTS_MD, "live", markdown(report, args))
+        write_section(RESULTS_MD, args.section, markdown(report, args))
     return 0
 
 
@@ -202,8 +205,9 @@ def markdown(r: dict, args) -> str:
     )
     if r["pinned"]:
         where = (
-            f"The servers ran on core {r['pinned']['servers']} and the browser (both visitors' "
-            f"pages) on core {r['pinned']['browser']}, as a visitor's browser runs on their own "
+            f"The servers ran on core {_cores(r['pinned']['servers'])} and the browser (both "
+            f"visitors' pages) on core {_cores(r['pinned']['browser'])}, as a visitor's browser "
+            "runs on their own "
             "device: the difference is what the server pays (`--pin`)."
         )
     else:
@@ -214,7 +218,8 @@ def markdown(r: dict, args) -> str:
         )
     base_is = f" The base: {r['base_is']}." if r["base_is"] else ""
     pin = " --pin" if args.pin else ""
-    return f"""## Watching a run learn: what it costs (`benchmarks/live.py`)
+    title = "what the server pays" if args.pin else "what it costs"
+    return f"""## Watching a run learn: {title} (`benchmarks/live.py`)
 
 Issue 16's live view (the first layer's pictures made on the page, the drawing and six
 validation digits read by the worker at every epoch's end, both shown in a fragment
@@ -245,6 +250,10 @@ spread (seconds per epoch, base {base["epoch_s_all"]}, with {head["epoch_s_all"]
 Command: `python -m benchmarks.live --base DIR --rounds {args.rounds} --epochs {args.epochs}
 --strokes {args.strokes}{pin}` (DIR: a checkout without the live view).
 """
+
+
+def _cores(cores) -> str:
+    return ", ".join(str(c) for c in cores)
 
 
 if __name__ == "__main__":
