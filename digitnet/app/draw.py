@@ -111,10 +111,12 @@ def draw_panel() -> None:
     steps = preprocess_steps(image, background="dark") if image is not None else None
     drawing = steps.image if steps is not None else None
     st.session_state[state.DRAWING_KEY] = drawing
-    live.follow_drawing(drawing)  # a run on the Train tab reads it after every epoch
     with right:
         read_as = answer(steps, preprocess_ms=(time.perf_counter() - t0) * 1000)
         teach.correction(drawing, read_as)
+    # after the answer (which it must not delay): a run on the Train tab reads the drawing
+    # at once (seven views through the network) and then after every epoch
+    live.follow_drawing(drawing)
     with left:  # below the canvas
         bar = st.container(horizontal=True, gap="small")
         bar.button(t("draw.undo"), key="undo", icon=":material/undo:", on_click=_undo,

@@ -76,6 +76,10 @@ START_REQUESTED_KEY = "start_requested"  # Start pressed: start once the form ha
 COMPARE_KEY = "compare"  # the earlier runs drawn on the charts
 LINK_DISMISSED_KEY = "link_dismissed"  # the link's warning has been read (a run started)
 COPY_LINK_KEY = "copy_link_nonce"  # counts the Copy link clicks: each one copies again
+LIVE_FRAME_KEY = "live_frame"  # the first layer's grid last drawn: (what it shows, data URL,
+#   units, epoch), made again only when the weights or the choice of units change
+LIVE_READINGS_KEY = "live_readings"  # (what they show, live.ShownReadings): the readings
+#   panel, made again only when there is a new reading
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
 EVALUATION_WAIT_S = 60.0  #: how long an evaluation waits for its turn on the server
 
