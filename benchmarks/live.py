@@ -21,7 +21,7 @@ worker's per-epoch readings and the page's cost of one new picture grid.
 Usage::
 
     git archive <base commit> | tar -x -C /tmp/base
-    DIGITNET_DATA=/path/to/mnist python benchmarks/live.py --base /tmp/base [--rounds 5]
+    DIGITNET_DATA=/path/to/mnist python -m benchmarks.live --base /tmp/base [--rounds 5] [--pin]
 
 Writes the ``live`` section of ``benchmarks/RESULTS.md`` (``--no-write``: don't) and
 prints JSON. The machine is shared: the load average is recorded beside the figures.
@@ -122,6 +122,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds per checkout")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of each `fast` run")
     parser.add_argument("--strokes", type=int, default=8, help="timed strokes per round")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="serve on one core and run the browser on the others (as a visitor's browser "
+        "runs on their own device): what the server pays",
+    )
+    parser.add_argument("--base-is", default="", help="how the base was made, for RESULTS.md")
+    parser.add_argument(
+        "--section", default="live", help="RESULTS.md's section to write (default: live)"
+    )
     parser.add_argument("--no-write", action="store_true", help="don't write RESULTS.md")
     args = parser.parse_args()
     report: dict = {"load_average_at_start": os.getloadavg(), "in_process": in_process()}
@@ -130,24 +140,35 @@ def main() -> int:
     chromium = chromium_path()
     errors: list[str] = []
     results: dict[str, list] = {"head": [], "base": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            args=CHROMIUM_FLAGS, **({"executable_path": chromium} if chromium else {})
-        )
-        servers = {"head": serve(REPO_ROOT, tmp / "head.log"),
-                   "base": serve(args.base.resolve(), tmp / "base.log")}  # fmt: skip
-        try:
-            for r in range(args.rounds):
-                order = ("head", "base") if r % 2 == 0 else ("base", "head")
-                for name in order:
-                    got = one_round(browser, servers[name], args.epochs, args.strokes, errors)
-                    results[name].append(got)
-                    print(name, r, got["run_s"], statistics.median(got["latency_ms"]),
-                          os.getloadavg()[0], flush=True)  # fmt: skip
-        finally:
-            for srv in servers.values():
-                srv.stop()
-            browser.close()
+    cores = sorted(os.sched_getaffinity(0))
+    if args.pin:  # the servers on one core (their threads inherit it), the rest elsewhere
+        if len(cores) < 2:
+            parser.error("--pin needs at least two cores")
+        os.sched_setaffinity(0, cores[:1])
+    servers = {"head": serve(REPO_ROOT, tmp / "head.log")}
+    try:
+        servers["base"] = serve(args.base.resolve(), tmp / "base.log")
+        if args.pin:
+            os.sched_setaffinity(0, cores[1:])  # this script, Playwright and the browser
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                args=CHROMIUM_FLAGS, **({"executable_path": chromium} if chromium else {})
+            )
+            try:
+                for r in range(args.rounds):
+                    order = ("head", "base") if r % 2 == 0 else ("base", "head")
+                    for name in order:
+                        got = one_round(browser, servers[name], args.epochs, args.strokes, errors)
+                        results[name].append(got)
+                        print(name, r, got["run_s"], statistics.median(got["latency_ms"]),
+                              os.getloadavg()[0], flush=True)  # fmt: skip
+            finally:
+                browser.close()
+    finally:
+        for srv in servers.values():
+            srv.stop()
+    report["pinned"] = {"servers": cores[:1], "browser": cores[1:]} if args.pin else None
+    report["base_is"] = args.base_is
     report["load_average_at_end"] = os.getloadavg()
     for name, rounds in results.items():
         per_epoch = [g["run_s"] / args.epochs for g in rounds]
@@ -167,7 +188,7 @@ def main() -> int:
     report["console_errors"] = errors
     print(json.dumps(report))
     if not args.no_write:
-        write_section(RESULTS_MD, "live", markdown(report, args))
+        write_section(RESULTS_MD, args.section, markdown(report, args))
     return 0
 
 
@@ -182,39 +203,57 @@ def markdown(r: dict, args) -> str:
     answer = (
         f"{base['answer_ms_median']} | {head['answer_ms_median']} | {r['answer_slower_ms']:+d} ms"
     )
-    return f"""## Watching a run learn: what it costs (`benchmarks/live.py`)
+    if r["pinned"]:
+        where = (
+            f"The servers ran on core {_cores(r['pinned']['servers'])} and the browser (both "
+            f"visitors' pages) on core {_cores(r['pinned']['browser'])}, as a visitor's browser "
+            "runs on their own "
+            "device: the difference is what the server pays (`--pin`)."
+        )
+    else:
+        where = (
+            "Both visitors' browsers (headless Chromium, drawing the pictures and charts) "
+            "shared the machine's cores with the servers; a real visitor's browser runs on "
+            "their own device, so the difference above is an upper bound of what the server pays."
+        )
+    base_is = f" The base: {r['base_is']}." if r["base_is"] else ""
+    pin = " --pin" if args.pin else ""
+    title = "what the server pays" if args.pin else "what it costs"
+    return f"""## Watching a run learn: {title} (`benchmarks/live.py`)
 
 Issue 16's live view (the first layer's pictures made on the page, the drawing and six
 validation digits read by the worker at every epoch's end, both shown in a fragment
 redrawn every {live_refresh:g} s beside the progress's every {refresh:g} s) against the same
-app without it, served side by side and measured in alternating rounds: a visitor trains `fast` for
-{args.epochs} epochs with the Train tab open, having drawn a 7, while another visitor draws
-{args.strokes} digits per round on the Draw tab. {args.rounds} rounds each; medians.
+app without it, served side by side and measured in alternating rounds: a visitor trains
+`fast` for {args.epochs} epochs with the Train tab open, having drawn a 7, while another
+visitor draws {args.strokes} digits per round on the Draw tab. {args.rounds} rounds each;
+medians.{base_is}
 
 | | without (base) | with the live view | difference |
 |---|---|---|---|
 | training, seconds per epoch (wall, worker start to exit) | {epoch} |
 | Draw tab answer, ms after mouse-up | {answer} |
 
-Both visitors' browsers (headless Chromium, drawing the pictures and charts) share the
-server's two cores here; a real visitor's browser runs on their own device, so the
-difference above is an upper bound of what the server pays.
+{where}
 
 Alone, in one process: the worker's readings at an epoch's end take
 {r["in_process"]["readings_per_epoch_ms"]} ms (an epoch of `fast` takes seconds); one new
 grid of 16 pictures on the page, {r["in_process"]["picture_grid_ms"]} ms, a PNG of
-{r["in_process"]["picture_png_bytes"]:,} bytes, sent once per epoch (or per 250 minibatches).
+{r["in_process"]["picture_png_bytes"]:,} bytes, made once per epoch (or per 250 minibatches).
 
 Load average (1, 5, 15 min) at the start {tuple(round(x, 1) for x in r["load_average_at_start"])},
-at the end {tuple(round(x, 1) for x in r["load_average_at_end"])}: the machine is shared, so
-read the medians and the spread (per epoch, base {base["epoch_s_all"]}, with
-{head["epoch_s_all"]}).
+at the end {tuple(round(x, 1) for x in r["load_average_at_end"])}: read the medians with the
+spread (seconds per epoch, base {base["epoch_s_all"]}, with {head["epoch_s_all"]}).
 
 {machine_info_markdown()}
 
-Command: `python benchmarks/live.py --base DIR --rounds {args.rounds} --epochs {args.epochs}
---strokes {args.strokes}` (DIR: `git archive` of the commit before issue 16).
+Command: `python -m benchmarks.live --base DIR --rounds {args.rounds} --epochs {args.epochs}
+--strokes {args.strokes}{pin}` (DIR: a checkout without the live view).
 """
+
+
+def _cores(cores) -> str:
+    return ", ".join(str(c) for c in cores)
 
 
 if __name__ == "__main__":

@@ -257,8 +257,17 @@ def curves(
                 "field": "run",
                 "type": "nominal",
                 "scale": {"domain": labels, "range": RUN_DASHES},
+                # a run by its number ("#2 fast 128 relu η=0.002": "#2"; the caption below
+                # names each whole), one a line: in a row of whole names beside the
+                # colours' legend, they ran off the chart
                 "legend": (
-                    {"orient": "bottom", "title": None, "labelLimit": 320, "symbolStrokeWidth": 2}
+                    {
+                        "orient": "bottom",
+                        "direction": "vertical",
+                        "title": None,
+                        "labelExpr": "split(datum.label, ' ')[0]",
+                        "symbolStrokeWidth": 2,
+                    }
                     if len(labels) > 1
                     else None
                 ),

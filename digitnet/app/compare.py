@@ -216,7 +216,9 @@ def readings_chart(probs: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict]:
     data = pd.DataFrame(rows, columns=["digit", "run", "p"])
     y_name, y_axis = charts.y_title(t("chart.probability"))
     spec = {
-        "height": 170,
+        # the whole chart's height, its legend below included: at 170 the bars had 50 px
+        # and a Japanese title written downwards (確 over 率) was squeezed onto its side
+        "height": 250,
         "mark": {"type": "bar", "cornerRadiusEnd": 2},
         "encoding": {
             "x": {"field": "digit", "type": "nominal", "title": None, "sort": None,

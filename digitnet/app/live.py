@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import functools
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from PIL import Image
 
@@ -45,15 +47,19 @@ GAP = 1  #: px between the pictures, in the PNG (one px per weight)
 ZOOM = 3  #: shown this many times larger, each weight a sharp square (CSS ``pixelated``)
 BACKGROUND = (70, 70, 80)  #: between the pictures (the frame of Explore's pictures)
 #: The grid's PNG is one pixel per weight (a few kB), enlarged by the browser without
-#: smoothing, so that every weight shows as a square as on the Explore tab.
-GRID_CSS = '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
+#: smoothing, so that every weight shows as a square as on the Explore tab (in the page's
+#: style sheet, :mod:`digitnet.app.main`: sent once, not with every refresh).
+GRID_CSS = (
+    '[class*="st-key-live_grid"] img { image-rendering: pixelated; }'
+    # the choice of units wraps in a narrow column (a phone; longer words) instead of being cut
+    ' .st-key-live_units [role="radiogroup"] { flex-wrap: wrap; }'
+)
 
 FIXED, CHANGED, ACTIVE = "fixed sample", "most changed", "most active"
 UNIT_CHOICES = (FIXED, CHANGED, ACTIVE)
 #: The choices' words (text keys)
 UNIT_TEXTS = {FIXED: "live.units.fixed", CHANGED: "live.units.changed", ACTIVE: "live.units.active"}
 UNITS_KEY = "live_units"  #: the control that picks which units are shown
-FRAME_KEY = "live_frame"  #: the grid last drawn: (what it shows, data URL, units, epoch)
 READ_NOW, OTHER = "read now", "other digits"
 SURE = 0.65  #: as the Draw tab: below this, "not sure" (digitnet.app.draw.NOT_SURE_THRESHOLD)
 CLEAR, HARD = "clear", "hard"
@@ -121,13 +127,12 @@ def units_panel(snap: jobs.Snapshot, job: jobs.TrainJob, pub: jobs.Published) ->
         choice = FIXED
     number = watch.frame(pub.epoch, snap.n_batches)
     key = (pub.run, number, choice, _fingerprint(drawing) if choice == ACTIVE else None)
-    kept = st.session_state.get(FRAME_KEY)
+    kept = st.session_state.get(state.LIVE_FRAME_KEY)
     if kept is None or kept[0] != key:
         units = pick_units(choice, pub.model, job.start_weights(), drawing)
         kept = (key, data_url(grid_png(W[:, units])), units, pub.epoch)
-        st.session_state[FRAME_KEY] = kept
+        st.session_state[state.LIVE_FRAME_KEY] = kept
     _, png, units, epoch = kept
-    st.html(f"<style>{GRID_CSS}</style>")
     with st.container(key="live_grid"):
         st.image(
             png,
@@ -189,33 +194,76 @@ def readings_panel(snap: jobs.Snapshot, job: jobs.TrainJob) -> None:
     if view is None:
         return
     x_max = max(snap.epochs, 1)
+    # made again only when there is a new reading (an epoch's end, a new drawing), not at
+    # every refresh: the charts' rows and specs, the words, the drawing's picture
+    key = (snap.run, view.epochs, view.drawing_epochs, _fingerprint(view.drawing), x_max,
+           i18n.current())  # fmt: skip
+    kept = st.session_state.get(state.LIVE_READINGS_KEY)
+    if kept is None or kept[0] != key:
+        kept = (key, shown_readings(view, x_max))
+        st.session_state[state.LIVE_READINGS_KEY] = kept
+    shown: ShownReadings = kept[1]
     st.markdown("**" + t("live.drawing.heading") + "**")
-    if view.drawing is None or not view.drawing_epochs:
+    if shown.drawing is None:
         st.caption(t("live.drawing.invite"))
     else:
         thumb, chart = st.columns([1, 4], gap="small", vertical_alignment="center")
-        thumb.image(data_url(_big(view.drawing, 2)), width=56,
-                    alt=t("live.drawing.alt"))  # fmt: skip
-        chart.vega_lite_chart(
-            *drawing_chart(view.drawing_epochs, view.drawing_probs, x_max), width="stretch"
-        )
-        st.caption(
-            i18n.join(
-                drawing_summary(view.drawing_epochs, view.drawing_probs), t("live.drawing.colours")
-            )
-        )
+        thumb.image(shown.drawing, width=56, alt=t("live.drawing.alt"))
+        chart.vega_lite_chart(*shown.drawing_chart, width="stretch")
+        st.caption(shown.drawing_caption)
     st.markdown("**" + t("live.digits.heading") + "**")
-    st.image(
-        list(_thumbnails(view.images.tobytes(), view.images.dtype.str, view.images.shape)),
-        caption=[f"{d} · {t(f'live.kind.{kind}')}" if kind else str(d) for _, d, kind in
-                 view.digits],
-        width=56,
-        alt=[t("live.digits.alt", digit=d, kind=t(f"live.kind.{kind or 'fixed'}"))
-             for _, d, kind in view.digits],
-    )  # fmt: skip
-    if view.epochs:
-        st.vega_lite_chart(*digits_chart(view, x_max), width="stretch")
-        st.caption(digits_summary(view))
+    st.image(list(shown.digits), caption=list(shown.digit_captions), width=56,
+             alt=list(shown.digit_alts))  # fmt: skip
+    if shown.digits_chart is not None:
+        st.vega_lite_chart(*shown.digits_chart, width="stretch")
+        st.caption(shown.digits_caption)
+
+
+@dataclass(frozen=True)
+class ShownReadings:
+    """What the readings panel shows for one state of the readings (:func:`shown_readings`)."""
+
+    drawing: str | None  #: the drawing read, as a picture (data URL); None: none read yet
+    drawing_chart: tuple | None  #: its probabilities over the epochs (:func:`drawing_chart`)
+    drawing_caption: str
+    digits: tuple[str, ...]  #: the validation digits' pictures (data URLs)
+    digit_captions: tuple[str, ...]
+    digit_alts: tuple[str, ...]
+    digits_chart: tuple | None  #: their right digit's probability (:func:`digits_chart`)
+    digits_caption: str
+
+
+def shown_readings(view: watch.ReadingsView, x_max: float) -> ShownReadings:
+    """The readings panel's pictures, charts and words, in this page's language."""
+    drawing = drawing_chart_ = None
+    drawing_caption = ""
+    if view.drawing is not None and view.drawing_epochs:
+        drawing = data_url(_big(view.drawing, 2))
+        drawing_chart_ = _arrow(drawing_chart(view.drawing_epochs, view.drawing_probs, x_max))
+        drawing_caption = i18n.join(
+            drawing_summary(view.drawing_epochs, view.drawing_probs), t("live.drawing.colours")
+        )
+    kinds = [(d, kind) for _, d, kind in view.digits]
+    return ShownReadings(
+        drawing,
+        drawing_chart_,
+        drawing_caption,
+        _thumbnails(view.images.tobytes(), view.images.dtype.str, view.images.shape),
+        tuple(f"{d} · {t(f'live.kind.{kind}')}" if kind else str(d) for d, kind in kinds),
+        tuple(
+            t("live.digits.alt", digit=d, kind=t(f"live.kind.{kind or 'fixed'}"))
+            for d, kind in kinds
+        ),
+        _arrow(digits_chart(view, x_max)) if view.epochs else None,
+        digits_summary(view) if view.epochs else "",
+    )
+
+
+def _arrow(chart: tuple[pd.DataFrame, dict]) -> tuple[pa.Table, dict]:
+    """A chart's rows as an Arrow table, made once: Streamlit converts a DataFrame at every
+    redraw, and sends an Arrow table as it is."""
+    data, spec = chart
+    return pa.Table.from_pandas(data, preserve_index=False), spec
 
 
 def _big(image: np.ndarray, k: int) -> np.ndarray:

@@ -17,7 +17,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, i18n, jobs, models, state, streamlit_fixes, train_view
+from . import (
+    draw,
+    explore,
+    howitworks,
+    i18n,
+    jobs,
+    live,
+    models,
+    state,
+    streamlit_fixes,
+    train_view,
+)
 from .i18n import t
 
 streamlit_fixes.apply()  # before any visitor's message is read
@@ -42,7 +53,7 @@ def main() -> None:
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
     state.watch_visitor()  # the memory comes back once the page has been gone a while
     # style only: takes no room on the page
-    st.html(f"<style>{PAGE_CSS}{i18n.streamlit_css(models.MAX_UPLOAD_MB)}</style>")
+    st.html(f"<style>{PAGE_CSS}{live.GRID_CSS}{i18n.streamlit_css(models.MAX_UPLOAD_MB)}</style>")
     head = st.container(horizontal=True, horizontal_alignment="distribute",
                         vertical_alignment="center")  # fmt: skip
     with head:

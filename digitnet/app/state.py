@@ -53,6 +53,7 @@ CANVAS_OBJECTS_KEY = "canvas_objects"  # the canvas's strokes (Fabric.js objects
 CANVAS_INITIAL_KEY = "canvas_initial"  # what the canvas is asked to redraw (Undo, Clear)
 CANVAS_REVISION_KEY = "canvas_revision"  # numbers those requests, so that each one is new
 CANVAS_PENDING_KEY = "canvas_pending"  # True from Undo or Clear until the canvas has redrawn
+DRAW_RUN_KEY = "draw_run_at"  # time.monotonic() of the Draw panel's last run (its pace)
 UPLOAD_ERROR_KEY = "upload_error"  # why the last upload was refused, or ""
 UPLOAD_REVISION_KEY = "upload_revision"  # numbers the uploader's key: a new one per good file
 # Teach (under the Draw tab's answer)
@@ -75,6 +76,10 @@ START_REQUESTED_KEY = "start_requested"  # Start pressed: start once the form ha
 COMPARE_KEY = "compare"  # the earlier runs drawn on the charts
 LINK_DISMISSED_KEY = "link_dismissed"  # the link's warning has been read (a run started)
 COPY_LINK_KEY = "copy_link_nonce"  # counts the Copy link clicks: each one copies again
+LIVE_FRAME_KEY = "live_frame"  # the first layer's grid last drawn: (what it shows, data URL,
+#   units, epoch), made again only when the weights or the choice of units change
+LIVE_READINGS_KEY = "live_readings"  # (what they show, live.ShownReadings): the readings
+#   panel, made again only when there is a new reading
 EVALUATIONS_KEPT = 8  #: models whose MNIST test evaluation is kept (about 0.5 MB each)
 EVALUATION_WAIT_S = 60.0  #: how long an evaluation waits for its turn on the server
 

@@ -214,8 +214,23 @@ def test_japanese_tabs_show_no_english_and_are_screenshotted(browser, server, sc
         expect(page.get_by_text(re.compile("^完了：MNIST のテスト画像"))).to_be_visible(
             timeout=180_000
         )
-        # the curves (cost, accuracy), then the drawing and the six digits re-read (issue 16)
+        # the curves (cost, accuracy), then (issue 16) the first layer's pictures, the drawing
+        # and the six digits re-read: drawn by the page's run after the last refresh
         expect(page.locator('[data-testid="stVegaLiteChart"]:visible').nth(1)).to_be_visible()
+        expect(page.get_by_text(JA["live.units.heading"])).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(re.compile(r"^エポック 5 の後、\d と読んでいます"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"^エポック 5 の後：6 個中"))).to_be_visible()
+        probabilities = page.locator(  # the drawing's chart, drawn
+            '[data-testid="stVegaLiteChart"]:visible', has_text=JA["chart.probability"]
+        )
+        expect(probabilities.first).to_be_visible()
+        page.wait_for_function(
+            "[...document.querySelectorAll('[data-testid=stMain] img')]"
+            ".every((i) => i.complete && i.naturalWidth > 0)"
+        )  # the pictures loaded
+        # below: the run set beside the shipped weights, how each reads the drawing
+        expect(page.get_by_text(re.compile("^あなたの手書きの読み"))).to_be_visible()
+        page.wait_for_timeout(1000)  # the last charts drawn at their size
         assert not no_english_shown(page), no_english_shown(page)
         shot(page, screenshots / "train_ja.png")
         assert not errors, errors
