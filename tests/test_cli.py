@@ -311,6 +311,7 @@ def test_best_trains_on_rendered_pen_strokes(tiny_mnist, tmp_path, capsys, monke
         "digits": 3,
         "writers": 2,
         "copies": 2,
+        "restyled": 4,  # renders of each 1, 7 and 9 redrawn in other writers' styles
         "content_sha256": data.pen_strokes_sha256(pen),
     }
 
