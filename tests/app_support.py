@@ -78,3 +78,27 @@ def training_charts(at) -> list:
     """The Train tab's charts (the Draw tab's bars are always on the page too), in any
     language: the ones over the epochs."""
     return [c for c in at.get("vega_lite_chart") if '"field": "epoch"' in c.proto.spec]
+
+
+def run_crafted(at, key: str, **value) -> None:
+    """Rerun ``at`` as if its page had sent ``value`` (one WidgetState field, e.g.
+    ``double_value=nan``) for the widget whose key is ``key``: a crafted websocket
+    message, which can give any widget a value of any type."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
+    from streamlit.testing.v1.element_tree import ElementTree
+
+    honest = ElementTree.get_widget_states
+    states = honest(at._tree)
+    (wid,) = [w.id for w in states.widgets if w.id.endswith(f"-{key}")]
+    crafted = WidgetState(id=wid)
+    for field, v in value.items():
+        if field.endswith("_array_value"):
+            getattr(crafted, field).data.extend(v)
+        else:
+            setattr(crafted, field, v)
+    sent = WidgetStates(widgets=[*(w for w in states.widgets if w.id != wid), crafted])
+    ElementTree.get_widget_states = lambda self: sent  # type: ignore[method-assign]
+    try:
+        at.run()
+    finally:
+        ElementTree.get_widget_states = honest  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from app_support import ONE, canvas_value, metric, tiny_training_data
+from app_support import ONE, canvas_value, metric, run_crafted, tiny_training_data
 from craft import png_header_only
 from PIL import Image
 
@@ -125,6 +125,39 @@ def test_a_canvas_message_of_any_shape_is_one_quiet_sentence(apps, value):
     at.session_state["canvas"] = canvas_value(ONE)
     at.run()
     assert not at.exception
+    assert metric(at).value == "1"
+
+
+@pytest.mark.parametrize(
+    ("tab", "key", "value"),
+    [
+        ("Train", "hp_fast_epochs", {"double_value": float("nan")}),  # a whole number
+        ("Train", "hp_fast_batch_size", {"double_value": float("inf")}),
+        ("Train", "hp_fast_eta", {"string_value": "fast"}),  # a number
+        ("Train", "preset", {"string_value": "evil"}),  # a segmented control
+        ("Train", "hp_fast_activation", {"string_value": "x" * 100_000}),  # a select box
+        ("Draw", "lang_switch", {"int_value": 2**62}),
+        ("Draw", "pen", {"double_value": 1e308}),  # a slider: a list of numbers
+        ("Draw", "undo", {"json_value": "{not json"}),  # a button
+        ("Draw", "clear", {"json_value": "[" * 5000 + "]" * 5000}),  # RecursionError
+        ("Draw", "source_picker_0", {"string_value": "evil"}),  # a radio
+        ("Draw", "upload_0", {"bool_value": True}),  # a file uploader
+    ],
+    ids=lambda v: v if isinstance(v, str) else next(iter(v)) if isinstance(v, dict) else None,
+)
+def test_a_crafted_widget_value_of_any_type_is_read_as_the_default(apps, tab, key, value):
+    """A websocket message can give any widget a value of any type. Streamlit 1.67 raised
+    on these before the script ran (digitnet/app/streamlit_fixes.py); now the page
+    stays the app's, and the next honest stroke is read."""
+    at = apps(tab)
+    run_crafted(at, key, **value)
+    assert not at.exception, [e.value for e in at.exception]
+    at.run()  # and again: nothing stuck in the session
+    assert not at.exception, [e.value for e in at.exception]
+    at.session_state["tab"] = "Draw"
+    at.session_state["canvas"] = canvas_value(ONE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
     assert metric(at).value == "1"
 
 

@@ -270,6 +270,8 @@ def _on_canvas_change() -> None:
 def model_panel() -> None:
     """Choose the model that answers; upload weights; download the current ones."""
     source = st.session_state.setdefault(state.SOURCE_KEY, models.SHIPPED)
+    if source not in models.SOURCES:  # never from the page; a crafted message at most
+        source = st.session_state[state.SOURCE_KEY] = models.SHIPPED
     picker = _picker_key()
     st.radio(
         t("draw.model_answering"),
@@ -321,7 +323,7 @@ def _picker_key() -> str:
 def _picked(picker: str) -> None:
     # An older radio, gone from the page, can still report its value once from the
     # browser (e.g. in the next fragment run): only the current one decides.
-    if picker == _picker_key():
+    if picker == _picker_key() and st.session_state[picker] in models.SOURCES:
         st.session_state[state.SOURCE_KEY] = st.session_state[picker]
 
 

@@ -17,8 +17,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import draw, explore, howitworks, i18n, jobs, live, models, state, train_view
+from . import (
+    draw,
+    explore,
+    howitworks,
+    i18n,
+    jobs,
+    live,
+    models,
+    state,
+    streamlit_fixes,
+    train_view,
+)
 from .i18n import t
+
+streamlit_fixes.apply()  # before any visitor's message is read
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
 TABS = ("draw", "explore", "how", "train")  #: the tabs' text keys (tab.draw, ...), in order

@@ -1,0 +1,79 @@
+"""What Streamlit itself lets a crafted message do, closed before any visitor arrives.
+
+The page sends each widget's value in the type that widget expects (a whole number for
+a whole-number input, a list of numbers for a slider, JSON for a component). Anyone can
+send a websocket message of their own instead, with any value of any type for any
+widget. Streamlit (1.67) reads such values with ``int()``, ``len()``, ``json.loads`` and
+the like, before the script runs and without a check: NaN for a whole-number input, a
+number for a slider, malformed or 5,000-deep JSON for a button or a component each
+raise, on every rerun of that session until another value arrives, and the page shows
+Streamlit's traceback instead of the app. (Other visitors are not affected: each
+session has its own widget values.)
+
+:func:`apply` makes a value that Streamlit cannot read what Streamlit already makes a
+value out of a widget's range: the widget's default. It wraps the one place where
+Streamlit turns a received value into a widget's value (``WStates.__getitem__``) and the
+one where it turns it back (``WStates.get_serialized``); both behave exactly as before
+for every value Streamlit can read. What the app's own code then receives (e.g. a text
+that is not one of a select box's options) it checks itself. Applied once per process,
+when the app's main module is imported; ``tests/test_hostile_app.py`` sends crafted
+values of every type to the page's widgets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlit.runtime.state.session_state import Serialized, Value, WStates
+
+_APPLIED = "_digitnet_guarded"
+#: What reading a crafted value raises inside Streamlit (``json.JSONDecodeError`` is a
+#: ValueError; ``RecursionError`` comes from deeply nested JSON).
+UNREADABLE = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+)
+
+
+def apply() -> None:
+    """Widget values Streamlit cannot read become the widget's default (idempotent)."""
+    if getattr(WStates.__getitem__, _APPLIED, False):
+        return
+    read, write = WStates.__getitem__, WStates.get_serialized
+
+    def _default(states: WStates, k: str) -> Any:
+        value = states.widget_metadata[k].deserializer(None)
+        states.states[k] = Value(value)
+        return value
+
+    def __getitem__(self: WStates, k: str) -> Any:
+        try:
+            return read(self, k)
+        except UNREADABLE:
+            # Only a received value that Streamlit could not read (a missing widget
+            # is still the KeyError it always was).
+            if not isinstance(self.states.get(k), Serialized) or k not in self.widget_metadata:
+                raise
+            return _default(self, k)
+
+    def get_serialized(self: WStates, k: str) -> Any:
+        try:
+            return write(self, k)
+        except UNREADABLE:
+            if k not in self.widget_metadata:
+                raise
+            # A value read from a crafted message that cannot go back: Streamlit has also
+            # taken the message's type as the widget's. Back to the default, and no
+            # stored value until the widget registers again (with its own type).
+            _default(self, k)
+            return None
+
+    for wrapper in (__getitem__, get_serialized):
+        setattr(wrapper, _APPLIED, True)
+    WStates.__getitem__ = __getitem__  # type: ignore[method-assign]
+    WStates.get_serialized = get_serialized  # type: ignore[method-assign]
