@@ -82,14 +82,14 @@ def training_charts(at) -> list:
 
 def run_crafted(at, key: str, **value) -> None:
     """Rerun ``at`` as if its page had sent ``value`` (one WidgetState field, e.g.
-    ``double_value=nan``) for the widget whose key is ``key``: a crafted websocket
-    message, which can give any widget a value of any type."""
+    ``double_value=nan``) for the widget whose key is ``key`` (or whose id it is): a
+    crafted websocket message, which can give any widget a value of any type."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
     from streamlit.testing.v1.element_tree import ElementTree
 
     honest = ElementTree.get_widget_states
     states = honest(at._tree)
-    (wid,) = [w.id for w in states.widgets if w.id.endswith(f"-{key}")]
+    (wid,) = [w.id for w in states.widgets if w.id == key or w.id.endswith(f"-{key}")]
     crafted = WidgetState(id=wid)
     for field, v in value.items():
         if field.endswith("_array_value"):
@@ -102,3 +102,32 @@ def run_crafted(at, key: str, **value) -> None:
         at.run()
     finally:
         ElementTree.get_widget_states = honest  # type: ignore[method-assign]
+
+
+def widget_ids(at) -> list[str]:
+    """The ids of the widgets on ``at``'s page (what a page may send values for)."""
+    from streamlit.testing.v1.element_tree import ElementTree
+
+    return [w.id for w in ElementTree.get_widget_states(at._tree).widgets]
+
+
+#: One value of every kind a WidgetState can carry, several of them absurd: what a crafted
+#: websocket message can send for any widget.
+CRAFTED_VALUES: dict[str, dict] = {
+    "text": {"string_value": "evil"},
+    "long-text": {"string_value": "x" * 200_000},
+    "negative-int": {"int_value": -1},
+    "huge-int": {"int_value": 2**62},
+    "nan": {"double_value": float("nan")},
+    "infinity": {"double_value": float("inf")},
+    "huge-double": {"double_value": 1e308},
+    "nan-array": {"double_array_value": [float("nan")]},
+    "three-doubles": {"double_array_value": [1e308, -1e308, 5]},
+    "texts": {"string_array_value": ["evil", "evil2"]},
+    "ints": {"int_array_value": [-5, 2**40]},
+    "bool": {"bool_value": True},
+    "trigger": {"trigger_value": True},
+    "bad-json": {"json_value": "{bad"},
+    "json-list": {"json_value": "[1,2,3]"},
+    "deep-json": {"json_value": "[" * 5000 + "]" * 5000},
+}

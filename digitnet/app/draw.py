@@ -52,6 +52,13 @@ NOT_SURE_THRESHOLD = 0.65
 #: mouse-up instead of 320, side by side in one run of 3 × 12 strokes each (15 ms gave
 #: 286, 60 ms 276); benchmarks/app_check.py measures the app as it is.
 ANSWER_HEADSTART_S = 0.03
+#: The Draw panel runs at most this often per visitor. A page sends a drawing when the
+#: pen lifts: a few a second at the fastest. A crafted page can send hundreds: Streamlit
+#: runs the panel again as soon as the last run ends, so one such visitor took about
+#: 0.45 of a core (15 answers a second, each ~28 ms of server CPU, holding the GIL) and
+#: doubled the other visitors' p95. Faster drawings wait (the script thread sleeps,
+#: without the GIL) and Streamlit keeps only the latest: at most 1/0.15 ≈ 7 runs a second.
+MIN_RUN_INTERVAL_S = 0.15
 CANVAS_PX = 280
 DEFAULT_PEN = 18
 PEN_RANGE = (6, 40)
@@ -97,6 +104,7 @@ def draw_panel() -> None:
             # The component's own reading of its value failed: not what a canvas sends
             # (anyone can send a crafted message in its place). The canvas is on the page.
             result = None
+    _keep_pace()
     # The answer first (the right column), then the rest: what is sent first shows first.
     image = _current_drawing(result)
     t0 = time.perf_counter()
@@ -186,6 +194,15 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
     if who.model is not None:
         st.caption(i18n.join(t("draw.answered", model=who.description), timing))
     return top
+
+
+def _keep_pace() -> None:
+    """Wait until :data:`MIN_RUN_INTERVAL_S` has passed since this visitor's last run."""
+    now = time.monotonic()
+    wait = st.session_state.get(state.DRAW_RUN_KEY, -np.inf) + MIN_RUN_INTERVAL_S - now
+    if wait > 0:
+        time.sleep(wait)  # a newer drawing arriving meanwhile replaces this run
+    st.session_state[state.DRAW_RUN_KEY] = time.monotonic()
 
 
 def _current_drawing(result):

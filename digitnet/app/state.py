@@ -53,6 +53,7 @@ CANVAS_OBJECTS_KEY = "canvas_objects"  # the canvas's strokes (Fabric.js objects
 CANVAS_INITIAL_KEY = "canvas_initial"  # what the canvas is asked to redraw (Undo, Clear)
 CANVAS_REVISION_KEY = "canvas_revision"  # numbers those requests, so that each one is new
 CANVAS_PENDING_KEY = "canvas_pending"  # True from Undo or Clear until the canvas has redrawn
+DRAW_RUN_KEY = "draw_run_at"  # time.monotonic() of the Draw panel's last run (its pace)
 UPLOAD_ERROR_KEY = "upload_error"  # why the last upload was refused, or ""
 UPLOAD_REVISION_KEY = "upload_revision"  # numbers the uploader's key: a new one per good file
 # Teach (under the Draw tab's answer)
