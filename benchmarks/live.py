@@ -74,7 +74,7 @@ def one_round(browser, srv: Server, epochs: int, strokes: int, errors: list) -> 
         trainer.stroke(SEVEN[0])  # read by the worker every epoch (this checkout)
         expect(trainer.metric()).not_to_have_text("–", timeout=30_000)
         before = len(run_seconds(srv))
-        trainer.start_training(epochs)
+        start_training(trainer.page, epochs)
         latency = drawer.latency(strokes)
         page = trainer.page
         expect(page.get_by_text(re.compile(r"^Done: "))).to_be_visible(timeout=600_000)
@@ -85,6 +85,29 @@ def one_round(browser, srv: Server, epochs: int, strokes: int, errors: list) -> 
     finally:
         trainer.ctx.close()
         drawer.ctx.close()
+
+
+def start_training(page, epochs: int) -> None:
+    """As :meth:`app_check.Visitor.start_training`, clicking Start again if a click was lost
+    (on a busy machine, one landed while the new number of epochs was being taken in)."""
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_text("Hyperparameters of").click()
+    box = page.get_by_label("Epochs")
+    box.fill(str(epochs))
+    box.press("Enter")
+    running = page.get_by_text(re.compile(r"^run #\d+ · running"))
+    for attempt in range(3):
+        try:
+            page.get_by_role("button", name="Start training").click(timeout=10_000)
+            expect(running).to_be_visible(timeout=30_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+        except Exception:  # the button disabled: the run started after all
+            if running.count():
+                return
+            raise
 
 
 def in_process() -> dict:
@@ -133,8 +156,22 @@ def main() -> int:
         "--section", default="live", help="RESULTS.md's section to write (default: live)"
     )
     parser.add_argument("--no-write", action="store_true", help="don't write RESULTS.md")
+    parser.add_argument("--note", default="", help="a sentence for RESULTS.md (how it was run)")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="measure nothing: write the section from a report this script printed (its last "
+        "line), run with the same options",
+    )
     args = parser.parse_args()
-    report: dict = {"load_average_at_start": os.getloadavg(), "in_process": in_process()}
+    if args.from_json:
+        report = json.loads(args.from_json.read_text().strip().splitlines()[-1])
+        summarise(report)
+        print(json.dumps(report))
+        if not args.no_write:
+            write_section(RESULTS_MD, args.section, markdown(report, args))
+        return 0
+    report = {"load_average_at_start": os.getloadavg(), "in_process": in_process()}
     print(json.dumps(report["in_process"]), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="digitnet-live-"))
     chromium = chromium_path()
@@ -180,6 +217,7 @@ def main() -> int:
             "answer_ms_all": [round(ms) for ms in latency],
             "pictures_seen": [g["pictures"] for g in rounds],
         }
+    summarise(report)
     head, base = report["head"], report["base"]
     report["training_slower_pct"] = round(
         (head["epoch_s_median"] / base["epoch_s_median"] - 1) * 100, 1
@@ -190,6 +228,16 @@ def main() -> int:
     if not args.no_write:
         write_section(RESULTS_MD, args.section, markdown(report, args))
     return 0
+
+
+def summarise(report: dict) -> None:
+    """Add the paired figures: each round ran both checkouts back to back (in alternating
+    order), so the median of the rounds' ratios is less moved by the machine's load drifting
+    over the minutes than the ratio of the two medians."""
+    head, base = report["head"], report["base"]
+    ratios = [h / b for h, b in zip(head["epoch_s_all"], base["epoch_s_all"])]
+    report["training_slower_pct_paired"] = round((statistics.median(ratios) - 1) * 100, 1)
+    report["training_ratio_rounds"] = [round(x, 3) for x in ratios]
 
 
 def markdown(r: dict, args) -> str:
@@ -218,6 +266,12 @@ def markdown(r: dict, args) -> str:
         )
     base_is = f" The base: {r['base_is']}." if r["base_is"] else ""
     pin = " --pin" if args.pin else ""
+    note = f" {args.note}" if args.note else ""
+    machine = machine_info_markdown()
+    if args.from_json:  # written later: the load now is not the measurement's (given above)
+        machine = "\n".join(
+            line for line in machine.splitlines() if not line.startswith("- Load average")
+        ).replace("- Date:", "- Written:")
     title = "what the server pays" if args.pin else "what it costs"
     return f"""## Watching a run learn: {title} (`benchmarks/live.py`)
 
@@ -234,6 +288,11 @@ medians.{base_is}
 | training, seconds per epoch (wall, worker start to exit) | {epoch} |
 | Draw tab answer, ms after mouse-up | {answer} |
 
+Round by round (each round trained with both, one after the other, in alternating order),
+the median of the rounds' ratios says {r["training_slower_pct_paired"]:+.1f}% (with/without,
+per round: {", ".join(f"{x:.2f}" for x in r["training_ratio_rounds"])}): less moved by the
+load drifting over the minutes than the ratio of the two medians above.
+
 {where}
 
 Alone, in one process: the worker's readings at an epoch's end take
@@ -245,10 +304,10 @@ Load average (1, 5, 15 min) at the start {tuple(round(x, 1) for x in r["load_ave
 at the end {tuple(round(x, 1) for x in r["load_average_at_end"])}: read the medians with the
 spread (seconds per epoch, base {base["epoch_s_all"]}, with {head["epoch_s_all"]}).
 
-{machine_info_markdown()}
+{machine}
 
 Command: `python -m benchmarks.live --base DIR --rounds {args.rounds} --epochs {args.epochs}
---strokes {args.strokes}{pin}` (DIR: a checkout without the live view).
+--strokes {args.strokes}{pin}` (DIR: a checkout without the live view).{note}
 """
 
 

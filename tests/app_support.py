@@ -54,6 +54,18 @@ def tiny_training_data(tiny_data: tuple[np.ndarray, np.ndarray]) -> jobs.Trainin
     return jobs.TrainingData(X[:500], y[:500], X[500:], y[500:], X[500:], y[500:])
 
 
+def two_quick_runs(at) -> None:
+    """On the Train tab of ``at``: two one-epoch ``fast`` runs, 784-32-10 then 784-16-10
+    ("#1 fast 32 …", "#2 fast 16 …"), each waited for to its end."""
+    at.number_input(key="hp_fast_epochs").set_value(1).run()
+    job = at.session_state["job"]
+    for hidden in ("32", "16"):
+        at.text_input(key="hp_fast_hidden").set_value(hidden).run()
+        at.button(key="start").click().run()
+        wait(lambda: job.snapshot().state == "done")
+    at.run()
+
+
 def metric(at):
     """The Draw tab's answer (the "Prediction" metric) in an AppTest."""
     (m,) = [m for m in at.metric if m.label == "Prediction"]

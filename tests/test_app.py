@@ -31,6 +31,7 @@ from app_support import (
     metric,
     tiny_training_data,
     training_charts,
+    two_quick_runs,
     wait,
 )
 
@@ -480,13 +481,7 @@ def test_upload_weights_answer_and_bad_file_error(apps, small_model):
 
 def test_runs_are_kept_and_can_be_overlaid(apps, mnist):
     at = apps("Train")
-    at.number_input(key="hp_fast_epochs").set_value(1).run()
-    job = at.session_state["job"]
-    for hidden in ("32", "16"):
-        at.text_input(key="hp_fast_hidden").set_value(hidden).run()
-        at.button(key="start").click().run()
-        wait(lambda: job.snapshot().state == "done")
-    at.run()
+    two_quick_runs(at)
     first = "#1 fast 32 relu η=0.002"
     compare = at.multiselect(key="compare")
     assert compare.options == [first]

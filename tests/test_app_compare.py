@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
-from app_support import SEVEN, canvas_value, tiny_training_data, wait
+from app_support import SEVEN, canvas_value, tiny_training_data, two_quick_runs, wait
 
 from digitnet import presets
 from digitnet.app import compare, i18n, jobs
@@ -74,16 +74,10 @@ def test_two_runs_and_the_shipped_weights_side_by_side(apps, mnist):
     at.run()
     at.session_state["tab"] = "Train"
     at.run()
-    at.number_input(key="hp_fast_epochs").set_value(1).run()
-    job = at.session_state["job"]
-    for hidden in ("32", "16"):
-        at.text_input(key="hp_fast_hidden").set_value(hidden).run()
-        at.button(key="start").click().run()
-        wait(lambda: job.snapshot().state == "done")
-    at.run()
+    two_quick_runs(at)
     assert any(m.value == "#### Compare two runs side by side" for m in at.markdown)
     first, second = at.selectbox(key=f"{compare.FIRST}_2"), at.selectbox(key=f"{compare.SECOND}_2")
-    runs = job.runs()
+    runs = at.session_state["job"].runs()
     assert (first.value, second.value) == (runs[0].label, runs[1].label)
     assert first.options[-1] == compare.SHIPPED
     metrics = {m.label: m for m in at.metric}
