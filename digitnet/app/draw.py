@@ -217,9 +217,9 @@ def _current_drawing(result):
     if st.session_state.get(state.CANVAS_PENDING_KEY):
         objects = st.session_state.get(state.CANVAS_OBJECTS_KEY, [])
     else:
-        raw = result.json_data
+        raw = result.json_data  # the canvas sends {"objects": [...], ...} or nothing
         objects = raw.get("objects") if isinstance(raw, dict) else raw
-        if objects and not _strokes(objects):  # a crafted message, not the canvas's
+        if objects and not (isinstance(raw, dict) and _strokes(objects)):  # a crafted message
             st.caption(t("draw.not_a_drawing", most=MAX_STROKES))
             return None
         objects = objects or []
