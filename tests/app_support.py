@@ -54,6 +54,13 @@ def tiny_training_data(tiny_data: tuple[np.ndarray, np.ndarray]) -> jobs.Trainin
     return jobs.TrainingData(X[:500], y[:500], X[500:], y[500:], X[500:], y[500:])
 
 
+def start_fast(at, epochs: int):
+    """On the Train tab of ``at``: start ``fast`` for ``epochs`` epochs; its job."""
+    at.number_input(key="hp_fast_epochs").set_value(epochs).run()
+    at.button(key="start").click().run()
+    return at.session_state["job"]
+
+
 def two_quick_runs(at) -> None:
     """On the Train tab of ``at``: two one-epoch ``fast`` runs, 784-32-10 then 784-16-10
     ("#1 fast 32 …", "#2 fast 16 …"), each waited for to its end."""

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
-from app_support import SEVEN, canvas_value, tiny_training_data, wait
+from app_support import SEVEN, canvas_value, start_fast, tiny_training_data, wait
 from PIL import Image
 
 from digitnet import presets, tta
@@ -181,9 +181,7 @@ def grid_image(at):
 
 def test_live_pictures_change_between_two_refreshes(apps, mnist):
     at = apps("Train")
-    at.number_input(key="hp_fast_epochs").set_value(30).run()
-    at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = start_fast(at, 30)
     wait(lambda: job.snapshot().epoch >= 1)
     at.run()  # a refresh of the live view
     first = grid_image(at)
@@ -210,9 +208,7 @@ def test_the_drawings_probabilities_are_charted_every_epoch(apps, mnist):
     at.session_state["tab"] = "Train"
     at.run()
     assert not any("Your drawing, re-read" in m.value for m in at.markdown)  # no run yet
-    at.number_input(key="hp_fast_epochs").set_value(2).run()
-    at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = start_fast(at, 2)
     wait(lambda: job.snapshot().state == "done")
     at.run()
     assert any(m.value == "**Your drawing, re-read every epoch**" for m in at.markdown)
@@ -235,9 +231,7 @@ def test_the_drawings_probabilities_are_charted_every_epoch(apps, mnist):
 
 def test_a_change_of_course_mid_run_is_marked(apps, mnist):
     at = apps("Train")
-    at.number_input(key="hp_fast_epochs").set_value(30).run()
-    at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = start_fast(at, 30)
     wait(lambda: job.snapshot().epoch >= 1)
     at.run()
     at.number_input(key="course_eta_1").set_value(0.0005)

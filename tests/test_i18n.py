@@ -15,7 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_support import LEAD_IN_ONE, ONE, SEVEN, canvas_value, runner_up, training_charts, wait
+from app_support import (
+    LEAD_IN_ONE,
+    ONE,
+    SEVEN,
+    canvas_value,
+    runner_up,
+    start_fast,
+    training_charts,
+    wait,
+)
 from prose import english_on_page, english_words
 
 from digitnet.app import i18n
@@ -296,9 +305,7 @@ def test_train_in_japanese(apps, mnist):
     assert at.error
     _no_english(at, tab)  # the library's message, in code, after a Japanese lead
     at.number_input(key="hp_fast_eta").set_value(0.002).run()
-    at.number_input(key="hp_fast_epochs").set_value(30).run()
-    at.button(key="start").click().run()
-    job = at.session_state["job"]
+    job = start_fast(at, 30)
     wait(lambda: job.snapshot().epoch >= 1)
     at.run()  # live: progress, ETA, the curves, the first layer forming, six digits re-read
     assert at.get("progress") and len(training_charts(at)) >= 3
