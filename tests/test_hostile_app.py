@@ -17,7 +17,7 @@ from craft import png_header_only
 from PIL import Image
 
 from digitnet import budget
-from digitnet.app import jobs, models, state, teach
+from digitnet.app import jobs, link, models, state, teach
 from digitnet.evaluate import evaluate
 from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
@@ -192,6 +192,22 @@ def test_the_train_tab_refuses_settings_over_the_budget_with_the_figure(apps):
     assert at.button(key="start").disabled is True
     at.number_input(key="hp_fast_batch_size").set_value(100).run()
     at.selectbox(key="hp_fast_precision").set_value("float32").run()
+    assert not at.error and at.button(key="start").disabled is False
+
+
+@pytest.mark.parametrize("text", ["x" * 200_000, "9" * 4000, "1," * 50_000])
+def test_a_crafted_hidden_layers_text_is_cut_to_the_inputs_length(apps, text):
+    """The hidden layers' text input is free text: a crafted message can send megabytes.
+    On main all of it came back in the error (and into the page's address, each rerun):
+    200,000 characters of "Cannot train this network: ... got 'xxx…'"."""
+    at = apps("Train")
+    run_crafted(at, "hp_fast_hidden", string_value=text)
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert error.value.startswith("Cannot train this network") and len(error.value) < 300
+    assert len(at.query_params.get("hidden", [""])[-1]) <= link.MAX_TEXT
+    assert at.button(key="start").disabled is True
+    at.text_input(key="hp_fast_hidden").set_value("64, 32").run()  # an honest edit: read
     assert not at.error and at.button(key="start").disabled is False
 
 

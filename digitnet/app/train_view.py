@@ -166,6 +166,7 @@ def hyperparameters(preset: str, linked: dict | None = None) -> dict:
         out["hidden"] = c1.text_input(
             t("train.hp.hidden"),
             hidden,
+            max_chars=link.MAX_TEXT,  # Streamlit cuts what a crafted message sends, too
             key=key("hidden"),
             persist_state="page",
             help=t("train.hp.hidden_help"),
