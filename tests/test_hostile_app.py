@@ -21,6 +21,7 @@ from digitnet.app import jobs, link, models, state, teach
 from digitnet.evaluate import evaluate
 from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
+from digitnet.weights import load_model
 
 
 def png(image: np.ndarray) -> bytes:
@@ -178,6 +179,31 @@ def test_drawings_sent_faster_than_a_hand_draws_wait_their_turn(apps):
     assert not at.exception
     assert at.session_state[state.DRAW_RUN_KEY] - first >= draw.MIN_RUN_INTERVAL_S
     assert metric(at).value in ("1", "7")  # answered all the same
+
+
+def test_a_flood_of_download_requests_makes_a_weights_file_once(monkeypatch):
+    """A page can ask for a download button's bytes again and again (a deferred-file request
+    needs only the button's id; Streamlit runs the callable for each, on up to six threads).
+    On main each request made the .npz anew, 0.4 s of a core each for the shipped network:
+    one visitor could keep both cores busy. Now each model's file is made once."""
+    made = []
+    real = models.model_bytes
+    monkeypatch.setattr(models, "model_bytes", lambda *a, **k: made.append(a[0]) or real(*a, **k))
+    model = MLP(hidden=16).initialize()
+    files: list[bytes] = []
+    flood = [
+        threading.Thread(target=lambda: files.append(models.weights_file(model, models.SHIPPED)))
+        for _ in range(12)
+    ]
+    for thread in flood:
+        thread.start()
+    for thread in flood:
+        thread.join(30)
+    assert len(files) == 12 and len(set(files)) == 1 and made == [model]
+    assert load_model(io.BytesIO(files[0])).metadata_["app_source"] == models.SHIPPED
+    other = MLP(hidden=16).initialize()  # another network (a new epoch's copy): its own file
+    assert models.weights_file(other, models.TRAINED) != files[0] and made == [model, other]
+    assert models.weights_file(model, models.SHIPPED) == files[0] and len(made) == 2
 
 
 # ---------------------------------------------------------------- item 3: the budget
