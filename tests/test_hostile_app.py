@@ -17,7 +17,7 @@ from craft import png_header_only
 from PIL import Image
 
 from digitnet import budget
-from digitnet.app import jobs, link, models, state, teach
+from digitnet.app import jobs, link, models, state, streamlit_fixes, teach
 from digitnet.evaluate import evaluate
 from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
@@ -204,6 +204,41 @@ def test_a_flood_of_download_requests_makes_a_weights_file_once(monkeypatch):
     other = MLP(hidden=16).initialize()  # another network (a new epoch's copy): its own file
     assert models.weights_file(other, models.TRAINED) != files[0] and made == [model, other]
     assert models.weights_file(model, models.SHIPPED) == files[0] and len(made) == 2
+
+
+def test_uploads_a_page_never_asked_for_are_bounded(monkeypatch):
+    """Streamlit keeps every file a session PUTs to its upload address (any file id, each
+    up to 20 MB) in memory until the session closes, whether or not a widget asks for it:
+    on main a script sending files in a loop filled the server. Now a session keeps its
+    newest upload, and all sessions' uploads together stay under SERVER_UPLOAD_BYTES (one
+    more is refused with HTTP 503) while everyone else's files stay."""
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    streamlit_fixes.apply()
+    uploads = MemoryUploadedFileManager("/_stcore/upload_file")
+
+    def put(session: str, file_id: str, n_bytes: int = 2**20) -> None:
+        uploads.add_file(session, UploadedFileRec(file_id, "m.npz", "x", b"\0" * n_bytes))
+
+    def held() -> int:
+        return sum(s.byte_length for stats in uploads.get_stats().values() for s in stats)
+
+    for i in range(30):
+        put("crafty", f"f{i}")
+    assert [f.file_id for f in uploads.get_files("crafty", [f"f{i}" for i in range(30)])] == ["f29"]
+    assert held() == 2**20
+    monkeypatch.setattr(streamlit_fixes, "SERVER_UPLOAD_BYTES", 3 * 2**20)
+    put("honest", "a")
+    put("crafty", "f30", 2 * 2**20)  # replaces f29: 3 MB in all
+    with pytest.raises(HTTPException) as refused:
+        put("third", "b")
+    assert refused.value.status_code == 503 and held() == 3 * 2**20
+    assert [f.file_id for f in uploads.get_files("honest", ["a"])] == ["a"]
+    uploads.remove_session_files("crafty")  # the crafty page closes: room again
+    put("third", "b")
+    assert held() == 2 * 2**20
 
 
 # ---------------------------------------------------------------- item 3: the budget

@@ -18,13 +18,23 @@ for every value Streamlit can read. What the app's own code then receives (e.g. 
 that is not one of a select box's options) it checks itself. Applied once per process,
 when the app's main module is imported; ``tests/test_hostile_app.py`` sends crafted
 values of every type to the page's widgets.
+
+Uploads are the other door. Streamlit keeps every file a session PUTs to its upload
+address (any file id, each up to ``server.maxUploadSize``) in memory until the session
+closes, whether or not a widget ever asks for it: a script sending 20 MB files in a
+loop filled the server. :func:`apply` also keeps only a session's newest upload (the
+app's one uploader takes one file, read as soon as it arrives) and refuses an upload,
+with HTTP 503, while all sessions' uploads together would be over
+:data:`SERVER_UPLOAD_BYTES`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.state.session_state import Serialized, Value, WStates
+from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
 _APPLIED = "_digitnet_guarded"
 #: What reading a crafted value raises inside Streamlit (``json.JSONDecodeError`` is a
@@ -38,10 +48,14 @@ UNREADABLE = (
     AttributeError,
     RecursionError,
 )
+SESSION_UPLOADS = 1  #: uploaded files kept per session: the newest
+#: Uploaded bytes kept server-wide, every session's together: five of the largest uploads.
+SERVER_UPLOAD_BYTES = 100 * 2**20
 
 
 def apply() -> None:
-    """Widget values Streamlit cannot read become the widget's default (idempotent)."""
+    """Widget values Streamlit cannot read become the widget's default, and uploads are
+    bounded per session and server-wide (idempotent)."""
     if getattr(WStates.__getitem__, _APPLIED, False):
         return
     read, write = WStates.__getitem__, WStates.get_serialized
@@ -77,3 +91,28 @@ def apply() -> None:
         setattr(wrapper, _APPLIED, True)
     WStates.__getitem__ = __getitem__  # type: ignore[method-assign]
     WStates.get_serialized = get_serialized  # type: ignore[method-assign]
+    _bound_uploads()
+
+
+def _bound_uploads() -> None:
+    """A session keeps its newest :data:`SESSION_UPLOADS` files; all of them together at
+    most :data:`SERVER_UPLOAD_BYTES` (a new upload over it: HTTP 503, try again later)."""
+    add = MemoryUploadedFileManager.add_file
+
+    def add_file(self: MemoryUploadedFileManager, session_id: str, file: UploadedFileRec) -> None:
+        # (Called on the server's event loop, one upload at a time.)
+        with self._lock:
+            held = list(self.file_storage.get(session_id, {}).values())
+            others = self._total_bytes - sum(len(f.data) for f in held)
+        earlier = [f for f in held if f.file_id != file.file_id]  # oldest first
+        kept = earlier[max(0, len(earlier) - SESSION_UPLOADS + 1) :]
+        if others + sum(len(f.data) for f in kept) + len(file.data) > SERVER_UPLOAD_BYTES:
+            from starlette.exceptions import HTTPException
+
+            raise HTTPException(503, "The server holds too many uploads; try again in a minute")
+        for old in held:
+            if old not in kept:
+                self.remove_file(session_id, old.file_id)
+        add(self, session_id, file)
+
+    MemoryUploadedFileManager.add_file = add_file  # type: ignore[method-assign]
