@@ -3,10 +3,13 @@ and the app refusing politely when the server or the visitor is over them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from digitnet import presets
 from digitnet.app import memory
@@ -104,6 +107,23 @@ def test_settings_from_the_environment():
     b = memory.Budget.from_env(env)
     assert (b.server_mb, b.visitor_mb) == (450, memory.DEFAULT_VISITOR_MEMORY_MB)
     assert memory.setting(memory.SESSION_TTL_ENV, 60, {memory.SESSION_TTL_ENV: "-1"}) == 60
+    for nonsense in ("inf", "1e400", "nan", "Infinity"):  # inf: sessions never closed
+        env = {memory.SESSION_TTL_ENV: nonsense, memory.SERVER_MEMORY_ENV: nonsense}
+        assert memory.setting(memory.SESSION_TTL_ENV, 60, env) == 60
+        assert memory.Budget.from_env(env).server_mb == memory.DEFAULT_SERVER_MEMORY_MB
+
+
+@pytest.mark.parametrize("value", ["five", "nan", "inf", "-3"])
+def test_nonsense_run_timeouts_fall_back_to_their_defaults(value):
+    """DIGITNET_SESSION_GRACE_S=five stopped the app at its first import (a ValueError from
+    float()); nan or inf meant a closed page's run never ended."""
+    code = "from digitnet.app import jobs; print(jobs.SESSION_GRACE_S, jobs.HEARTBEAT_TIMEOUT_S)"
+    env = {**os.environ, "DIGITNET_SESSION_GRACE_S": value, "DIGITNET_HEARTBEAT_TIMEOUT_S": value}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=env, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["5.0", "90.0"]
+    assert "DIGITNET_SESSION_GRACE_S=" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux")

@@ -65,10 +65,10 @@ MAX_RUNS_ENV = "DIGITNET_MAX_TRAINING_RUNS"
 DEFAULT_MAX_RUNS = 2  #: concurrent runs per server: one per core of a 2-core host
 
 #: A page that has been disconnected this long ends its run (a reconnect within it does not).
-SESSION_GRACE_S = float(os.environ.get("DIGITNET_SESSION_GRACE_S", "5"))
+SESSION_GRACE_S = budget.setting("DIGITNET_SESSION_GRACE_S", 5.0, minimum=0)
 #: Backstop: with no heartbeat from the page for this long, the run ends. Longer than
 #: the once-a-minute timers browsers allow hidden tabs.
-HEARTBEAT_TIMEOUT_S = float(os.environ.get("DIGITNET_HEARTBEAT_TIMEOUT_S", "90"))
+HEARTBEAT_TIMEOUT_S = budget.setting("DIGITNET_HEARTBEAT_TIMEOUT_S", 90.0, minimum=1)
 CALLBACKS_PER_EPOCH = 50  #: progress reports per epoch (each also checks for a stop)
 PUBLISH_EVERY_S = 0.5  #: at most this often a weight copy for the Draw tab (and every epoch)
 ALIVE_EVERY_S = 0.5  #: how often the worker asks whether its page is still open

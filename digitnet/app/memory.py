@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import budget
 from .i18n import Message, message
 
 log = logging.getLogger("digitnet.app.jobs")  # the app's log (configured in jobs.py)
@@ -58,13 +59,9 @@ REAP_EVERY_S = 5.0  #: how often the reaper looks for sessions to close
 
 
 def setting(name: str, default: float, environ: Mapping | None = None) -> float:
-    """A positive number from the environment, else ``default`` (a bad value: the default)."""
-    raw = (os.environ if environ is None else environ).get(name, "")
-    try:
-        value = float(raw)
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    """A positive number from the environment, else ``default`` (a bad value, infinity
+    included, is logged and the default used)."""
+    return budget.setting(name, default, minimum=0.001, environ=environ)
 
 
 @dataclass(frozen=True)
