@@ -539,7 +539,7 @@ def download(
         Every URL failed; ``.failures`` has one line per URL, saying why.
     """
     final = Path(destination)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    _make_dir(final.parent)
     _remove_stale_parts(final)
     if deadline is None:
         deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
@@ -555,6 +555,16 @@ def download(
                 failures.append(f"  - {url}: {_brief(exc)}")
     message = f"Could not download {final.name} from any mirror:\n" + "\n".join(failures)
     raise DownloadError(message, failures)
+
+
+def _make_dir(directory: Path) -> None:
+    """Create ``directory`` and its parents, or raise DataError saying in one line why not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        file = next((p for p in (directory, *directory.parents) if p.is_file()), None)
+        why = f"{file} is a file, not a directory" if file else (e.strerror or str(e))
+        raise DataError(f"cannot store data in {directory}: {why}") from None
 
 
 def _remove_stale_parts(final: Path) -> None:
@@ -1204,7 +1214,7 @@ def download_pen_strokes(
     existing = find_pen_strokes_file(folder)
     if existing is not None:
         return existing
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_dir(folder)
     final = folder / f"{PEN_STROKES_FILE}.Z"
 
     def check(tmp: Path) -> None:

@@ -81,3 +81,21 @@ def test_an_image_too_large_is_refused_before_decoding(tmp_path):
         load_image(path)
     with pytest.raises(ImageReadError, match="is a directory"):
         load_image(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate", "--data-dir", "{file}"],
+        ["download", "--data-dir", "{file}/mnist"],
+        ["download", "pen-strokes", "--pen-strokes", "{file}"],
+    ],
+    ids=["data-dir", "data-dir-below-a-file", "pen-strokes"],
+)
+def test_a_data_directory_that_is_a_file_is_one_clear_line(tmp_path, args):
+    """On main: "[Errno 17] File exists: '.../notes.txt'" (and no word of which setting)."""
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    proc = run(*(a.format(file=file) for a in args), env={"PATH": ""})
+    assert_one_line_error(proc, f"cannot store data in {file}", "a file, not a directory")
+    assert file.read_text() == "mine"
