@@ -72,6 +72,7 @@ SIZES: dict[str, int] = {
     "t10k-images-idx3-ubyte": 7_840_016,
     "t10k-labels-idx1-ubyte": 10_008,
 }
+GZIP_SLACK = 65_536  #: gzip never makes a file longer by more than this (MNIST's, by far)
 
 #: Public mirrors, tried in order (the ones torchvision and TensorFlow use), all HTTPS.
 #: A file is fetched from ``mirror + name + ".gz"``. (LeCun's own page, plain HTTP, is
@@ -168,8 +169,11 @@ def mnist_checksums() -> dict[str, str]:
 def _payload(path: Path, limit: int | None = None) -> bytes:
     """The file's bytes, gunzipped if they are gzip data (recognised by content, not name).
 
-    ``limit``: refuse (``_BadFile``) content longer than this, as soon as it is.
+    ``limit``: refuse (``_BadFile``) content longer than this, as soon as it is (a file
+    longer than that, even gzipped, before reading it).
     """
+    if limit is not None and (size := path.stat().st_size) > limit + GZIP_SLACK:
+        raise _BadFile(f"{size:,} bytes, more than the {limit:,} of this file")
     raw = path.read_bytes()
     if not raw.startswith(b"\x1f\x8b"):
         if limit is not None and len(raw) > limit:
@@ -439,7 +443,7 @@ def _download_missing(
                 [f"{mirror}{name}.gz" for mirror in mirrors],
                 directory / f"{name}.gz",
                 sha256=SHA256[name],
-                max_bytes=SIZES[name] + 65_536,  # gzip never grows data by more
+                max_bytes=SIZES[name] + GZIP_SLACK,
                 unpacked_bytes=SIZES[name],
                 deadline=deadline,
                 timeout=timeout,

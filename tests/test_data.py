@@ -264,6 +264,31 @@ def test_load_mnist_rejects_corrupt_file(tmp_path, fake, kind, corrupt, message)
     assert HOW_TO_FIX in text
 
 
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzip"])
+def test_a_huge_file_in_mnists_place_is_refused_unread(tmp_path, fake, gz):
+    """On main the whole file was read into memory before its size was looked at: a wrong
+    file of gigabytes where MNIST's test images belong (a disk image, a video) took as much."""
+    import tracemalloc
+
+    write_split(tmp_path, fake.payloads, "test", gz=False)
+    name = data.FILES[("test", "images")]
+    (tmp_path / name).unlink()
+    path = tmp_path / (f"{name}.gz" if gz else name)
+    with open(path, "wb") as f:  # 1 GB, sparse: it takes no room on the disk
+        f.write(b"\x1f\x8b\x08\x00" if gz else (0x0803).to_bytes(4, "big"))
+        f.truncate(10**9)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as info:
+            data.load_mnist("test", tmp_path, download=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6, f"{peak / 1e6:.0f} MB"
+    assert f"1,000,000,000 bytes, more than the {data.SIZES[name]:,}" in str(info.value)
+    assert str(path) in str(info.value) and HOW_TO_FIX in str(info.value)
+
+
 def test_load_mnist_count_mismatch(tmp_path, fake, monkeypatch):
     write_split(tmp_path, fake.payloads, "train")
     labels = idx_bytes(fake.arrays["train"][1][:6])
