@@ -732,7 +732,8 @@ def load_pendigits(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.nd
             if missing:
                 raise DataError(f"{path}: no {', '.join(sorted(missing))} in it")
             canvases, labels, writers = npz["images"], npz["labels"], npz["writers"]
-    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, MemoryError) as exc:
+        # (MemoryError: an array's header claims more than memory holds)
         raise DataError(f"{path}: not a readable .npz of plain arrays ({exc})") from None
     n = len(canvases)
     if canvases.dtype != np.uint8 or canvases.ndim != 4 or canvases.shape[-1] != 4:

@@ -567,6 +567,18 @@ def test_load_pendigits_missing_or_truncated(tmp_path):
         data.load_pendigits(tmp_path)
 
 
+def test_load_pendigits_refuses_a_header_claiming_more_than_memory(tmp_path):
+    """On main numpy's MemoryError escaped (the command line printed a traceback)."""
+    from craft import npy, npz
+
+    huge = {"descr": "|u1", "fortran_order": False, "shape": (10**9, 280, 280, 4)}  # 300 TB
+    members = {"images.npy": npy(header=huge)}
+    members |= {f"{k}.npy": npy(np.zeros(3, np.int64)) for k in ("labels", "writers")}
+    (tmp_path / data.PENDIGITS_FILE).write_bytes(npz(members))
+    with pytest.raises(DataError, match=r"not a readable \.npz of plain arrays"):
+        data.load_pendigits(tmp_path)
+
+
 def _has_full_mnist() -> bool:
     directory = os.environ.get("DIGITNET_DATA")
     if not directory:
