@@ -21,7 +21,7 @@ from digitnet.app import jobs, link, models, state, streamlit_fixes, teach
 from digitnet.evaluate import evaluate
 from digitnet.model import MLP
 from digitnet.preprocess import CanvasError, read_canvas_png
-from digitnet.weights import load_model
+from digitnet.weights import load_model, model_bytes
 
 
 def png(image: np.ndarray) -> bytes:
@@ -239,6 +239,67 @@ def test_uploads_a_page_never_asked_for_are_bounded(monkeypatch):
     uploads.remove_session_files("crafty")  # the crafty page closes: room again
     put("third", "b")
     assert held() == 2 * 2**20
+
+
+def test_uploads_are_read_one_at_a_time_server_wide(monkeypatch):
+    """Reading an upload can take about 90 MB for a moment (a crafted file's metadata: 4
+    million characters of empty JSON objects, parsed before its schema refuses it). On
+    main every visitor's upload was read at once: five would take the smallest host over
+    its memory. Now they take turns."""
+    inside, overlap = [0], [0]
+    real = models.load_model
+
+    def counting(*a, **k):
+        inside[0] += 1
+        overlap[0] = max(overlap[0], inside[0])
+        time.sleep(0.1)
+        try:
+            return real(*a, **k)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(models, "load_model", counting)
+    data = model_bytes(MLP(hidden=8).initialize())
+    loaded: list[MLP] = []
+    visitors = [
+        threading.Thread(target=lambda i=i: loaded.append(
+            models.load_upload(io.BytesIO(data), f"m{i}.npz")))
+        for i in range(4)
+    ]  # fmt: skip
+    for visitor in visitors:
+        visitor.start()
+    for visitor in visitors:
+        visitor.join(30)
+    assert len(loaded) == 4 and overlap[0] == 1 and models.READING.in_use() == 0
+
+
+def test_an_upload_that_waits_too_long_for_its_turn_says_so(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import io
+
+        import streamlit as st
+
+        from digitnet.app import draw, state
+        from digitnet.app.i18n import setup
+
+        setup()
+        file = io.BytesIO(b"PK")
+        file.name = "late.npz"
+        st.session_state["upload_7"] = file
+        draw._on_upload("upload_7")
+        st.error(str(st.session_state[state.UPLOAD_ERROR_KEY]))
+
+    monkeypatch.setattr(models, "UPLOAD_WAIT_S", 0.1)
+    assert models.READING.acquire("someone", timeout=1)
+    try:
+        at = AppTest.from_function(page).run()
+    finally:
+        models.READING.release("someone")
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert error.value.startswith("This server is busy reading other visitors' weights files")
 
 
 # ---------------------------------------------------------------- item 3: the budget

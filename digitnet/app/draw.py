@@ -368,6 +368,9 @@ def _on_upload(key: str) -> None:
     except WeightsError as e:
         st.session_state[state.UPLOAD_ERROR_KEY] = i18n.message("draw.upload_failed", detail=str(e))
         return
+    except models.UploadBusy:
+        st.session_state[state.UPLOAD_ERROR_KEY] = i18n.message("draw.upload_busy")
+        return
     why = state.memory_refusal(0.0, memory.arrays_mb([model]))
     if why:
         st.session_state[state.UPLOAD_ERROR_KEY] = why

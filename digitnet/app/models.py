@@ -15,7 +15,8 @@ Four sources, chosen on the Draw tab:
   and what it unpacks to (:data:`MAX_UNPACKED_MB`: a small zip of zeros can
   unpack to gigabytes); and the network must take at most
   ``DIGITNET_MAX_MODEL_MB`` (:func:`digitnet.budget.max_model_bytes`, 20 MB)
-  in memory once loaded (a float16 file runs as float32 or float64).
+  in memory once loaded (a float16 file runs as float32 or float64). One upload is
+  read at a time on the server (:data:`READING`).
 
 No Streamlit in here; :mod:`digitnet.app.draw` shows these.
 """
@@ -34,6 +35,7 @@ from ..errors import WeightsError
 from ..model import MLP
 from ..weights import load_model, model_bytes
 from .i18n import t
+from .jobs import Slots
 
 SHIPPED, TRAINED, UPLOADED, TAUGHT = "shipped", "trained", "uploaded", "taught"
 SOURCES = (SHIPPED, TRAINED, UPLOADED, TAUGHT)
@@ -41,6 +43,16 @@ SOURCES = (SHIPPED, TRAINED, UPLOADED, TAUGHT)
 WEIGHTS_ENV = "DIGITNET_APP_WEIGHTS"
 MAX_UPLOAD_MB = 20  #: largest .npz accepted (the shipped one is a few MB)
 MAX_UNPACKED_MB = 100  #: largest total size of the arrays inside it
+#: Uploads read at once on the server. Reading one can take about 90 MB for a moment (a
+#: crafted file's metadata, 4 million characters of empty JSON objects, parsed before its
+#: schema refuses it), so a few visitors' uploads read at once could take the smallest
+#: host over its memory. Reading one takes a second or two at most.
+READING = Slots(1)
+UPLOAD_WAIT_S = 20.0  #: how long an upload waits for the ones before it to be read
+
+
+class UploadBusy(Exception):
+    """Other visitors' uploads were being read for all of :data:`UPLOAD_WAIT_S`."""
 
 
 def shipped_weights_path() -> str | None:
@@ -53,17 +65,21 @@ def load_shipped() -> MLP:
     return load_model(shipped_weights_path())
 
 
-def load_upload(file: BinaryIO, name: str | None = None) -> MLP:
+def load_upload(file: BinaryIO, name: str | None = None, wait: float | None = None) -> MLP:
     """Read an uploaded weights file, checking its size before anything else.
 
     ``file`` is a binary file object (Streamlit's ``UploadedFile`` is one);
-    its ``name`` is used in error messages.
+    its ``name`` is used in error messages. One upload is read at a time on the
+    server (:data:`READING`); this one waits at most ``wait`` seconds for its turn
+    (default :data:`UPLOAD_WAIT_S`).
 
     Raises
     ------
     WeightsError
         Too large, unpacks to too much, too large once loaded, or not a valid
         digitnet weights file (the only exception, whatever the bytes).
+    UploadBusy
+        Its turn did not come within ``wait`` seconds.
     """
     name = name or getattr(file, "name", "upload")
     file.seek(0, os.SEEK_END)
@@ -75,12 +91,17 @@ def load_upload(file: BinaryIO, name: str | None = None) -> MLP:
         )
     if not hasattr(file, "name"):
         file = _Named(file.read(), name)
-    return load_model(
-        file,
-        max_bytes=MAX_UPLOAD_MB * 1_000_000,
-        max_unpacked_bytes=MAX_UNPACKED_MB * 1_000_000,
-        max_loaded_bytes=budget.max_model_bytes(),
-    )
+    if not READING.acquire(name, timeout=UPLOAD_WAIT_S if wait is None else wait):
+        raise UploadBusy(name)
+    try:
+        return load_model(
+            file,
+            max_bytes=MAX_UPLOAD_MB * 1_000_000,
+            max_unpacked_bytes=MAX_UNPACKED_MB * 1_000_000,
+            max_loaded_bytes=budget.max_model_bytes(),
+        )
+    finally:
+        READING.release(name)
 
 
 class _Named(io.BytesIO):
