@@ -241,6 +241,63 @@ def _():
     return run, ""
 
 
+@case("weights-metadata-objects", "upload: metadata of 4 million characters of empty objects")
+def _():
+    from digitnet.metadata import MAX_METADATA_CHARS
+
+    text = "[" + ",".join(["{}"] * ((MAX_METADATA_CHARS - 2) // 3)) + "]"
+    data = with_meta(_good_bytes(), lambda m: text)
+    return _upload(data), f"{len(data) / 1e3:.0f} kB file"
+
+
+@case("uploads-flood", "Streamlit: 40 files of 19 MB PUT to one page's upload address")
+def _():
+    import streamlit.runtime.memory_uploaded_file_manager as st_uploads
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    import digitnet.app.main  # noqa: F401  # what the app changes in Streamlit, as it does
+
+    uploads = st_uploads.MemoryUploadedFileManager("/_stcore/upload_file")
+    blob = os.urandom(19_000_000)
+
+    def run():
+        refused = 0
+        for i in range(40):  # each upload a bytes object of its own, as each request's body
+            try:
+                uploads.add_file(
+                    "crafty", UploadedFileRec(str(i), "x.npz", "x", bytes(bytearray(blob)))
+                )
+            except Exception:
+                refused += 1
+        held = sum(len(f.data) for f in uploads.file_storage["crafty"].values())
+        return f"{held / 1e6:,.0f} MB held, {refused} refused"
+
+    return run, ""
+
+
+@case("download-flood", "Draw tab: 12 requests at once for the weights file's bytes")
+def _():
+    import threading
+
+    from digitnet.app import models
+
+    model = models.load_shipped()
+
+    def run():
+        files: list[bytes] = []
+        flood = [
+            threading.Thread(target=lambda: files.append(models.weights_file(model, "shipped")))
+            for _ in range(12)
+        ]
+        for thread in flood:
+            thread.start()
+        for thread in flood:
+            thread.join()
+        return f"{len(files)} files of {len(files[0]) / 1e6:.1f} MB, {len(set(files))} distinct"
+
+    return run, "the shipped network"
+
+
 # ---------------------------------------------------------------- the canvas (item 2)
 class CanvasResult:
     """streamlit-drawable-canvas 0.13's ``CanvasResult``, its two image properties copied
