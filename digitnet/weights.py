@@ -213,7 +213,14 @@ def load_model(
     if isinstance(path, (str, os.PathLike)):
         p = Path(path)
         if not p.is_file():
-            raise WeightsError(f"{name}: no such weights file")
+            what = (
+                "is a directory, not a weights file"
+                if p.is_dir()
+                else "is not a regular file"
+                if p.exists()
+                else "no such weights file"
+            )
+            raise WeightsError(f"{name}: {what}")
         try:
             with open(p, "rb") as f:
                 return _load(f, name, max_bytes, max_unpacked_bytes, max_loaded_bytes)

@@ -99,3 +99,14 @@ def test_a_data_directory_that_is_a_file_is_one_clear_line(tmp_path, args):
     proc = run(*(a.format(file=file) for a in args), env={"PATH": ""})
     assert_one_line_error(proc, f"cannot store data in {file}", "a file, not a directory")
     assert file.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("weights", "words"),
+    [("{dir}", "is a directory, not a weights file"), ("/dev/zero", "is not a regular file")],
+    ids=["directory", "device"],
+)
+def test_weights_that_are_not_a_file_say_what_they_are(tmp_path, weights, words):
+    """On main: "no such weights file" for a directory that is there."""
+    proc = run("info", "--weights", weights.format(dir=tmp_path))
+    assert_one_line_error(proc, words)
