@@ -206,6 +206,32 @@ def test_a_flood_of_download_requests_makes_a_weights_file_once(monkeypatch):
     assert models.weights_file(model, models.SHIPPED) == files[0] and len(made) == 2
 
 
+def test_a_download_flood_during_training_makes_a_file_every_few_seconds(monkeypatch):
+    """While a run trains, a new copy of its network is published every half second: a
+    page asking for the trained weights' bytes again and again had one made for every
+    copy (up to about one core). Now a button's file is made again only after
+    DOWNLOAD_FRESH_S; the first click after that has the latest copy."""
+    from types import SimpleNamespace
+
+    from digitnet.app import draw
+
+    made: list[MLP] = []
+    monkeypatch.setattr(models, "weights_file", lambda model, source: made.append(model) or b"")
+
+    class Training:
+        def published(self):
+            return SimpleNamespace(model=MLP(hidden=8))  # a new copy each time
+
+    monkeypatch.setattr(state, "job", Training)
+    make = draw._weights_later(state.Answerer(MLP(hidden=8), models.TRAINED, "your run"))
+    for _ in range(20):
+        make()
+    assert len(made) == 1
+    monkeypatch.setattr(draw, "DOWNLOAD_FRESH_S", 0.0)
+    make()
+    assert len(made) == 2 and made[1] is not made[0]  # the latest copy
+
+
 def test_uploads_a_page_never_asked_for_are_bounded(monkeypatch):
     """Streamlit keeps every file a session PUTs to its upload address (any file id, each
     up to 20 MB) in memory until the session closes, whether or not a widget asks for it:

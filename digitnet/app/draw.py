@@ -59,6 +59,9 @@ ANSWER_HEADSTART_S = 0.03
 #: doubled the other visitors' p95. Faster drawings wait (the script thread sleeps,
 #: without the GIL) and Streamlit keeps only the latest: at most 1/0.15 ≈ 7 runs a second.
 MIN_RUN_INTERVAL_S = 0.15
+#: A download button's file is made again at most this often (a training run publishes a
+#: new copy of its network every half second; a page can ask for the bytes again and again).
+DOWNLOAD_FRESH_S = 5.0
 CANVAS_PX = 280
 DEFAULT_PEN = 18
 PEN_RANGE = (6, 40)
@@ -385,14 +388,21 @@ def _on_upload(key: str) -> None:
 def _weights_later(who: state.Answerer):
     """The download's bytes, made only when the button is clicked (in another thread).
 
-    For the trained model, the latest copy at the time of the click.
+    For the trained model, the latest copy at the time of the click, or the file made for
+    a click less than :data:`DOWNLOAD_FRESH_S` ago: a page can ask for the bytes again and
+    again, and a run publishes a new copy every half second.
     """
     job = state.job() if who.source == models.TRAINED else None
+    last: list = []  # (when, bytes) of this button's last file
 
     def make() -> bytes:
+        if last and time.monotonic() - last[0][0] < DOWNLOAD_FRESH_S:
+            return last[0][1]
         model = who.model
         if job is not None and job.published() is not None:
             model = job.published().model
-        return models.weights_file(model, who.source)
+        file = models.weights_file(model, who.source)
+        last[:] = [(time.monotonic(), file)]
+        return file
 
     return make
