@@ -328,6 +328,22 @@ def test_an_upload_that_waits_too_long_for_its_turn_says_so(monkeypatch):
     assert error.value.startswith("This server is busy reading other visitors' weights files")
 
 
+def test_train_settings_sent_faster_than_a_hand_types_wait_their_turn(apps, monkeypatch):
+    """The Train tab's panel is a fragment: its widgets rerun it alone, outside the Draw
+    panel's pace. A crafted page sending changes as fast as the server answers had it run
+    back to back (about 45 ms of CPU each with two finished runs to compare: a core, holding
+    the GIL). It keeps the same pace now, whatever the Draw panel does."""
+    from digitnet.app import draw, train_view
+
+    at = apps("Train")
+    monkeypatch.setattr(draw, "MIN_RUN_INTERVAL_S", 0.0)  # the Draw panel no longer waits
+    first = at.session_state[state.TRAIN_RUN_KEY]
+    at.number_input(key="hp_fast_eta").set_value(0.002).run()  # at once, as a flood does
+    assert not at.exception
+    assert at.session_state[state.TRAIN_RUN_KEY] - first >= train_view.MIN_RUN_INTERVAL_S > 0
+    assert at.number_input(key="hp_fast_eta").value == 0.002  # and the change is read
+
+
 # ---------------------------------------------------------------- item 3: the budget
 def test_the_train_tab_refuses_settings_over_the_budget_with_the_figure(apps):
     at = apps("Train")

@@ -58,6 +58,7 @@ ANSWER_HEADSTART_S = 0.03
 #: 0.45 of a core (15 answers a second, each ~28 ms of server CPU, holding the GIL) and
 #: doubled the other visitors' p95. Faster drawings wait (the script thread sleeps,
 #: without the GIL) and Streamlit keeps only the latest: at most 1/0.15 ≈ 7 runs a second.
+#: The Train tab's panel, a fragment that its widgets rerun alone, keeps the same pace.
 MIN_RUN_INTERVAL_S = 0.15
 #: A download button's file is made again at most this often (a training run publishes a
 #: new copy of its network every half second; a page can ask for the bytes again and again).
@@ -107,7 +108,7 @@ def draw_panel() -> None:
             # The component's own reading of its value failed: not what a canvas sends
             # (anyone can send a crafted message in its place). The canvas is on the page.
             result = None
-    _keep_pace()
+    state.keep_pace(state.DRAW_RUN_KEY, MIN_RUN_INTERVAL_S)
     # The answer first (the right column), then the rest: what is sent first shows first.
     image = _current_drawing(result)
     t0 = time.perf_counter()
@@ -197,15 +198,6 @@ def answer(steps, preprocess_ms: float = 0.0) -> int | None:
     if who.model is not None:
         st.caption(i18n.join(t("draw.answered", model=who.description), timing))
     return top
-
-
-def _keep_pace() -> None:
-    """Wait until :data:`MIN_RUN_INTERVAL_S` has passed since this visitor's last run."""
-    now = time.monotonic()
-    wait = st.session_state.get(state.DRAW_RUN_KEY, -np.inf) + MIN_RUN_INTERVAL_S - now
-    if wait > 0:
-        time.sleep(wait)  # a newer drawing arriving meanwhile replaces this run
-    st.session_state[state.DRAW_RUN_KEY] = time.monotonic()
 
 
 def _current_drawing(result):

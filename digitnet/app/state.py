@@ -54,6 +54,7 @@ CANVAS_INITIAL_KEY = "canvas_initial"  # what the canvas is asked to redraw (Und
 CANVAS_REVISION_KEY = "canvas_revision"  # numbers those requests, so that each one is new
 CANVAS_PENDING_KEY = "canvas_pending"  # True from Undo or Clear until the canvas has redrawn
 DRAW_RUN_KEY = "draw_run_at"  # time.monotonic() of the Draw panel's last run (its pace)
+TRAIN_RUN_KEY = "train_run_at"  # the same for the Train tab's panel (a fragment of its own)
 UPLOAD_ERROR_KEY = "upload_error"  # why the last upload was refused, or ""
 UPLOAD_REVISION_KEY = "upload_revision"  # numbers the uploader's key: a new one per good file
 # Teach (under the Draw tab's answer)
@@ -303,6 +304,20 @@ def reaper() -> memory.Reaper | None:
     # clear_user_info_for_session: "Threading: SAFE"; a disconnected session is closed on
     # the event loop (shut down: its media files, uploads and state are freed)
     return memory.Reaper(rt.is_active_session, rt.clear_user_info_for_session, ttl)
+
+
+def keep_pace(key: str, interval: float) -> None:
+    """Wait until ``interval`` seconds have passed since this visitor's last run of the
+    panel whose time is kept under ``key`` (see :data:`digitnet.app.draw.MIN_RUN_INTERVAL_S`).
+
+    A crafted page can send a panel's widget changes as fast as the server answers, and
+    Streamlit runs the panel again as soon as its last run ends. Here the script thread
+    sleeps, without the GIL, and a newer change arriving meanwhile replaces this run.
+    """
+    wait = st.session_state.get(key, -np.inf) + interval - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    st.session_state[key] = time.monotonic()
 
 
 def watch_visitor() -> None:

@@ -29,13 +29,14 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, compare, i18n, jobs, link, live, models, state
+from . import charts, compare, draw, i18n, jobs, link, live, models, state
 from .i18n import t
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
 MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
 MAX_WEIGHTS = 2_500_000  #: per network, on a shared server (``best`` has 636,010)
 DEFAULT_PRESET = "fast"
+MIN_RUN_INTERVAL_S = draw.MIN_RUN_INTERVAL_S  #: the panel's pace per visitor: the Draw panel's
 
 
 def render() -> None:
@@ -51,6 +52,10 @@ def open_link() -> link.Link | None:
 @st.fragment
 def train_panel() -> None:
     """Settings, Start/Stop/Resume, the live view, and the runs of this session."""
+    # Its widgets rerun this fragment alone, outside the Draw panel's pace: a crafted page
+    # sending changes as fast as the server answers ran it back to back, about 45 ms of
+    # CPU each with two runs to compare, a whole core holding the GIL.
+    state.keep_pace(state.TRAIN_RUN_KEY, MIN_RUN_INTERVAL_S)
     job = state.job()
     opened = link.linked()
     preset = st.segmented_control(
