@@ -167,6 +167,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         _check_writable(Path(args.out))  # before minutes of training, not after
     if args.history:
         _check_writable(Path(args.history), example="history.csv")
+        if args.out and Path(args.history).resolve() == Path(args.out).resolve():
+            raise DigitnetError(
+                f"--history and --out name the same file ({args.out}): the weights would "
+                "be saved over the history"
+            )
     drawings = None
     if args.pendigits:  # read (and checked) before training, not after
         from .data import load_pendigits

@@ -110,3 +110,15 @@ def test_weights_that_are_not_a_file_say_what_they_are(tmp_path, weights, words)
     """On main: "no such weights file" for a directory that is there."""
     proc = run("info", "--weights", weights.format(dir=tmp_path))
     assert_one_line_error(proc, words)
+
+
+def test_history_and_out_naming_one_file_is_refused_before_training(tmp_path):
+    """On main the run wrote its history into the file, then its weights over it: the history
+    was lost, and the JSON still named the file as the history."""
+    both = tmp_path / "mine.npz"
+    both.write_bytes(b"an earlier file")
+    same = str(tmp_path / "." / "mine.npz")
+    proc = run("train", "--out", str(both), "--history", same, "--data-dir",
+               str(tmp_path / "no-mnist"), env={"PATH": ""})  # fmt: skip
+    assert_one_line_error(proc, "--history and --out name the same file")
+    assert both.read_bytes() == b"an earlier file"
