@@ -267,6 +267,28 @@ def test_uploads_a_page_never_asked_for_are_bounded(monkeypatch):
     assert held() == 2 * 2**20
 
 
+def test_a_good_uploads_bytes_are_given_back_once_read(apps, monkeypatch):
+    """Streamlit keeps an upload's bytes (up to 20 MB) until the page closes, and they count
+    in every page's 100 MB together: five visitors' good uploads held them all, and nobody
+    else could upload. Once the network is read, the bytes are given back."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+
+    released: list[str] = []
+    remove = MemoryUploadedFileManager.remove_file
+    monkeypatch.setattr(MemoryUploadedFileManager, "remove_file",
+                        lambda self, session, file_id: released.append(file_id)
+                        or remove(self, session, file_id))  # fmt: skip
+    at = apps()
+    data = model_bytes(MLP(hidden=8).initialize())
+    at.file_uploader(key="upload_0").set_value(("bad.npz", b"PK not weights", "x")).run()
+    assert not at.exception and at.error and not released  # refused: shown in its uploader
+    at.file_uploader(key="upload_0").set_value(("mine.npz", data, "x")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Uploaded: mine.npz" in c.value for c in at.caption)
+    assert len(released) == 1
+    assert at.session_state[state.UPLOADED_KEY][1].layer_sizes == (784, 8, 10)
+
+
 def test_uploads_are_read_one_at_a_time_server_wide(monkeypatch):
     """Reading an upload can take about 90 MB for a moment (a crafted file's metadata: 4
     million characters of empty JSON objects, parsed before its schema refuses it). On

@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import tta
 from ..errors import WeightsError
@@ -371,10 +372,22 @@ def _on_upload(key: str) -> None:
         st.session_state[state.UPLOAD_ERROR_KEY] = why
         return
     st.session_state[state.UPLOADED_KEY] = (file.name, model)
+    _give_back(file)
     state.set_source(models.UPLOADED)
     st.session_state[state.UPLOAD_REVISION_KEY] = (
         st.session_state.get(state.UPLOAD_REVISION_KEY, 0) + 1
     )
+
+
+def _give_back(file) -> None:
+    """Have Streamlit drop an upload read into a network (it keeps the bytes until the page
+    closes, counted in all pages' uploads, :data:`streamlit_fixes.SERVER_UPLOAD_BYTES`)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    remove = getattr(ctx.uploaded_file_mgr, "remove_file", None)  # (not in its Protocol)
+    if remove is not None and getattr(file, "file_id", None):
+        remove(ctx.session_id, file.file_id)
 
 
 def _weights_later(who: state.Answerer):
