@@ -11,15 +11,17 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from .errors import DigitnetError
+from .errors import DigitnetError, TrainingDiverged
 from .model import PARAMETERS
 from .presets import PRESETS
 from .version import __version__
@@ -201,11 +203,13 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     history = HistoryCSV(args.history) if args.history else None
     measured = [""]  # the last epoch's cost and accuracies, shown while the next one runs
 
-    def report(p: Progress) -> None:
+    stop = FirstInterruptStops()
+
+    def report(p: Progress) -> bool:
         if p.kind == "batch":
             now = f"epoch {p.epoch + 1}/{p.epochs}"
             bar.update(p.epoch + p.batch / p.n_batches, f"{now}{measured[0]}")
-            return
+            return stop.asked
         h = p.history[-1]
         measured[0] = f" · cost {h['cost']:.4g} train {h['train_acc']:.2%}" + (
             "" if h["valid_acc"] is None else f" valid {h['valid_acc']:.2%}"
@@ -215,15 +219,30 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             history.write(h)
         if not bar.enabled and not args.quiet:
             _log(args, f"epoch {p.epoch}/{p.epochs}{measured[0]} ({h['elapsed']:.1f} s)")
+        return stop.asked
 
     t0 = time.perf_counter()
+    diverged = None
     try:
-        model.fit(X_train, y_train, validation_data=valid, callback=report, callback_every=10)
+        with stop:
+            model.fit(X_train, y_train, validation_data=valid, callback=report, callback_every=10)
+    except TrainingDiverged as e:  # the model is back at its last finite epoch: keep that
+        if not (args.out and model.history_):
+            raise
+        diverged = e
+        model.metadata_["stopped"] = (
+            f"diverged; the weights from the end of epoch {model.epochs_trained_}"
+        )
     finally:
         bar.close()
         if history is not None:
             history.close()
     fit_seconds = time.perf_counter() - t0
+    if stop.asked:
+        model.metadata_["stopped"] = (
+            f"stopped by Ctrl-C after {model.epochs_trained_} of {model.epochs} epochs"
+        )
+        _log(args, model.metadata_["stopped"])
     report_ = evaluate(model, X_test, y_test)
     result = {
         "preset": args.preset,
@@ -271,7 +290,42 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         path = save_model(model, args.out, dtype=store)
         result["out"] = str(path)
         _log(args, f"saved {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    if diverged is not None:
+        raise TrainingDiverged(f"{diverged} They are saved in {args.out}.")
+    if stop.asked:
+        result["interrupted"] = True
     return result
+
+
+class FirstInterruptStops:
+    """While a run trains: the first Ctrl-C asks it to stop after the minibatch it is on,
+    and the command then tests and saves what was trained (an hour of training is not lost
+    to one key); a second Ctrl-C quits at once, saving nothing. Only in the main thread
+    (where Python's signal handlers run); elsewhere Ctrl-C behaves as usual."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self._previous: Any = None
+
+    def __enter__(self) -> FirstInterruptStops:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._first)
+        return self
+
+    def _first(self, signum: int, frame: object) -> None:
+        self.asked = True
+        signal.signal(signal.SIGINT, self._previous)  # the next Ctrl-C: as before
+        print(
+            "\ndigitnet train: stopping after this minibatch to save what was trained "
+            "(Ctrl-C again to quit without saving)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def _check_writable(out: Path, example: str = "m.npz") -> None:
@@ -554,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     if args.json:
         print(json.dumps(result, default=_json_default))
+    if result.get("interrupted"):  # train stopped by Ctrl-C: saved, but not all its epochs
+        return EXIT_INTERRUPTED
     return EXIT_ERROR if result.get("unreadable") else 0  # predict: some images unreadable
 
 

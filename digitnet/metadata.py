@@ -345,6 +345,7 @@ SCHEMA = Record(
         "data": DATA,
         "train_seconds": Num(0),
         "command": Str(4096),
+        "stopped": Str(512),
         "app_source": Str(64),
         "finetune": FINETUNE,
         "stored_dtype": Str(choices=STORED_DTYPES),

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import signal
 import struct
 import subprocess
 import sys
@@ -395,3 +396,108 @@ def test_history_into_a_missing_directory_is_refused_before_training():
     proc = run("train", "--history", "/nonexistent/dir/h.csv")
     assert proc.returncode == cli.EXIT_ERROR
     assert_one_line_error(proc, "cannot write /nonexistent/dir/h.csv", "does not exist")
+
+
+def _training_process(tiny_mnist, *args):
+    """``train`` on the tiny MNIST in a process of its own (stderr piped: a log line per epoch)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, json, digitnet.data as d; d.SHA256 = json.loads(sys.argv[1]); "
+            "from digitnet.cli import main; sys.exit(main(sys.argv[2:]))",
+            json.dumps(data.SHA256),
+            "train",
+            "--hidden",
+            "16",
+            "--data-dir",
+            str(tiny_mnist),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def _after_first_epoch(proc) -> list[str]:
+    """Read the process's log up to its first epoch's line."""
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "epoch 1/" in line:
+            return lines
+    raise AssertionError("no epoch finished: " + "".join(lines))
+
+
+def test_ctrl_c_stops_the_run_and_saves_what_was_trained(tiny_mnist, tmp_path):
+    out = tmp_path / "m.npz"
+    proc = _training_process(tiny_mnist, "--epochs", "1000", "--out", str(out), "--json")
+    _after_first_epoch(proc)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == cli.EXIT_INTERRUPTED, stderr
+    assert "Traceback" not in stderr
+    assert "stopping after this minibatch" in stderr and "Ctrl-C again" in stderr
+    model = load_model(out)  # saved, with what it is
+    assert 1 <= model.epochs_trained_ < 1000 and len(model.history_) == model.epochs_trained_
+    stopped = model.metadata_["stopped"]
+    assert stopped == f"stopped by Ctrl-C after {model.epochs_trained_} of 1000 epochs"
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["interrupted"] is True and result["out"] == str(out)
+    assert result["test_accuracy"] > 0.5  # tested as a finished run is
+
+
+def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path):
+    out = tmp_path / "m.npz"
+    out.write_bytes(b"an earlier file, kept")
+    proc = _training_process(tiny_mnist, "--epochs", "1000", "--out", str(out))
+    _after_first_epoch(proc)
+    proc.send_signal(signal.SIGINT)
+    for line in proc.stderr:  # wait for the first one to be taken
+        if "Ctrl-C again" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == cli.EXIT_INTERRUPTED
+    assert "Traceback" not in stderr and "digitnet: interrupted" in stderr
+    assert out.read_bytes() == b"an earlier file, kept"
+
+
+def _gradients_overflow_from_epoch(monkeypatch, epoch: int) -> None:
+    """Training's gradients become infinite once ``epoch`` epochs are done."""
+    from digitnet.model import MLP
+
+    backward = MLP.backward
+
+    def poisoned(self, *a, **kw):
+        grad_W, grad_b = backward(self, *a, **kw)
+        if self.epochs_trained_ >= epoch:
+            grad_W[-1][...] = np.inf
+        return grad_W, grad_b
+
+    monkeypatch.setattr(MLP, "backward", poisoned)
+
+
+def test_a_run_that_diverges_saves_its_last_finite_epoch(tiny_mnist, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "m.npz"
+    _gradients_overflow_from_epoch(monkeypatch, 2)  # in the third epoch
+    assert train(tiny_mnist, "--out", str(out), "--epochs", "5") == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    message = [line for line in err.splitlines() if "error:" in line]
+    assert len(message) == 1 and "diverged" in message[0] and f"saved in {out}" in message[0]
+    model = load_model(out)
+    assert model.epochs_trained_ == 2 and len(model.history_) == 2
+    assert model.metadata_["stopped"] == "diverged; the weights from the end of epoch 2"
+    assert all(np.isfinite(W).all() for W in model.weights_)
+
+
+def test_a_run_that_diverges_in_its_first_epoch_saves_nothing(
+    tiny_mnist, tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "m.npz"
+    _gradients_overflow_from_epoch(monkeypatch, 0)
+    assert train(tiny_mnist, "--out", str(out)) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "diverged" in err and "saved" not in err and not out.exists()
