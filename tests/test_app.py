@@ -11,6 +11,7 @@ by every AppTest in the process, like visitors of one server.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -34,6 +35,7 @@ from app_support import (
     two_quick_runs,
     wait,
 )
+from PIL import Image
 
 from digitnet import presets
 from digitnet.app import charts, i18n, jobs, models, pictures
@@ -209,6 +211,18 @@ def test_step_pictures_show_the_box_and_the_centre_of_mass():
     middle = (pictures.MNIST_CENTER + 0.5) * pictures.SIZE / 28
     assert len(red) and np.abs(red.mean(axis=0) - middle).max() < 20  # the mark, near the centre
     assert pictures.step_pictures(preprocess_steps(np.zeros((280, 280), np.uint8))) == []
+
+
+def test_inline_pictures_are_lossless_and_grey_ones_go_as_grey_pngs():
+    steps = preprocess_steps(np.asarray(canvas_png(SEVEN)), background="dark")
+    modes = []
+    for pic, _ in pictures.step_pictures(steps):
+        url = pictures.data_url(pic)
+        assert url.startswith("data:image/png;base64,")
+        png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+        modes.append(png.mode)
+        assert np.array_equal(np.asarray(png.convert("RGB")), pic)  # the very same pixels
+    assert modes == ["L", "RGB", "L", "RGB"]  # the canvas and the scaled digit have no colour
 
 
 HEX_COLOR = re.compile(r'"#[0-9a-fA-F]{3,8}"')
