@@ -186,23 +186,26 @@ def test_train_measures_pen_drawings(tiny_mnist, tmp_path, capsys):
     assert metrics["mnist_test_accuracy"] == pytest.approx(result["test_accuracy"])
 
 
+def training_command(tiny_mnist, *args) -> list[str]:
+    """``train`` on the tiny MNIST (its checksums registered) in a process of its own."""
+    return [
+        sys.executable,
+        "-c",
+        "import sys, json, digitnet.data as d; d.SHA256 = json.loads(sys.argv[1]); "
+        "from digitnet.cli import main; sys.exit(main(sys.argv[2:]))",
+        json.dumps(data.SHA256),
+        "train",
+        "--hidden",
+        "16",
+        "--data-dir",
+        str(tiny_mnist),
+        *args,
+    ]
+
+
 def test_piped_output_has_no_progress_bar(tiny_mnist, tmp_path):
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, json, digitnet.data as d; d.SHA256 = json.loads(sys.argv[1]); "
-            "from digitnet.cli import main; sys.exit(main(sys.argv[2:]))",
-            json.dumps(data.SHA256),
-            "train",
-            "--epochs",
-            "2",
-            "--hidden",
-            "16",
-            "--data-dir",
-            str(tiny_mnist),
-            "--json",
-        ],
+        training_command(tiny_mnist, "--epochs", "2", "--json"),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -401,19 +404,7 @@ def test_history_into_a_missing_directory_is_refused_before_training():
 def _training_process(tiny_mnist, *args):
     """``train`` on the tiny MNIST in a process of its own (stderr piped: a log line per epoch)."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, json, digitnet.data as d; d.SHA256 = json.loads(sys.argv[1]); "
-            "from digitnet.cli import main; sys.exit(main(sys.argv[2:]))",
-            json.dumps(data.SHA256),
-            "train",
-            "--hidden",
-            "16",
-            "--data-dir",
-            str(tiny_mnist),
-            *args,
-        ],
+        training_command(tiny_mnist, *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
