@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import signal
 import struct
 import subprocess
@@ -424,36 +425,44 @@ def _after_first_epoch(proc) -> list[str]:
 
 def test_ctrl_c_stops_the_run_and_saves_what_was_trained(tiny_mnist, tmp_path):
     out = tmp_path / "m.npz"
-    proc = _training_process(tiny_mnist, "--epochs", "1000", "--out", str(out), "--json")
-    _after_first_epoch(proc)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    proc = _training_process(tiny_mnist, "--epochs", "10000", "--out", str(out), "--json")
+    try:
+        _after_first_epoch(proc)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == cli.EXIT_INTERRUPTED, stderr
     assert "Traceback" not in stderr
     assert "stopping after this minibatch" in stderr and "Ctrl-C again" in stderr
     model = load_model(out)  # saved, with what it is
-    assert 1 <= model.epochs_trained_ < 1000 and len(model.history_) == model.epochs_trained_
+    assert 1 <= model.epochs_trained_ < 10000 and len(model.history_) == model.epochs_trained_
     stopped = model.metadata_["stopped"]
-    assert stopped == f"stopped by Ctrl-C after {model.epochs_trained_} of 1000 epochs"
+    assert stopped == f"stopped by Ctrl-C after {model.epochs_trained_} of 10000 epochs"
     result = json.loads(stdout.strip().splitlines()[-1])
     assert result["interrupted"] is True and result["out"] == str(out)
     assert result["test_accuracy"] > 0.5  # tested as a finished run is
 
 
-def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path):
+def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.npz"
     out.write_bytes(b"an earlier file, kept")
-    proc = _training_process(tiny_mnist, "--epochs", "1000", "--out", str(out))
-    _after_first_epoch(proc)
-    proc.send_signal(signal.SIGINT)
-    for line in proc.stderr:  # wait for the first one to be taken
-        if "Ctrl-C again" in line:
-            break
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == cli.EXIT_INTERRUPTED
-    assert "Traceback" not in stderr and "digitnet: interrupted" in stderr
+    original = cli.HistoryCSV.write
+
+    def press_ctrl_c_twice(self, entry):  # at the end of epoch 2, in the training's thread
+        original(self, entry)
+        if entry["epoch"] == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the first: stop and save ...
+            os.kill(os.getpid(), signal.SIGINT)  # ... the second, before that: quit
+
+    monkeypatch.setattr(cli.HistoryCSV, "write", press_ctrl_c_twice)
+    history = tmp_path / "h.csv"
+    assert train(tiny_mnist, "--out", str(out), "--history", str(history)) == cli.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert "Ctrl-C again" in err and "digitnet: interrupted" in err and "saved" not in err
     assert out.read_bytes() == b"an earlier file, kept"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
 def _gradients_overflow_from_epoch(monkeypatch, epoch: int) -> None:
