@@ -12,6 +12,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -454,6 +455,12 @@ def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path, monkeypatch,
         original(self, entry)
         if entry["epoch"] == 2:
             os.kill(os.getpid(), signal.SIGINT)  # the first: stop and save ...
+            # Two signals sent at once can arrive as one: wait for the first's handler to run
+            # (it puts Python's own handler back).
+            deadline = time.monotonic() + 5
+            while signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
             os.kill(os.getpid(), signal.SIGINT)  # ... the second, before that: quit
 
     monkeypatch.setattr(cli.HistoryCSV, "write", press_ctrl_c_twice)
