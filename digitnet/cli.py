@@ -300,15 +300,19 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 class FirstInterruptStops:
     """While a run trains: the first Ctrl-C asks it to stop after the minibatch it is on,
     and the command then tests and saves what was trained (an hour of training is not lost
-    to one key); a second Ctrl-C quits at once, saving nothing. Only in the main thread
-    (where Python's signal handlers run); elsewhere Ctrl-C behaves as usual."""
+    to one key); a second Ctrl-C quits at once, saving nothing. Only where Ctrl-C would
+    raise KeyboardInterrupt: in the main thread (where Python's signal handlers run) and if
+    nobody else handles or ignores SIGINT (a job started in the background ignores it)."""
 
     def __init__(self) -> None:
         self.asked = False
         self._previous: Any = None
 
     def __enter__(self) -> FirstInterruptStops:
-        if threading.current_thread() is threading.main_thread():
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
             self._previous = signal.signal(signal.SIGINT, self._first)
         return self
 

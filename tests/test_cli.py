@@ -411,6 +411,9 @@ def _training_process(tiny_mnist, *args):
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        # Ctrl-C as in a terminal, even when the tests run as a background job (which
+        # ignores SIGINT, and so would the child)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -446,7 +449,16 @@ def test_ctrl_c_stops_the_run_and_saves_what_was_trained(tiny_mnist, tmp_path):
     assert result["test_accuracy"] > 0.5  # tested as a finished run is
 
 
-def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def sigint(request):
+    """SIGINT handled as ``request.param`` for the test (Python's own handler: a terminal)."""
+    previous = signal.signal(signal.SIGINT, request.param)
+    yield request.param
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
+def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path, monkeypatch, capsys, sigint):
     out = tmp_path / "m.npz"
     out.write_bytes(b"an earlier file, kept")
     original = cli.HistoryCSV.write
@@ -470,6 +482,20 @@ def test_a_second_ctrl_c_quits_without_saving(tiny_mnist, tmp_path, monkeypatch,
     assert "Ctrl-C again" in err and "digitnet: interrupted" in err and "saved" not in err
     assert out.read_bytes() == b"an earlier file, kept"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+@pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True)
+def test_a_run_that_ignores_ctrl_c_goes_on_ignoring_it(tiny_mnist, tmp_path, monkeypatch, sigint):
+    seen = []
+    original = cli.HistoryCSV.write
+
+    def look(self, entry):
+        original(self, entry)
+        seen.append(signal.getsignal(signal.SIGINT))
+
+    monkeypatch.setattr(cli.HistoryCSV, "write", look)
+    assert train(tiny_mnist, "--history", str(tmp_path / "h.csv")) == 0
+    assert seen == [signal.SIG_IGN] * 3  # a background job's Ctrl-C is not taken up
 
 
 def _gradients_overflow_from_epoch(monkeypatch, epoch: int) -> None:
