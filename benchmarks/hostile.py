@@ -275,6 +275,30 @@ def _():
     return run, ""
 
 
+@case("widget-value-objects", "Streamlit: a canvas value of 1.9 MB of {} (under the message cap)")
+def _():
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.runtime.state.common import WidgetMetadata
+    from streamlit.runtime.state.session_state import WStates
+
+    import digitnet.app.main  # noqa: F401  # what the app changes in Streamlit, as it does
+
+    wid = "$$ID-0-canvas"
+    text = '{"drawing": {"raw": {"objects": [' + ",".join(["{}"] * 630_000) + "]}}}"
+    kept = []
+
+    def run():
+        states = WStates()  # a session's widget values, as a rerun message sets them
+        states.set_widget_metadata(WidgetMetadata(wid, lambda v: v, lambda v: v, "json_value"))
+        states.set_widget_from_proto(WidgetState(id=wid, json_value=text))
+        value = states[wid]  # read, as the script's st_canvas does
+        kept.append(states)  # and kept, as the session keeps it
+        objects = value.get("drawing", {}).get("raw", {}).get("objects", [])
+        return f"read: {len(objects):,} objects; keys {sorted(value)}"
+
+    return run, f"{len(text) / 1e6:.1f} MB message"
+
+
 @case("download-flood", "Draw tab: 12 requests at once for the weights file's bytes")
 def _():
     import threading

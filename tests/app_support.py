@@ -108,7 +108,8 @@ def run_crafted(at, key: str, **value) -> None:
 
     honest = ElementTree.get_widget_states
     states = honest(at._tree)
-    (wid,) = [w.id for w in states.widgets if w.id == key or w.id.endswith(f"-{key}")]
+    ids = [w.id for w in states.widgets] + _component_ids(at)  # AppTest omits components
+    (wid,) = {i for i in ids if i == key or i.endswith(f"-{key}")}
     crafted = WidgetState(id=wid)
     for field, v in value.items():
         if field.endswith("_array_value"):
@@ -121,6 +122,13 @@ def run_crafted(at, key: str, **value) -> None:
         at.run()
     finally:
         ElementTree.get_widget_states = honest  # type: ignore[method-assign]
+
+
+def _component_ids(at) -> list[str]:
+    """The widget ids of ``at``'s custom components (the canvas): AppTest's element tree
+    does not list them, its session does."""
+    session = object.__getattribute__(at._session_state, "_state")
+    return [i for i in session._key_id_mapper.id_key_mapping if i.startswith("$$ID-")]
 
 
 def widget_ids(at) -> list[str]:

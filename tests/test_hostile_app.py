@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import threading
 import time
 import tracemalloc
@@ -162,6 +163,119 @@ def test_a_crafted_widget_value_of_any_type_is_read_as_the_default(apps, tab, ke
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert metric(at).value == "1"
+
+
+def _parsed_bytes(text: str) -> int:
+    """What ``json.loads(text)`` keeps, measured."""
+    tracemalloc.start()
+    try:
+        value = json.loads(text)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del value
+    return held
+
+
+_POINT = '["Q", 139.9375, 139.5066, 140.0625, 140.2012]'
+_STROKE = json.dumps({"type": "Path", "version": "7.4.0", "left": 139.9, "top": 139.5,
+                      "stroke": "#FFFFFF", "strokeWidth": 18, "path": ["PATH"]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" + ",".join(["{}"] * 100_000) + "]",
+        "[" + ",".join(["[]"] * 100_000) + "]",
+        "[" + ",".join(["1.5"] * 100_000) + "]",
+        "[" + ",".join(["123456"] * 100_000) + "]",
+        "[" + ",".join(['"abcdef"'] * 100_000) + "]",
+        "[" + ",".join(['"\\ud83d\\ude00"'] * 100_000) + "]",  # one emoji a string
+        "{" + ",".join(f'"k{i}":1' for i in range(100_000)) + "}",
+        "[" + ",".join([_STROKE.replace('"PATH"', ",".join([_POINT] * 145))] * 50) + "]",
+    ],
+    ids=["objects", "arrays", "floats", "ints", "strings", "emoji", "keys", "strokes"],
+)
+def test_a_json_values_cost_is_estimated_above_what_reading_it_takes(text):
+    """streamlit_fixes decides whether to read a widget's JSON before reading it: its
+    estimate must never be below what json.loads then keeps (else a crafted shape that
+    the estimate underrates would slip through)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    estimate = streamlit_fixes.value_cost(WidgetState(id="w", json_value=text))
+    assert estimate >= _parsed_bytes(text), (estimate, _parsed_bytes(text))
+    assert estimate < 4 * _parsed_bytes(text) + 2**16  # and not wildly above it
+
+
+def test_a_canvas_value_too_large_once_read_is_not_read(apps):
+    """A crafted canvas message of 0.9 MB of empty JSON objects took 22 MB once Streamlit
+    had read it, and stayed in the session (20 MB messages: 500 MB a session on a real
+    server). Now its cost is estimated first: not read, one sentence, the next stroke read."""
+    at = apps()
+    crafted = '{"drawing": {"raw": {"objects": [' + ",".join(["{}"] * 300_000) + "]}}}"
+    tracemalloc.start()
+    try:
+        run_crafted(at, "canvas", json_value=crafted)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not at.exception, [e.value for e in at.exception]
+    assert peak < 8e6, peak  # the message itself (0.9 MB) and the page, never 22 MB of dicts
+    assert metric(at).value == "–"
+    said = [c.value for c in at.caption if "too large to read" in c.value]
+    assert len(said) == 1, [c.value for c in at.caption]
+    assert at.session_state["canvas"]["drawing"]["raw"]["objects"] == []  # nothing kept
+    at.session_state["canvas"] = canvas_value(ONE)
+    at.run()
+    assert metric(at).value == "1"
+
+
+def test_a_large_drawing_waits_while_the_server_is_short_of_memory(apps, monkeypatch):
+    """An honest drawing is read whatever the server's memory (about 0.1 MB once read); a
+    value above SMALL_VALUE_BYTES only while it fits the server's budget."""
+    from digitnet.app import memory
+
+    at = apps()
+    honest = canvas_value(ONE)
+    long_stroke = {**json.loads(_STROKE), "path": [json.loads(_POINT)] * 145}
+    honest["drawing"]["raw"]["objects"] = [long_stroke] * 20  # 20 long strokes: 0.6 MB read
+    text = json.dumps(honest)
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    cost = streamlit_fixes.value_cost(WidgetState(id="x-canvas", json_value=text))
+    assert streamlit_fixes.SMALL_VALUE_BYTES < cost < streamlit_fixes.CANVAS_VALUE_BYTES
+    monkeypatch.setenv(memory.SERVER_MEMORY_ENV, "600")
+    monkeypatch.setattr(memory, "rss_mb", lambda: 599.0)
+    run_crafted(at, "canvas", json_value=text)
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at).value == "–"
+    assert any("short of memory" in c.value for c in at.caption), [c.value for c in at.caption]
+    run_crafted(at, "canvas", json_value=json.dumps(canvas_value(ONE)))  # a small one: read
+    assert metric(at).value == "1"
+    monkeypatch.setattr(memory, "rss_mb", lambda: 300.0)  # room again: the large one is read
+    run_crafted(at, "canvas", json_value=text)
+    assert metric(at).value == "1"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("compare", {"int_array_value": [0] * 1_000_000}),  # 1 MB: 8 MB of list once read
+        ("explore_confusion_0", {"json_value": "[" + ",".join(["[]"] * 100_000) + "]"}),
+        ("hp_fast_hidden", {"string_value": "1" * 1_000_000}),
+    ],
+    ids=["multiselect", "chart-selection", "text"],
+)
+def test_any_widgets_value_too_large_once_read_is_refused_before_it_is_read(key, value):
+    """Any other widget's value is bounded by WIDGET_VALUE_BYTES before it is read."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    state_ = WidgetState(id=key)
+    for field, v in value.items():
+        getattr(state_, field).data.extend(v) if field.endswith("_array_value") else setattr(
+            state_, field, v
+        )
+    assert streamlit_fixes.refusal(state_) == "size"
 
 
 def test_drawings_sent_faster_than_a_hand_draws_wait_their_turn(apps):
@@ -381,18 +495,22 @@ def test_the_train_tab_refuses_settings_over_the_budget_with_the_figure(apps):
     assert not at.error and at.button(key="start").disabled is False
 
 
-@pytest.mark.parametrize("text", ["x" * 200_000, "9" * 4000, "1," * 50_000])
+@pytest.mark.parametrize("text", ["x" * 200_000, "9" * 4000, "1," * 30_000])
 def test_a_crafted_hidden_layers_text_is_cut_to_the_inputs_length(apps, text):
     """The hidden layers' text input is free text: a crafted message can send megabytes.
     On main all of it came back in the error (and into the page's address, each rerun):
     200,000 characters of "Cannot train this network: ... got 'xxx…'"."""
     at = apps("Train")
+    default = at.text_input(key="hp_fast_hidden").value
     run_crafted(at, "hp_fast_hidden", string_value=text)
     assert not at.exception, [e.value for e in at.exception]
-    (error,) = at.error
-    assert error.value.startswith("Cannot train this network") and len(error.value) < 300
     assert len(at.query_params.get("hidden", [""])[-1]) <= link.MAX_TEXT
-    assert at.button(key="start").disabled is True
+    if len(text) > streamlit_fixes.WIDGET_VALUE_BYTES:  # not even read (streamlit_fixes)
+        assert not at.error and at.text_input(key="hp_fast_hidden").value == default
+    else:  # read, and cut by Streamlit to the input's max_chars
+        (error,) = at.error
+        assert error.value.startswith("Cannot train this network") and len(error.value) < 300
+        assert at.button(key="start").disabled is True
     at.text_input(key="hp_fast_hidden").set_value("64, 32").run()  # an honest edit: read
     assert not at.error and at.button(key="start").disabled is False
 

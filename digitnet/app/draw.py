@@ -37,7 +37,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from .. import tta
 from ..errors import WeightsError
 from ..preprocess import CanvasError, preprocess_steps, read_canvas_png
-from . import charts, i18n, live, memory, models, pad, pictures, state, teach
+from . import charts, i18n, live, memory, models, pad, pictures, state, streamlit_fixes, teach
 from .i18n import t
 
 #: Below this top probability the answer is "not sure". From benchmarks/drawings.py, for
@@ -67,7 +67,7 @@ DOWNLOAD_FRESH_S = 5.0
 CANVAS_PX = 280
 DEFAULT_PEN = 18
 PEN_RANGE = (6, 40)
-CANVAS_KEY = "canvas"
+CANVAS_KEY = streamlit_fixes.CANVAS_KEY  # streamlit_fixes reads its values with a larger limit
 #: More strokes than this is not a drawing: the canvas's message is refused (its strokes
 #: are kept in the session for Undo, so their number is bounded too).
 MAX_STROKES = 1000
@@ -212,6 +212,8 @@ def _current_drawing(result):
         return None
     if st.session_state.get(state.CANVAS_PENDING_KEY):
         objects = st.session_state.get(state.CANVAS_OBJECTS_KEY, [])
+    elif _refused():
+        return None
     else:
         raw = result.json_data  # the canvas sends {"objects": [...], ...} or nothing
         objects = raw.get("objects") if isinstance(raw, dict) else raw
@@ -228,6 +230,19 @@ def _current_drawing(result):
     except CanvasError as e:
         st.caption(t("draw.unreadable", detail=e))
         return None
+
+
+def _refused() -> bool:
+    """Whether the server did not read the canvas's last message (and the page says why):
+    too large once read, or the server short of memory (:mod:`.streamlit_fixes`)."""
+    sent = st.session_state.get(CANVAS_KEY)
+    why = sent.get(streamlit_fixes.REFUSED) if isinstance(sent, dict) else None
+    if why == "memory":
+        budget = memory.Budget.from_env()
+        st.caption(t("memory.server", rss=memory.rss_mb() or 0, server_mb=budget.server_mb))
+    elif why is not None:
+        st.caption(t("draw.too_large", mb=streamlit_fixes.CANVAS_VALUE_BYTES / 2**20))
+    return why is not None
 
 
 def _strokes(objects) -> bool:

@@ -353,6 +353,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "explore.try_again": "Try again",
     "draw.no_answer": "no answer",
     "draw.not_finite": "This network's outputs are NaN or infinite for this drawing (its weights overflow), so it cannot answer: choose another model below.",
+    "draw.too_large": "This drawing is too large to read here (more than {mb:.0f} MB once read; a digit takes about 0.1 MB), so it was not read. Clear the canvas and draw again.",
     "draw.not_a_drawing": "What the canvas sent is not a drawing (not the canvas's message, or more than {most} strokes), so it was not read. Clear the canvas and draw again.",
     "draw.unreadable": "This drawing could not be read: {detail}. Clear the canvas and draw again.",
     "teach.too_large": "{model} is too large to teach on this server: {detail}.",
