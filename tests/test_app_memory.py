@@ -150,3 +150,48 @@ def test_the_app_asks_to_wait_when_a_visitor_would_keep_too_much(apps, monkeypat
     at.button(key="start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("a visitor may keep on this server" in i.value for i in at.info)
+
+
+# ---------------------------------------------------------------- the sessions
+def test_admission_gives_a_place_while_one_is_free_and_again_once_a_session_is_gone():
+    alive = {"a", "b", "c"}
+    places = memory.Admission(lambda sid: sid in alive)
+    assert places.admit("a", 2) and places.admit("b", 2)
+    assert places.admit("a", 2)  # a session keeps its place
+    assert not places.admit("c", 2) and not places.room(2)
+    alive.discard("a")  # a's page closed and its session was closed
+    assert places.room(2) and places.admit("c", 2) and places.count() == 2
+    assert not places.admit("a2", 2)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said", "retry"),
+    [
+        ("en-US", "The server is full: 1 visitors", "Try again"),
+        ("ja-JP", "サーバーが満員です", "もう一度試す"),
+    ],
+)
+def test_a_full_server_asks_a_visitor_to_come_back_and_lets_them_in_once_there_is_room(
+    apps, monkeypatch, locale, said, retry
+):
+    """DIGITNET_MAX_SESSIONS visitors have the app; the next one gets one sentence (in their
+    language) and no app (no canvas, nothing held), until a place is free."""
+    from digitnet.app import state
+
+    monkeypatch.setenv(memory.MAX_SESSIONS_ENV, "1")
+    alive = {"someone else"}
+    monkeypatch.setattr(state, "session_exists", lambda sid: sid in alive)
+    state.admission.clear()
+    assert state.admission().admit("someone else", 1)  # the one place is taken
+    at = apps(locale=locale)
+    (warning,) = at.warning
+    assert warning.value.startswith(said), warning.value
+    assert not at.metric and not at.tabs  # no app: no Draw tab, no answer
+    assert [b.label for b in at.button] == [retry]
+    at.button(key="full_retry").click().run()
+    assert at.warning and not at.metric  # still full
+    alive.clear()  # the other visitor left, and their session was closed
+    at.button(key="full_retry").click().run()
+    assert not at.exception and not at.warning
+    assert [m.label for m in at.metric] == ["Prediction" if locale == "en-US" else "予測"]
+    state.admission.clear()

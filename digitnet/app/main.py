@@ -24,6 +24,7 @@ from . import (
     i18n,
     jobs,
     live,
+    memory,
     models,
     state,
     streamlit_fixes,
@@ -34,6 +35,7 @@ from .i18n import t
 streamlit_fixes.apply()  # before any visitor's message is read
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
+FULL_RETRY_S = 15  #: how often a page waiting for a place on a full server asks again
 TABS = ("draw", "explore", "how", "train")  #: the tabs' text keys (tab.draw, ...), in order
 TAB_KEY = "tab"  #: the tabs' widget key: its value is the open tab's label
 
@@ -51,6 +53,9 @@ def main() -> None:
     jobs.log_to_stderr()
     i18n.setup()
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")
+    if not state.admitted():
+        full()
+        return
     state.watch_visitor()  # the memory comes back once the page has been gone a while
     # style only: takes no room on the page
     st.html(f"<style>{PAGE_CSS}{live.GRID_CSS}{i18n.streamlit_css(models.MAX_UPLOAD_MB)}</style>")
@@ -80,6 +85,21 @@ def main() -> None:
             train_view.render()
     if not tab_train.open and state.job().snapshot().active:
         keepalive()
+
+
+def full() -> None:
+    """The page of a visitor the server has no place for (``DIGITNET_MAX_SESSIONS``): one
+    sentence, Try again, and the app opens by itself once a place is free."""
+    st.subheader("✍️ digitnet", anchor=False)
+    st.warning(t("app.full", most=memory.max_sessions()), icon=":material/group:")
+    st.button(t("app.full_retry"), key="full_retry")  # a run: a place is taken if one is free
+    wait_for_place()
+
+
+@st.fragment(run_every=FULL_RETRY_S)
+def wait_for_place() -> None:
+    if state.admission().room(memory.max_sessions()):
+        st.rerun()  # the whole page: admitted() takes the place
 
 
 def _carry_over(old: str, new: str) -> None:

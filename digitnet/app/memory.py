@@ -44,6 +44,7 @@ from .i18n import Message, message
 
 log = logging.getLogger("digitnet.app.jobs")  # the app's log (configured in jobs.py)
 
+MAX_SESSIONS_ENV = "DIGITNET_MAX_SESSIONS"
 SERVER_MEMORY_ENV = "DIGITNET_SERVER_MEMORY_MB"
 VISITOR_MEMORY_ENV = "DIGITNET_VISITOR_MEMORY_MB"
 SESSION_TTL_ENV = "DIGITNET_SESSION_TTL_S"
@@ -56,12 +57,25 @@ DEFAULT_VISITOR_MEMORY_MB = 80
 #: A closed page's session is closed, and its memory given back, this long after.
 DEFAULT_SESSION_TTL_S = 60.0
 REAP_EVERY_S = 5.0  #: how often the reaper looks for sessions to close
+#: Visitors' sessions the app serves at once. A visitor's page costs the server 0.3-0.6 MB
+#: and a crafted one up to about 3 MB beyond what the memory budget checks (Streamlit's
+#: copy of its last message, values under streamlit_fixes.SMALL_VALUE_BYTES); and every
+#: stroke about 28 ms of CPU: one server answered 40 drawing visitors within a second.
+DEFAULT_MAX_SESSIONS = 60
+#: Connections (pages) the server takes at once, the app's visitors and those waiting for
+#: room together: this many times :func:`max_sessions`. Another is closed at once.
+CONNECTIONS_PER_SESSION = 2
 
 
 def setting(name: str, default: float, environ: Mapping | None = None) -> float:
     """A positive number from the environment, else ``default`` (a bad value, infinity
     included, is logged and the default used)."""
     return budget.setting(name, default, minimum=0.001, environ=environ)
+
+
+def max_sessions(environ: Mapping | None = None) -> int:
+    """How many visitors' sessions the app serves at once (``DIGITNET_MAX_SESSIONS``)."""
+    return int(budget.setting(MAX_SESSIONS_ENV, DEFAULT_MAX_SESSIONS, minimum=1, environ=environ))
 
 
 @dataclass(frozen=True)
@@ -221,6 +235,11 @@ class Reaper:
         with self._lock:
             return len(self._watched)
 
+    def watches(self, sid: str) -> bool:
+        """Whether ``sid`` is watched: not closed yet."""
+        with self._lock:
+            return sid in self._watched
+
     def sweep(self, now: float | None = None) -> list[str]:
         """One pass: the sessions closed now."""
         now = time.monotonic() if now is None else now
@@ -266,3 +285,43 @@ class Reaper:
                 self.sweep()
             except Exception:
                 log.exception("reaper pass failed")
+
+
+# ---------------------------------------------------------------- the sessions
+class Admission:
+    """At most ``most`` sessions have the app at once; the others wait for a place.
+
+    A session keeps its place while ``exists(session_id)`` (its page is connected, or it
+    has not been closed yet: its memory is still held); the places of the others are
+    given again when the app is full.
+    """
+
+    def __init__(self, exists: Callable[[str], bool]) -> None:
+        self.exists = exists
+        self._lock = threading.Lock()
+        self._admitted: set[str] = set()
+
+    def _prune(self, most: int) -> None:
+        if len(self._admitted) >= most:
+            self._admitted = {sid for sid in self._admitted if self.exists(sid)}
+
+    def admit(self, session_id: str, most: int) -> bool:
+        """Give ``session_id`` a place if it has none and one is free; whether it has one."""
+        with self._lock:
+            if session_id in self._admitted:
+                return True
+            self._prune(most)
+            if len(self._admitted) >= most:
+                return False
+            self._admitted.add(session_id)
+            return True
+
+    def room(self, most: int) -> bool:
+        """Whether a place is free."""
+        with self._lock:
+            self._prune(most)
+            return len(self._admitted) < most
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._admitted)

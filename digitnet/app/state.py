@@ -46,6 +46,7 @@ DRAWING_KEY = "drawing_input"  # the Draw tab's drawing as the network sees it, 
 #: among them when the code reads the widget's value under it.
 JOB_KEY = "job"  # their jobs.TrainJob (see job())
 REAPER_WATCHING_KEY = "_reaper_watching"  # True once watch_visitor() has asked the reaper
+ADMITTED_KEY = "_admitted"  # True once the session has its place among the server's (admitted())
 SOURCE_REVISION_KEY = "source_revision"  # numbers the Model answering radio's key (set_source)
 # the Draw tab
 PEN_KEY = "pen"  # the pen width slider
@@ -304,6 +305,35 @@ def reaper() -> memory.Reaper | None:
     # clear_user_info_for_session: "Threading: SAFE"; a disconnected session is closed on
     # the event loop (shut down: its media files, uploads and state are freed)
     return memory.Reaper(rt.is_active_session, rt.clear_user_info_for_session, ttl)
+
+
+def session_exists(session_id: str) -> bool:
+    """Whether a session still holds memory on the server: its page is connected, or the
+    reaper has not closed it yet. Without a runtime (AppTest) no other session exists."""
+    from streamlit import runtime
+
+    r = reaper()
+    if r is None or not runtime.exists():
+        return False
+    return runtime.get_instance().is_active_session(session_id) or r.watches(session_id)
+
+
+@st.cache_resource(show_spinner=False)
+def admission() -> memory.Admission:
+    """The server's places for visitors (``DIGITNET_MAX_SESSIONS``)."""
+    return memory.Admission(lambda sid: session_exists(sid))
+
+
+def admitted() -> bool:
+    """Whether this visitor has the app: a place among the server's sessions, kept for the
+    session's life, or one free now (else the page asks them to come back in a minute)."""
+    if st.session_state.get(ADMITTED_KEY):
+        return True
+    ctx = get_script_run_ctx()
+    if ctx is None or not admission().admit(ctx.session_id, memory.max_sessions()):
+        return ctx is None
+    st.session_state[ADMITTED_KEY] = True
+    return True
 
 
 def keep_pace(key: str, interval: float) -> None:

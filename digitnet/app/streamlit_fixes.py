@@ -88,8 +88,9 @@ _JSON_FIELDS = ("json_value", "json_trigger_value")
 
 
 def apply() -> None:
-    """Widget values Streamlit cannot read become the widget's default, and uploads are
-    bounded per session and server-wide (idempotent)."""
+    """Widget values Streamlit cannot read become the widget's default, values that would
+    take too much memory once read are not read, uploads are bounded per session and
+    server-wide, and connections server-wide (idempotent)."""
     if getattr(WStates.__getitem__, _APPLIED, False):
         return
     read, write = WStates.__getitem__, WStates.get_serialized
@@ -127,6 +128,36 @@ def apply() -> None:
     WStates.get_serialized = get_serialized  # type: ignore[method-assign]
     _bound_widget_values()
     _bound_uploads()
+    _bound_connections()
+
+
+def _bound_connections() -> None:
+    """At most ``CONNECTIONS_PER_SESSION × DIGITNET_MAX_SESSIONS`` pages connected at once.
+
+    The app gives :func:`memory.max_sessions` of them its page and the others a page
+    that waits for a place (:func:`digitnet.app.main.full`); each page costs the server
+    its session, and Streamlit keeps the last message of each (up to 2 MB). Beyond this,
+    a new connection is closed as it opens (crafted pages: a browser's page waits on the
+    app's page for its place long before). A page reconnecting to its session is let in.
+    """
+    from starlette.websockets import WebSocketDisconnect
+    from streamlit.runtime import Runtime
+
+    connect = Runtime.connect_session
+
+    def connect_session(self: Runtime, client: Any, user_info: Any,
+                        existing_session_id: str | None = None,
+                        session_id_override: str | None = None) -> str:  # fmt: skip
+        # (Called on the server's event loop, one connection at a time.)
+        sessions = self._session_mgr
+        known = existing_session_id and sessions.get_session_info(existing_session_id)
+        most = memory.CONNECTIONS_PER_SESSION * memory.max_sessions()
+        if not known and sessions.num_active_sessions() >= most:
+            # Streamlit's handler takes this as the page having left: no session, no log.
+            raise WebSocketDisconnect(1013, "The server is full; try again in a minute")
+        return connect(self, client, user_info, existing_session_id, session_id_override)
+
+    Runtime.connect_session = connect_session  # type: ignore[method-assign]
 
 
 def value_cost(state: WidgetState) -> int:

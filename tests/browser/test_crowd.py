@@ -12,6 +12,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin, Subprotocol
@@ -79,3 +80,74 @@ def test_a_message_over_the_limits_closes_its_own_connection_only(server):
     assert over_widget_limit == 1009  # Streamlit's own check, at server.maxWidgetStateSize
     assert over_message_limit == 1009  # the websocket's, at server.maxMessageSize
     assert answered is not None and not errors, errors
+
+
+class _Page(load.Visitor):
+    """A simulated page that also keeps the alerts and the metrics it was sent."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.alerts: list[str] = []
+        self.metrics: list[str] = []
+
+    def _delta(self, delta) -> None:
+        super()._delta(delta)
+        if delta.WhichOneof("type") == "new_element":
+            el = delta.new_element
+            if el.WhichOneof("type") == "alert":
+                self.alerts.append(el.alert.body)
+            elif el.WhichOneof("type") == "metric":
+                self.metrics.append(el.metric.label)
+
+    async def rerun(self) -> None:
+        """What Try again sends: run the page again."""
+        self.alerts.clear()
+        self.metrics.clear()
+        msg = load._messages()[0]()
+        msg.rerun_script.context_info.url = self.url + "/"
+        msg.rerun_script.page_script_hash = self.page_hash
+        await self._run(msg.SerializeToString())
+
+
+@pytest.mark.slow
+def test_a_full_server_keeps_the_visitors_it_has_and_lets_the_next_in_once_one_leaves(tmp_path):
+    """With DIGITNET_MAX_SESSIONS=2: two pages have the app, the next two are asked to come
+    back in a minute (and hold nothing of the app), a fifth connection is closed as it
+    opens; once a visitor has left (their session closed a TTL later), a waiting page
+    gets the app."""
+    from benchmarks.app_check import Server
+
+    srv = Server(tmp_path / "streamlit.log",
+                 env={"DIGITNET_MAX_SESSIONS": "2", "DIGITNET_SESSION_TTL_S": "1"})  # fmt: skip
+    rec = load.Recording.load()
+
+    async def go():
+        stats = load.Stats()
+        pages = [_Page(i, srv.url, rec, stats) for i in range(5)]
+        for page in pages:
+            await page.open()
+        seen = [(p.metrics[:1], p.alerts[:1]) for p in pages]
+        assert await pages[1].stroke(0) is not None  # the app answers its visitors
+        errors = list(stats.errors)
+        await pages[0].close()  # a visitor leaves: their place is free once they are gone
+        for _ in range(40):
+            await asyncio.sleep(1)
+            await pages[2].rerun()
+            if pages[2].metrics:
+                break
+        let_in = pages[2].metrics[:1]
+        for page in pages[1:]:
+            await page.close()
+        return seen, errors, let_in
+
+    try:
+        seen, errors, let_in = _run(go())
+    finally:
+        srv.stop()
+    for metrics, alerts in seen[:2]:  # the app, and its invitation to draw
+        assert metrics == ["Prediction"] and alerts[0].startswith("Draw a digit"), alerts
+    for metrics, alerts in seen[2:4]:  # waiting: one sentence, no app
+        assert not metrics and alerts and alerts[0].startswith("The server is full: 2 visitors")
+    assert seen[4] == ([], [])  # the fifth: closed as it opened
+    assert len(errors) == 1 and "visitor 4" in errors[0], errors
+    assert let_in == ["Prediction"]

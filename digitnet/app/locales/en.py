@@ -16,6 +16,8 @@ def plural(n: int) -> str:
 
 TEXTS: dict[str, str | dict[str, str]] = {
     # ------------------------------------------------------------ the page
+    "app.full": "The server is full: {most} visitors are using the app at once, as many as it can serve well. Please come back in a minute: this page opens the app by itself as soon as there is room.",
+    "app.full_retry": "Try again",
     "app.page_title": "digitnet: draw a digit",
     "app.tagline": "A neural network written from scratch in NumPy reads your handwriting.",
     "app.language": "Language",
