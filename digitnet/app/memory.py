@@ -57,14 +57,17 @@ DEFAULT_VISITOR_MEMORY_MB = 80
 #: A closed page's session is closed, and its memory given back, this long after.
 DEFAULT_SESSION_TTL_S = 60.0
 REAP_EVERY_S = 5.0  #: how often the reaper looks for sessions to close
-#: Visitors' sessions the app serves at once. A visitor's page costs the server 0.3-0.6 MB
-#: and a crafted one up to about 3 MB beyond what the memory budget checks (Streamlit's
-#: copy of its last message, values under streamlit_fixes.SMALL_VALUE_BYTES); and every
-#: stroke about 28 ms of CPU: one server answered 40 drawing visitors within a second.
-DEFAULT_MAX_SESSIONS = 60
+#: Visitors' sessions the app serves at once. What a page holds beyond what the memory
+#: budget checks is bounded, not nothing: its session (0.3-0.6 MB for a visitor drawing),
+#: Streamlit's copy of its last message and a message on its way (1 MB each at most,
+#: ``server.maxWidgetStateSize``, ``server.maxMessageSize``), values under
+#: streamlit_fixes.SMALL_VALUE_BYTES: about 2.5 MB for a crafted page. The connections
+#: allowed (:data:`CONNECTIONS_PER_SESSION` times this) then take at most about 150 MB, and
+#: a stroke's 28 ms of CPU from every visitor is about what one core answers promptly.
+DEFAULT_MAX_SESSIONS = 40
 #: Connections (pages) the server takes at once, the app's visitors and those waiting for
-#: room together: this many times :func:`max_sessions`. Another is closed at once.
-CONNECTIONS_PER_SESSION = 2
+#: a place together: this many times :func:`max_sessions`. Another is closed at once.
+CONNECTIONS_PER_SESSION = 1.5
 
 
 def setting(name: str, default: float, environ: Mapping | None = None) -> float:

@@ -77,7 +77,7 @@ CANVAS_KEY = "canvas"  #: the canvas's key (digitnet.app.draw.CANVAS_KEY)
 WIDGET_VALUE_BYTES = 64 * 2**10
 #: Values estimated under this are read whatever the server's memory holds; larger ones
 #: only while they fit the server's budget (``DIGITNET_SERVER_MEMORY_MB``).
-SMALL_VALUE_BYTES = 512 * 2**10
+SMALL_VALUE_BYTES = 256 * 2**10
 #: An upper bound of the memory of one item read from a message (a JSON object, array,
 #: number or string besides its characters; an element of an array): a dict is 64 bytes,
 #: a one-character string of an emoji 80, and the parent's pointer 8.
@@ -136,7 +136,7 @@ def _bound_connections() -> None:
 
     The app gives :func:`memory.max_sessions` of them its page and the others a page
     that waits for a place (:func:`digitnet.app.main.full`); each page costs the server
-    its session, and Streamlit keeps the last message of each (up to 2 MB). Beyond this,
+    its session, and Streamlit keeps the last message of each (up to 1 MB). Beyond this,
     a new connection is closed as it opens (crafted pages: a browser's page waits on the
     app's page for its place long before). A page reconnecting to its session is let in.
     """
@@ -151,7 +151,7 @@ def _bound_connections() -> None:
         # (Called on the server's event loop, one connection at a time.)
         sessions = self._session_mgr
         known = existing_session_id and sessions.get_session_info(existing_session_id)
-        most = memory.CONNECTIONS_PER_SESSION * memory.max_sessions()
+        most = int(memory.CONNECTIONS_PER_SESSION * memory.max_sessions())
         if not known and sessions.num_active_sessions() >= most:
             # Streamlit's handler takes this as the page having left: no session, no log.
             raise WebSocketDisconnect(1013, "The server is full; try again in a minute")
