@@ -303,8 +303,9 @@ def training_images(
     progress: Callable[[int, int], None] | None = None,
     restyled: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``copies`` renders of every digit, and ``restyled`` renders of every 1, 7 and 9 redrawn
-    in another writer's style (:func:`restyle`), as the network will read them.
+    """``copies`` renders of every digit, and ``restyled`` renders of every digit that
+    :func:`restyle` redraws in another writer's style (:func:`restylable`), as the network
+    will read them.
 
     Each render goes through :func:`digitnet.preprocess.preprocess_steps` with
     ``background="dark"`` -- the Draw tab's own call -- and its image is stored
@@ -358,10 +359,16 @@ def training_images(
 #: The digits :func:`restyle` redraws, and how (the ranges are
 #: :mod:`digitnet.augment`'s, which draws the same styles on MNIST's digits).
 RESTYLED = {
-    1: "the lead-in stroke redrawn: 0.3-0.9 of the height, steep enough to stay a 1's",
+    1: "the lead-in stroke redrawn: 0.3-1.2 of the height, steep enough to stay a 1's",
     7: "the crossbar redrawn (or added) from the middle down to low, long or short",
-    9: "the loop made small and flat on a stretched tail",
+    9: "the loop made small and flat on a stretched tail, its top flat or the loop open",
 }
+
+
+def restyled_digits() -> str:
+    """The digits :func:`restyle` redraws, in words for messages: "1s, 7s and 9s"."""
+    names = [f"{d}s" for d in sorted(RESTYLED)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 #: The share of restyled 1s whose top is rounded into an arch (the lead-in turning into the
@@ -370,6 +377,16 @@ RESTYLED = {
 #: off by about a tenth of the height -- more, and the 1 becomes a hook).
 ARCH_SHARE = 0.5
 ARCH_SIZE = (0.04, 0.15)
+#: The share of restyled 9s whose loop's top is flat, and how deep the flat line cuts into
+#: the loop (fraction of its height).
+FLAT_TOP_SHARE = 1 / 3
+FLAT_TOP_DEPTH = (0.1, 0.3)
+#: The share of restyled 9s whose loop is left open, where (degrees about the loop's
+#: centre, 90: its top, 180: its left) and how wide the gap (degrees).
+OPEN_LOOP_SHARE = 1 / 3
+OPEN_LOOP_AT = (100.0, 240.0)
+OPEN_LOOP_GAP = (30.0, 70.0)
+OPEN_LOOP_INK = 0.2
 #: Restyled renders of every restylable pen-drawn digit that :func:`training_images` adds.
 RESTYLED_COPIES = 4
 
@@ -465,4 +482,39 @@ def _nine_with_small_loop(strokes: list[np.ndarray], rng: np.random.Generator) -
         return np.stack([s[:, 0], new_y], axis=1)
 
     split_y = top + (split - top) * squash
-    return [move(s) for s in strokes]
+    nine = [move(s) for s in strokes]
+    form = rng.random()
+    if form < FLAT_TOP_SHARE:  # the loop's top drawn as a flat line
+        cut = top + rng.uniform(*FLAT_TOP_DEPTH) * (split_y - top)
+        nine = [np.stack([s[:, 0], np.maximum(s[:, 1], cut)], axis=1) for s in nine]
+    elif form < FLAT_TOP_SHARE + OPEN_LOOP_SHARE:  # the loop left open on its left
+        nine = _open_loop(nine, top, split_y, rng)
+    return nine
+
+
+def _open_loop(
+    strokes: list[np.ndarray], top: float, bottom: float, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """The strokes with a gap cut in the loop (the ink between ``top`` and ``bottom``) on its
+    left side: at an angle of :data:`OPEN_LOOP_AT` degrees about the loop's centre (0: right,
+    90: up), :data:`OPEN_LOOP_GAP` degrees wide. A stroke cut in two becomes two strokes."""
+    h = max(bottom - top, 1e-6)
+    fine = [_resample(s, h / 40) for s in strokes]
+    loop = np.concatenate([s[s[:, 1] <= bottom] for s in fine] or [np.zeros((0, 2))])
+    if len(loop) < 3:
+        return strokes
+    cx = float((loop[:, 0].min() + loop[:, 0].max()) / 2)
+    cy = float((top + bottom) / 2)
+    at, gap = math.radians(rng.uniform(*OPEN_LOOP_AT)), math.radians(rng.uniform(*OPEN_LOOP_GAP))
+    angles = [np.arctan2(cy - s[:, 1], s[:, 0] - cx) for s in fine]
+    offs = [np.abs((a - at + math.pi) % (2 * math.pi) - math.pi) for a in angles]
+    in_loop = [s[:, 1] <= bottom for s in fine]
+    # at most OPEN_LOOP_INK of the loop's ink goes: a wide gap in a flat loop leaves a 7
+    loop_offs = np.sort(np.concatenate([o[m] for o, m in zip(offs, in_loop)]))
+    gap = min(gap / 2, float(loop_offs[int(OPEN_LOOP_INK * (len(loop_offs) - 1))]))
+    out = []
+    for s, off, m in zip(fine, offs, in_loop):
+        keep = ~((off < gap) & m)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+        out += [s[a:b] for a, b in zip(edges[::2], edges[1::2]) if b - a >= 2]
+    return out or strokes

@@ -263,7 +263,9 @@ def test_restyled_sevens_get_one_crossbar_through_the_stem():
     assert len(same) == 2 and all(np.array_equal(a, b) for a, b in zip(same, apart))
 
 
-def test_restyled_nines_keep_their_loop_on_a_longer_tail():
+def test_restyled_nines_keep_their_loop_on_a_longer_tail(monkeypatch):
+    monkeypatch.setattr(strokes, "FLAT_TOP_SHARE", 0.0)
+    monkeypatch.setattr(strokes, "OPEN_LOOP_SHARE", 0.0)
     loop_share = 40 / 100  # the loop is 40 of the 100 px
     for seed in range(20):
         (nine,) = strokes.restyle(NINE, 9, np.random.default_rng(seed))
@@ -274,6 +276,46 @@ def test_restyled_nines_keep_their_loop_on_a_longer_tail():
     four = [np.array(s, float) for s in SAMPLE[1][3]]  # other digits: unchanged
     same = strokes.restyle(four, 4, np.random.default_rng(0))
     assert len(same) == 2 and all(np.array_equal(a, b) for a, b in zip(same, four))
+
+
+def test_restyled_nines_with_a_flat_top(monkeypatch):
+    monkeypatch.setattr(strokes, "FLAT_TOP_SHARE", 1.0)
+    for seed in range(20):
+        (nine,) = strokes.restyle(NINE, 9, np.random.default_rng(seed))
+        top = nine[:, 1].min()
+        on_top = nine[np.isclose(nine[:, 1], top)]
+        assert len(on_top) >= 3  # several points of the loop on one flat line
+        assert np.ptp(on_top[:, 0]) > 0.2 * np.ptp(nine[:40, 0])  # a line, not a point
+        assert np.allclose(nine[:, 0], NINE[0][:, 0])  # only moved up or down
+
+
+def _off_line(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Each point's distance from the polyline ``line``."""
+    a, b = line[:-1], line[1:]
+    d = b - a
+    t = np.clip(((points[:, None] - a) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0, 1)
+    return np.hypot(*(points[:, None] - (a + t[..., None] * d)).T).min(axis=0)
+
+
+def test_restyled_nines_with_an_open_loop(monkeypatch):
+    monkeypatch.setattr(strokes, "FLAT_TOP_SHARE", 0.0)
+    for seed in range(20):
+        monkeypatch.setattr(strokes, "OPEN_LOOP_SHARE", 0.0)
+        (closed,) = strokes.restyle(NINE, 9, np.random.default_rng(seed))
+        monkeypatch.setattr(strokes, "OPEN_LOOP_SHARE", 1.0)
+        opened = strokes.restyle(NINE, 9, np.random.default_rng(seed))
+        assert 1 <= len(opened) <= 2  # one gap: the stroke cut in two (or its start cut off)
+        kept = np.concatenate(opened)
+        assert _off_line(kept, closed).max() < 1e-6  # the writer's own ink, nothing added
+        loop, tail = closed[:40], closed[40:]
+        assert (
+            _off_line(tail, kept).max() < 0.01
+        )  # the tail is whole (resampling cuts corners a hair)
+        right = loop[loop[:, 0] > loop[:, 0].mean() + 5]
+        assert _off_line(right, kept).max() < 0.5  # the loop's right side (the stem) too
+        length = lambda s: np.hypot(*np.diff(s, axis=0).T).sum()  # noqa: E731
+        cut = length(closed) - sum(length(s) for s in opened)
+        assert 0 < cut <= (strokes.OPEN_LOOP_INK + 0.05) * length(loop)
 
 
 def test_restyle_does_not_depend_on_stroke_order_or_direction():
