@@ -30,9 +30,9 @@ import http.client
 import json
 import math
 import os
+import secrets
 import signal
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -591,10 +591,12 @@ def _download_to(
     check: Callable[[Path], object] | None = None,
 ) -> None:
     """One attempt: ``url`` to ``final`` through a checked temporary file."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.part-", dir=final.parent)
-    tmp = Path(tmp_name)
+    # Named before it exists and made inside the ``try``: an interruption at any moment
+    # after it is made removes it. (Made by mkstemp before the ``try``, a SIGTERM landing
+    # between the two, as it did under load, left it behind.)
+    tmp = final.parent / f".{final.name}.part-{secrets.token_hex(6)}"
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "xb") as out:
             _stream(url, out, final.name, sha256, max_bytes, unpacked_bytes, deadline, timeout,
                     progress)  # fmt: skip
             out.flush()

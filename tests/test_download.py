@@ -163,6 +163,47 @@ def test_sigterm_mid_download_leaves_no_part_file(tmp_path, trickle):
     assert all_files(tmp_path) == [], proc.stderr.read()
 
 
+def test_an_interruption_at_any_line_of_a_download_leaves_no_part_file(tmp_path, server, fake):
+    """SIGTERM (as an exception, see data._sigterm_unwinds) or Ctrl-C can land at any line
+    of a download. Here it is raised at every line of the attempt in turn: no ``.part``
+    file stays, whichever line it was. (main made the file before its ``try``: a signal
+    right after, which test_sigterm_mid_download_leaves_no_part_file met under load, left
+    it.)"""
+    only_missing(tmp_path, fake)
+    mirror = serve_mirror(server, "/m/", {LABELS: fake.payloads[LABELS]})
+    code = data._download_to.__code__
+    for at_line in range(1, 200):
+        seen = [0]
+
+        def trace(frame, event, arg, at_line=at_line, seen=seen):
+            if frame.f_code is not code:
+                return None
+            if event == "line":
+                seen[0] += 1
+                if seen[0] == at_line:
+                    raise KeyboardInterrupt
+            return trace
+
+        sys.settrace(trace)
+        try:
+            data.download_mnist(tmp_path, mirrors=[mirror])
+            interrupted = False
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            sys.settrace(None)
+        assert not [f for f in all_files(tmp_path) if ".part-" in f], at_line
+        if not interrupted:  # past the last line: downloaded
+            break
+        for done in tmp_path.glob(LABELS + "*"):  # a line after the file was in place
+            done.unlink()
+    assert (
+        not interrupted
+        and gzip.decompress((tmp_path / f"{LABELS}.gz").read_bytes()) == (fake.payloads[LABELS])
+    )
+    assert at_line > 5  # the attempt's lines were each interrupted in turn
+
+
 def test_a_killed_downloads_part_file_is_swept_later(tmp_path, server, fake):
     stale, fresh = tmp_path / f".{LABELS}.gz.part-old", tmp_path / f".{LABELS}.gz.part-new"
     for part in (stale, fresh):
