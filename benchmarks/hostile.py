@@ -582,6 +582,64 @@ def _():
     return (lambda: _cli("predict", str(d / "one.tif"), "--json")), ""
 
 
+# ---------------------------------------------------------------- a crowd (a real server)
+def _server_flood(action: str, seconds: float = 10.0, every: float = 0.02):
+    """A real server of the checkout measured; one visitor draws, opens Explore, then sends
+    ``action``'s recorded message every ``every`` s for ``seconds`` s (a crafted page does
+    not wait for the answers): the server's CPU in that window, in cores."""
+    import asyncio
+
+    import psutil
+
+    from benchmarks.app_check import Server
+    from benchmarks.load import Recording, Stats, Visitor, _for_url
+
+    log = Path(tempfile.mkdtemp()) / "streamlit.log"
+    server = Server(log, root=Path(CODE), env={"PYTHONPATH": CODE})
+    proc = psutil.Process(server.proc.pid)
+    rec = Recording.load(HERE / "load_recording.json")
+
+    def cpu() -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+
+    async def visit():
+        stats = Stats()
+        v = Visitor(0, server.url, rec, stats)
+        await v.open()
+        await v.stroke(2)
+        await v.act("explore")
+        await v.act("explore")  # the evaluation and the pictures made once, before the flood
+        raw = _for_url(rec.messages[action][0], v.url, v.ids, v.page_hash)
+        t0, c0 = time.monotonic(), cpu()
+        while time.monotonic() - t0 < seconds:
+            await v.ws.send(raw)
+            await asyncio.sleep(every)
+        await asyncio.sleep(1.0)  # the last run ends
+        used = (cpu() - c0) / (time.monotonic() - t0)
+        answered = await v.stroke(0)
+        await v.close()
+        return used, answered, stats.errors
+
+    def run():
+        try:
+            used, answered, errors = asyncio.run(visit())
+        finally:
+            server.stop()
+        return (f"server: {used:.2f} cores while flooded; a stroke after it answered in "
+                f"{answered:.0f} ms; errors {errors[:2]}")  # fmt: skip
+
+    return run, f"{1 / every:.0f} messages/s for {seconds:.0f} s"
+
+
+@case(
+    "explore-rerun-flood",
+    "server: a page re-sends its Explore tab (a full rerun) 50 times a second",
+)
+def _():
+    return _server_flood("explore")
+
+
 # ---------------------------------------------------------------- the parent
 def child(name: str) -> None:
     _, build = CASES[name]

@@ -68,6 +68,8 @@ CLEAR, HARD = "clear", "hard"
 #: most once an epoch (or every few hundred minibatches), and each redraw is a dozen
 #: elements to build and send while the run trains on the same CPU.
 REFRESH_S = 2.0
+#: The fragment runs at most this often per visitor (digitnet.app.draw.MIN_RUN_INTERVAL_S).
+MIN_RUN_INTERVAL_S = 0.15
 
 
 # ---------------------------------------------------------------- the Draw tab tells the run
@@ -90,6 +92,8 @@ def pending_caption(job: jobs.TrainJob) -> None:
 @st.fragment(run_every=REFRESH_S)
 def watching() -> None:
     """:func:`render` for the active run, redrawn every :data:`REFRESH_S` s by itself."""
+    # Its control reruns it alone: at the Draw panel's pace, as the Train panel.
+    state.keep_pace(state.WATCH_RUN_KEY, MIN_RUN_INTERVAL_S)
     job = state.job()
     render(job.snapshot(), job)
 

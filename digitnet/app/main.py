@@ -36,6 +36,12 @@ streamlit_fixes.apply()  # before any visitor's message is read
 
 KEEPALIVE_S = 10  #: heartbeat period while a run is active and the Train tab is closed
 FULL_RETRY_S = 15  #: how often a page waiting for a place on a full server asks again
+#: The whole page runs at most this often per visitor (a click on Explore, the model, a tab;
+#: a stroke runs the Draw panel alone). A crafted page re-sending a full run 50 times a
+#: second took 0.45 of a core with Explore open (each run stopped at its first element by
+#: the next, the Draw panel's pace only halfway down); now each waits at the top, asleep,
+#: and the newest is the one that runs.
+PAGE_PACE_S = 0.25
 TABS = ("draw", "explore", "how", "train")  #: the tabs' text keys (tab.draw, ...), in order
 TAB_KEY = "tab"  #: the tabs' widget key: its value is the open tab's label
 
@@ -50,6 +56,7 @@ PAGE_CSS = """
 
 
 def main() -> None:
+    state.keep_pace(state.PAGE_RUN_KEY, PAGE_PACE_S)
     jobs.log_to_stderr()
     i18n.setup()
     st.set_page_config(page_title=t("app.page_title"), page_icon="✍️", layout="centered")

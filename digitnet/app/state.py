@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,6 +57,8 @@ CANVAS_REVISION_KEY = "canvas_revision"  # numbers those requests, so that each 
 CANVAS_PENDING_KEY = "canvas_pending"  # True from Undo or Clear until the canvas has redrawn
 DRAW_RUN_KEY = "draw_run_at"  # time.monotonic() of the Draw panel's last run (its pace)
 TRAIN_RUN_KEY = "train_run_at"  # the same for the Train tab's panel (a fragment of its own)
+WATCH_RUN_KEY = "watch_run_at"  # the same for the live view's pictures (a fragment of its own)
+PAGE_RUN_KEY = "page_run_at"  # the same for the whole page's runs (main.PAGE_PACE_S)
 UPLOAD_ERROR_KEY = "upload_error"  # why the last upload was refused, or ""
 UPLOAD_REVISION_KEY = "upload_revision"  # numbers the uploader's key: a new one per good file
 # Teach (under the Draw tab's answer)
@@ -203,13 +206,30 @@ def test_data(progress: Callable[[str, int, int | None], None]) -> tuple[np.ndar
         return _mnist_test()
 
 
+#: model_key of each model object, made once: a model is never changed once it answers (the
+#: trained one is published as a new copy every half second). Explore and How it works ask
+#: on every run; hashing the shipped weights took 18 ms of each Explore run.
+_KEYS: weakref.WeakKeyDictionary[MLP, str] = weakref.WeakKeyDictionary()
+_KEYS_LOCK = threading.Lock()
+
+
 def model_key(model: MLP) -> str:
     """A fingerprint of a model: its architecture, input scaling and every weight.
 
     Two models with the same key compute the same function, whichever object
     holds them (a new copy of the trained model is published every half second;
-    hashing its few MB takes a few milliseconds).
+    hashing its few MB takes a few milliseconds, once per object).
     """
+    with _KEYS_LOCK:
+        key = _KEYS.get(model)
+    if key is None:
+        key = _model_key(model)
+        with _KEYS_LOCK:
+            _KEYS[model] = key
+    return key
+
+
+def _model_key(model: MLP) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(
         repr((model.layer_sizes, model.activation, model.output, model.input_scaling)).encode()
