@@ -359,9 +359,8 @@ def test_uploads_a_page_never_asked_for_are_bounded(monkeypatch):
     """Streamlit keeps every file a session PUTs to its upload address (any file id, each
     up to 20 MB) in memory until the session closes, whether or not a widget asks for it:
     on main a script sending files in a loop filled the server. Now a session keeps its
-    newest upload, and all sessions' uploads together stay under SERVER_UPLOAD_BYTES (one
-    more is refused with HTTP 503) while everyone else's files stay."""
-    from starlette.exceptions import HTTPException
+    newest upload, and all sessions' uploads together stay under SERVER_UPLOAD_BYTES (of one
+    more, only its name is kept, for the page to say why) while everyone else's files stay."""
     from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
     from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
@@ -381,13 +380,15 @@ def test_uploads_a_page_never_asked_for_are_bounded(monkeypatch):
     monkeypatch.setattr(streamlit_fixes, "SERVER_UPLOAD_BYTES", 3 * 2**20)
     put("honest", "a")
     put("crafty", "f30", 2 * 2**20)  # replaces f29: 3 MB in all
-    with pytest.raises(HTTPException) as refused:
-        put("third", "b")
-    assert refused.value.status_code == 503 and held() == 3 * 2**20
+    put("third", "b")
+    (refused,) = uploads.get_files("third", ["b"])
+    assert refused.name == "m.npz" and refused.data == b""
+    assert refused.type == streamlit_fixes.SERVER_FULL_TYPE
+    assert held() == 3 * 2**20
     assert [f.file_id for f in uploads.get_files("honest", ["a"])] == ["a"]
     uploads.remove_session_files("crafty")  # the crafty page closes: room again
     put("third", "b")
-    assert held() == 2 * 2**20
+    assert held() == 2 * 2**20 and uploads.get_files("third", ["b"])[0].type == "x"
 
 
 def test_a_good_uploads_bytes_are_given_back_once_read(apps, monkeypatch):
@@ -410,6 +411,25 @@ def test_a_good_uploads_bytes_are_given_back_once_read(apps, monkeypatch):
     assert any("Uploaded: mine.npz" in c.value for c in at.caption)
     assert len(released) == 1
     assert at.session_state[state.UPLOADED_KEY][1].layer_sizes == (784, 8, 10)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("en-US", "too many visitors' uploads"), ("ja-JP", "アップロードを多く抱えている")],
+)
+def test_an_upload_over_the_servers_uploads_is_refused_in_the_apps_words(apps, locale, said):
+    """Over the server's uploads (SERVER_UPLOAD_BYTES), an upload keeps no bytes. It was an
+    HTTP 503, shown by Streamlit's uploader as "AxiosError: Request failed with status code
+    503"; now the page says why, in its language, and the next upload is read."""
+    at = apps(locale=locale)
+    at.file_uploader(key="upload_0").set_value(("mine.npz", b"", streamlit_fixes.SERVER_FULL_TYPE))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert said in error.value and state.UPLOADED_KEY not in at.session_state
+    data = model_bytes(MLP(hidden=8).initialize())
+    at.file_uploader(key="upload_0").set_value(("mine.npz", data, "x")).run()
+    assert not at.error and at.session_state[state.UPLOADED_KEY][1].layer_sizes == (784, 8, 10)
 
 
 def test_uploads_are_read_one_at_a_time_server_wide(monkeypatch):

@@ -374,6 +374,10 @@ def _on_upload(key: str) -> None:
             state.set_source(models.SHIPPED)
         return
     st.session_state.pop(state.UPLOADED_KEY, None)  # a new upload replaces the last one
+    if getattr(file, "type", None) == streamlit_fixes.SERVER_FULL_TYPE:  # no bytes kept
+        st.session_state[state.UPLOAD_ERROR_KEY] = i18n.message("draw.upload_server_full")
+        _give_back(file)
+        return
     try:
         model = models.load_upload(file)
     except WeightsError as e:

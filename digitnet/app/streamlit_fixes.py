@@ -23,9 +23,9 @@ Uploads are the other door. Streamlit keeps every file a session PUTs to its upl
 address (any file id, each up to ``server.maxUploadSize``) in memory until the session
 closes, whether or not a widget ever asks for it: a script sending 20 MB files in a
 loop filled the server. :func:`apply` also keeps only a session's newest upload (the
-app's one uploader takes one file, read as soon as it arrives) and refuses an upload,
-with HTTP 503, while all sessions' uploads together would be over
-:data:`SERVER_UPLOAD_BYTES`.
+app's one uploader takes one file, read as soon as it arrives) and keeps no bytes of an
+upload while all sessions' uploads together would be over :data:`SERVER_UPLOAD_BYTES`
+(its type says so: :data:`SERVER_FULL_TYPE`).
 
 And a widget's value can be small on the wire and large once read. Streamlit reads
 JSON values with ``json.loads`` and keeps what it made in the session: 2 MB of ``{},``
@@ -68,6 +68,9 @@ UNREADABLE = (
 SESSION_UPLOADS = 1  #: uploaded files kept per session: the newest
 #: Uploaded bytes kept server-wide, every session's together: five of the largest uploads.
 SERVER_UPLOAD_BYTES = 100 * 2**20
+#: The type of an upload that came while all pages' uploads were at SERVER_UPLOAD_BYTES: its
+#: bytes were not kept (digitnet.app.draw says so).
+SERVER_FULL_TYPE = "application/x-digitnet-server-full"
 #: The most a value of the drawing canvas may take once read (estimated): a digit drawn
 #: honestly is about 0.1 MB; 8 MB holds about 100 long strokes, or 900 dabs.
 CANVAS_VALUE_BYTES = 8 * 2**20
@@ -221,7 +224,7 @@ def _bound_widget_values() -> None:
 
 def _bound_uploads() -> None:
     """A session keeps its newest :data:`SESSION_UPLOADS` files; all of them together at
-    most :data:`SERVER_UPLOAD_BYTES` (a new upload over it: HTTP 503, try again later)."""
+    most :data:`SERVER_UPLOAD_BYTES` (of a new upload over it, only its name)."""
     add = MemoryUploadedFileManager.add_file
 
     def add_file(self: MemoryUploadedFileManager, session_id: str, file: UploadedFileRec) -> None:
@@ -232,9 +235,10 @@ def _bound_uploads() -> None:
         earlier = [f for f in held if f.file_id != file.file_id]  # oldest first
         kept = earlier[max(0, len(earlier) - SESSION_UPLOADS + 1) :]
         if others + sum(len(f.data) for f in kept) + len(file.data) > SERVER_UPLOAD_BYTES:
-            from starlette.exceptions import HTTPException
-
-            raise HTTPException(503, "The server holds too many uploads; try again in a minute")
+            # Not kept: its name only, so that the page says why in its own words (an HTTP
+            # error would be shown by Streamlit's uploader in its: "AxiosError: Request
+            # failed with status code 503").
+            file = UploadedFileRec(file.file_id, file.name, SERVER_FULL_TYPE, b"")
         for old in held:
             if old not in kept:
                 self.remove_file(session_id, old.file_id)

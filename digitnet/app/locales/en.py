@@ -334,6 +334,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "draw.upload": "Upload digitnet weights (.npz, at most {mb} MB)",
     "draw.upload_help": "A file saved by `python -m digitnet train --out FILE` or downloaded here. It is checked and never unpickled.",
     "draw.upload_failed": "{detail}",
+    "draw.upload_server_full": "The server is holding too many visitors' uploads right now, so this file was not kept: remove it and upload it again in a minute.",
     "draw.upload_busy": "This server is busy reading other visitors' weights files: remove this file and upload it again in a minute.",
     "draw.uploaded": "Uploaded: {name} (“{uploaded}” under {picker}).",
     "draw.download": "Download the weights answering now (.npz)",

@@ -329,6 +329,7 @@ TEXTS: dict[str, str | dict[str, str]] = {
     "draw.upload": "digitnet の重みファイルをアップロード（.npz、{mb} MB まで）",
     "draw.upload_help": "`python -m digitnet train --out FILE` で保存したファイルか、ここでダウンロードしたファイルです。中身を検査し、`pickle` として読み込むことはありません。",
     "draw.upload_failed": "このファイルは digitnet の重みとして使えません：`{detail}`",
+    "draw.upload_server_full": "いまサーバーはほかの訪問者のアップロードを多く抱えているため、このファイルは受け取れませんでした。このファイルをいったん削除し、1 分ほどしてからもう一度アップロードしてください。",
     "draw.upload_busy": "このサーバーはいま、ほかの訪問者の重みファイルを読み込んでいるところです。このファイルをいったん削除し、1 分ほどしてからもう一度アップロードしてください。",
     "draw.uploaded": "アップロード済み：{name}（「{picker}」の「{uploaded}」で使えます）。",
     "draw.download": "いま答えている重みをダウンロード (.npz)",
