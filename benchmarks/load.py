@@ -545,7 +545,13 @@ class Target:
         self.url = args.url
         self.pids: list[int] = args.pid or []
         self._stop = None
-        env = {"DIGITNET_SESSION_GRACE_S": "2", **dict(e.split("=", 1) for e in args.env)}
+        # The server's capacity is measured, not the app's cap on visitors (its default, 40
+        # pages, is below the crowds measured here): --env DIGITNET_MAX_SESSIONS=40 for it.
+        env = {
+            "DIGITNET_SESSION_GRACE_S": "2",
+            "DIGITNET_MAX_SESSIONS": str(MAX_VISITORS + 10),
+            **dict(e.split("=", 1) for e in args.env),
+        }
         extra = list(args.streamlit_arg)
         if self.url:
             host = urlparse(self.url).hostname

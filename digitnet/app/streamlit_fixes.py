@@ -44,6 +44,7 @@ it): both are set in ``.streamlit/config.toml``.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -88,6 +89,8 @@ ITEM_BYTES = 88
 #: A refused JSON value reads as ``{REFUSED: "size"}`` or ``{REFUSED: "memory"}``.
 REFUSED = "digitnet_refused"
 _JSON_FIELDS = ("json_value", "json_trigger_value")
+#: Messages a page may send in one second before it is disconnected (an honest one: a few).
+MESSAGES_PER_S = 100
 
 
 def apply() -> None:
@@ -132,6 +135,41 @@ def apply() -> None:
     _bound_widget_values()
     _bound_uploads()
     _bound_connections()
+    _bound_message_rate()
+
+
+def _bound_message_rate() -> None:
+    """A page that sends more than :data:`MESSAGES_PER_S` messages in a second is
+    disconnected (its browser would reconnect: a crafted page's flood stops).
+
+    Every message is handled on the server's event loop, the one thread that talks to every
+    page: a crafted page sending as fast as it could took a whole core by itself (benchmarks/
+    hostile.py explore-rerun-flood-max). A browser sends one per click, stroke, upload or
+    timer of the page: a few a second at most.
+    """
+    from starlette.websockets import WebSocketDisconnect
+    from streamlit.runtime import Runtime
+
+    handle = Runtime.handle_backmsg
+    seconds: dict[str, list[float]] = {}  # session -> [start of its current second, count]
+
+    def handle_backmsg(self: Runtime, session_id: str, msg: Any, *, client: Any = None) -> None:
+        # (Called on the server's event loop, one message at a time.)
+        now = time.monotonic()
+        second = seconds.get(session_id)
+        if second is None or now - second[0] >= 1.0:
+            if len(seconds) > 1000:  # forget pages long gone
+                for sid in [k for k, (t0, _) in seconds.items() if now - t0 > 60]:
+                    del seconds[sid]
+            second = seconds[session_id] = [now, 0]
+        second[1] += 1
+        if second[1] > MESSAGES_PER_S:
+            # Streamlit's handler takes this as the page having left: it disconnects the
+            # session (kept for a reconnection, as after any dropped connection), no log.
+            raise WebSocketDisconnect(1008, "Too many messages")
+        handle(self, session_id, msg, client=client)
+
+    Runtime.handle_backmsg = handle_backmsg  # type: ignore[method-assign]
 
 
 def _bound_connections() -> None:

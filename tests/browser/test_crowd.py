@@ -26,9 +26,9 @@ def _run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _closed_with(url: str, payload: bytes) -> int | None:
-    """Open the page's websocket, send ``payload`` as one message: the close code the
-    server answers with (None: the connection stayed open)."""
+async def _closed_with(url: str, payload: bytes, times: int = 1) -> int | None:
+    """Open the page's websocket, send ``payload`` as one message ``times`` times: the close
+    code the server answers with (1006: closed without one; None: it stayed open)."""
     ws = await connect(
         f"ws://{urlparse(url).netloc}/_stcore/stream",
         subprotocols=[Subprotocol("streamlit")],
@@ -38,8 +38,9 @@ async def _closed_with(url: str, payload: bytes) -> int | None:
         ping_interval=None,
     )
     try:
-        await ws.send(payload)
-        async with asyncio.timeout(20):
+        for _ in range(times):
+            await ws.send(payload)
+        async with asyncio.timeout(5):  # (a page that stays open is waited for this long)
             async for _ in ws:  # the server's answers, until it closes
                 pass
     except ConnectionClosed:
@@ -163,3 +164,29 @@ def test_a_full_server_keeps_the_visitors_it_has_and_lets_the_next_in_once_one_l
     assert seen[3:] == [([], [])] * 2  # closed as they opened
     assert {e.split(":")[0] for e in errors} == {"visitor 3", "visitor 4"}, errors
     assert let_in == ["Prediction"]
+
+
+def test_a_page_sending_more_messages_than_a_browser_would_is_disconnected(server):
+    """Every message is handled on the server's one event loop: a crafted page sending them
+    as fast as it could took a whole core (benchmarks/hostile.py explore-rerun-flood-max:
+    1.04 cores, another visitor's stroke then answered in 1.2 s). Over
+    streamlit_fixes.MESSAGES_PER_S (100) in a second, it is disconnected; other pages are
+    answered as before."""
+    rec = load.Recording.load()
+
+    async def go():
+        stats = load.Stats()
+        honest = load.Visitor(0, server.url, rec, stats)
+        await honest.open()
+        rerun = load._for_url(rec.messages["draw_tab"][0], server.url, honest.ids,
+                              honest.page_hash)  # fmt: skip
+        browser_like = await _closed_with(server.url, rerun, times=10)
+        flood = await _closed_with(server.url, rerun, times=300)
+        answered = await honest.stroke(0)
+        await honest.close()
+        return browser_like, flood, answered, stats.errors
+
+    browser_like, flood, answered, errors = _run(go())
+    assert browser_like is None  # ten messages at once: taken
+    assert flood is not None  # three hundred: disconnected
+    assert answered is not None and not errors, errors
