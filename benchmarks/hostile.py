@@ -583,10 +583,11 @@ def _():
 
 
 # ---------------------------------------------------------------- a crowd (a real server)
-def _server_flood(action: str, seconds: float = 10.0, every: float = 0.02):
+def _server_flood(action: str, seconds: float = 10.0, every: float = 0.02, make=None):
     """A real server of the checkout measured; one visitor draws, opens Explore, then sends
-    ``action``'s recorded message every ``every`` s for ``seconds`` s (a crafted page does
-    not wait for the answers): the server's CPU in that window, in cores."""
+    ``action``'s recorded message (or the one ``await make(visitor, recording)`` returns)
+    every ``every`` s for ``seconds`` s (a crafted page does not wait for the answers): the
+    server's CPU in that window, in cores."""
     import asyncio
 
     import psutil
@@ -612,7 +613,10 @@ def _server_flood(action: str, seconds: float = 10.0, every: float = 0.02):
         await v.stroke(2)
         await v.act("explore")
         await v.act("explore")  # the evaluation and the pictures made once, before the flood
-        raw = _for_url(rec.messages[action][0], v.url, v.ids, v.page_hash)
+        if make is None:
+            raw = _for_url(rec.messages[action][0], v.url, v.ids, v.page_hash)
+        else:
+            raw = await make(v, rec)
         t0, c0, sent = time.monotonic(), cpu(), 0
         try:
             while time.monotonic() - t0 < seconds:
@@ -651,6 +655,31 @@ def _():
 @case("explore-rerun-flood-max", "server: the same, as fast as the page can send (no pause)")
 def _():
     return _server_flood("explore", every=0.0)
+
+
+async def _check_again(v, rec) -> bytes:
+    """The How it works tab opened, then its "Check other weights" clicked (a new check)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from benchmarks.load import _for_url, _parse_back
+
+    msg = _parse_back(_for_url(rec.messages["explore"][0], v.url, v.ids, v.page_hash))
+    for w in msg.rerun_script.widget_states.widgets:
+        if w.id.endswith("-tab"):
+            w.string_value = "How it works"
+    await v._run(msg.SerializeToString())  # the tab's widgets, and their ids, on the page
+    await v._run(msg.SerializeToString())
+    msg.rerun_script.widget_states.widgets.append(
+        WidgetState(id=v.ids["check_again"], trigger_value=True)
+    )
+    return msg.SerializeToString()
+
+
+@case(
+    "check-again-flood", "server: a page clicks How it works' Check other weights 50 times a second"
+)
+def _():
+    return _server_flood("", make=_check_again)
 
 
 # ---------------------------------------------------------------- the parent

@@ -780,3 +780,35 @@ def test_a_models_fingerprint_is_made_once_per_model(apps, tiny_mnist_in_the_app
     assert made == [model]
     copy = MLP(hidden=8).initialize()
     assert state.model_key(copy) == real(copy) != state.model_key(MLP(hidden=9).initialize())
+
+
+def test_clicking_check_other_weights_again_and_again_checks_a_few_draws_once(
+    apps, tiny_mnist_in_the_app, monkeypatch
+):
+    """Each "Check other weights" was a new gradient check (finite differences in float64):
+    a page clicking it 50 times a second had one made every run. It draws among CHECK_DRAWS
+    draws now, each checked once per model (a learner sees other weights at every click)."""
+    from digitnet.app import howitworks, main
+
+    monkeypatch.setattr(main, "PAGE_PACE_S", 0.0)
+    checked = []
+    real = howitworks.gradient_check
+
+    def counting(model, *args, seed, **kwargs):
+        checked.append(seed)
+        return real(model, *args, seed=seed, **kwargs)
+
+    monkeypatch.setattr(howitworks, "gradient_check", counting)
+    model = MLP(hidden=12, epochs=1).initialize()
+    model.weights_[0][0, 0] += np.random.default_rng().random()  # checked by no one yet
+    at = apps("Draw")
+    _upload(at, model)
+    at.session_state["tab"] = "How it works"
+    at.run()
+    tables, draws = set(), 16  # howitworks.CHECK_DRAWS
+    for _ in range(draws + 4):
+        at.button(key="check_again").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        tables.add(at.dataframe[0].value.to_csv())
+    assert sorted(checked) == list(range(draws))
+    assert len(tables) == draws == howitworks.CHECK_DRAWS  # other weights at every click
