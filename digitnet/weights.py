@@ -32,8 +32,8 @@ import json
 import math
 import os
 import re
+import secrets
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -120,18 +120,18 @@ def save_model(
     """
     arrays = _arrays(model, metadata, dtype)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    # Named before it exists and made inside the ``try`` (with the usual permissions): an
+    # interruption at any moment after it is made removes it. (Made by mkstemp before the
+    # ``try``, a second Ctrl-C landing between the two left it beside the weights.)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a weights file is not
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

@@ -215,3 +215,46 @@ def test_shipped_weights_load_and_fit_the_budget():
     meta = model.metadata_
     assert meta["metrics"]["mnist_test_accuracy"] >= 0.985
     assert meta["preset"] == "best"
+
+
+def test_an_interruption_at_any_line_of_a_save_leaves_the_old_file_and_no_other(model, tmp_path):
+    """A second Ctrl-C (or SIGTERM as an exception) can land at any line of save_model.
+    Here it is raised at every line in turn: the weights file is the old one or the new
+    one, whole, and no temporary file stays beside it, whichever line it was. (main made
+    the temporary file before its ``try``: an interruption right after left it.)"""
+    import os
+    import sys
+
+    from digitnet import weights
+
+    path = tmp_path / "w.npz"
+    save_model(model, path, dtype="float16")
+    old = path.read_bytes()
+    code = weights.save_model.__code__
+    for at_line in range(1, 200):
+        seen = [0]
+
+        def trace(frame, event, arg, at_line=at_line, seen=seen):
+            if frame.f_code is not code:
+                return None
+            if event == "line":
+                seen[0] += 1
+                if seen[0] == at_line:
+                    raise KeyboardInterrupt
+            return trace
+
+        sys.settrace(trace)
+        try:
+            save_model(model, path, dtype="float64")
+            interrupted = False
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            sys.settrace(None)
+        assert sorted(os.listdir(tmp_path)) == ["w.npz"], at_line
+        saved = load_model(path)  # whole: the old file (float16) or the new one (float64)
+        if not interrupted:
+            break
+        assert path.read_bytes() == old or saved.metadata_["stored_dtype"] == "float64", at_line
+        path.write_bytes(old)
+    assert not interrupted and at_line > 5
