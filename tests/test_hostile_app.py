@@ -812,3 +812,34 @@ def test_clicking_check_other_weights_again_and_again_checks_a_few_draws_once(
         tables.add(at.dataframe[0].value.to_csv())
     assert sorted(checked) == list(range(draws))
     assert len(tables) == draws == howitworks.CHECK_DRAWS  # other weights at every click
+
+
+def test_a_warning_a_page_can_have_written_per_message_is_logged_once_in_a_while():
+    """A message naming a fragment that is gone has Streamlit log a line, for every message:
+    a crafted page at 100 messages a second (60 of them) would write megabytes of log a
+    second. The same warning now passes once in LOG_REPEAT_S; errors always."""
+    import logging
+
+    from streamlit.runtime import app_session
+
+    streamlit_fixes.apply()
+    written: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            written.append(record.getMessage())
+
+    log = app_session._LOGGER
+    keep, level = Keep(), log.level
+    log.addHandler(keep)
+    log.setLevel(logging.INFO)
+    try:
+        for i in range(1000):
+            log.info("The fragment with id %s does not exist anymore - it might have been "
+                     "removed during a preceding full-app rerun.", f"crafted{i}")  # fmt: skip
+        log.error("An error: %s", "always written")
+        log.error("An error: %s", "always written")
+    finally:
+        log.removeHandler(keep)
+        log.setLevel(level)
+    assert len(written) == 3 and written[0].endswith("preceding full-app rerun."), written[:5]

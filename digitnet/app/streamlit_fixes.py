@@ -44,6 +44,8 @@ it): both are set in ``.streamlit/config.toml``.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from typing import Any
 
@@ -91,6 +93,8 @@ REFUSED = "digitnet_refused"
 _JSON_FIELDS = ("json_value", "json_trigger_value")
 #: Messages a page may send in one second before it is disconnected (an honest one: a few).
 MESSAGES_PER_S = 100
+#: The same warning from Streamlit is logged at most once in this many seconds.
+LOG_REPEAT_S = 10.0
 
 
 def apply() -> None:
@@ -136,6 +140,46 @@ def apply() -> None:
     _bound_uploads()
     _bound_connections()
     _bound_message_rate()
+    _bound_logs()
+
+
+class Repeats(logging.Filter):
+    """Lets one log record of each kind (its logger and message, before its arguments) through
+    every ``every`` seconds; errors always pass."""
+
+    def __init__(self, every: float) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[tuple[str, object], float] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        key, now = (record.name, record.msg), time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.every:
+                return False
+            if len(self._last) > 10_000:
+                self._last.clear()
+            self._last[key] = now
+        return True
+
+
+def _bound_logs() -> None:
+    """Streamlit's warnings and notes, each kind at most once in :data:`LOG_REPEAT_S`.
+
+    A crafted page can have a line written for every message it sends ("The fragment with
+    id ... does not exist anymore", 'No handler for "..."'): with 100 messages a second from
+    each of 60 pages, the server's log (on Community Cloud, the app's log) would take
+    megabytes a second.
+    """
+    from streamlit import logger as streamlit_logger
+
+    repeats = Repeats(LOG_REPEAT_S)
+    for log in (*streamlit_logger._loggers.values(), logging.getLogger("uvicorn.error")):
+        log.addFilter(repeats)
 
 
 def _bound_message_rate() -> None:
