@@ -1,13 +1,17 @@
 """Hand-made files for the hostile-input tests and ``benchmarks/hostile.py``: .npy members
-with any header, .npz archives of any members, digitnet metadata, PNGs claiming any size."""
+with any header, .npz archives of any members, digitnet metadata, PNGs claiming any size;
+and an interruption (Ctrl-C) raised at any line of a function."""
 
 from __future__ import annotations
 
 import io
 import json
 import struct
+import sys
 import zipfile
 import zlib
+from collections.abc import Callable
+from types import CodeType
 
 import numpy as np
 
@@ -83,3 +87,28 @@ def png_header_only(width: int, height: int) -> bytes:
         + png_chunk(b"IDAT", idat)
         + png_chunk(b"IEND", b"")
     )
+
+
+def interrupted_at(code: CodeType, at_line: int, call: Callable[[], object]) -> bool:
+    """Run ``call()`` with KeyboardInterrupt raised at the ``at_line``-th line that ``code``
+    (a function's ``__code__``) executes; whether it was raised (False: ``code`` ran fewer
+    lines, and ``call`` ended normally)."""
+    seen = [0]
+
+    def trace(frame, event, arg):
+        if frame.f_code is not code:
+            return None
+        if event == "line":
+            seen[0] += 1
+            if seen[0] == at_line:
+                raise KeyboardInterrupt
+        return trace
+
+    sys.settrace(trace)
+    try:
+        call()
+        return False
+    except KeyboardInterrupt:
+        return True
+    finally:
+        sys.settrace(None)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from craft import interrupted_at
 from test_data import _offline, all_files, fake, serve_mirror, server
 
 from digitnet import data
@@ -173,25 +174,8 @@ def test_an_interruption_at_any_line_of_a_download_leaves_no_part_file(tmp_path,
     mirror = serve_mirror(server, "/m/", {LABELS: fake.payloads[LABELS]})
     code = data._download_to.__code__
     for at_line in range(1, 200):
-        seen = [0]
-
-        def trace(frame, event, arg, at_line=at_line, seen=seen):
-            if frame.f_code is not code:
-                return None
-            if event == "line":
-                seen[0] += 1
-                if seen[0] == at_line:
-                    raise KeyboardInterrupt
-            return trace
-
-        sys.settrace(trace)
-        try:
-            data.download_mnist(tmp_path, mirrors=[mirror])
-            interrupted = False
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            sys.settrace(None)
+        download = lambda: data.download_mnist(tmp_path, mirrors=[mirror])  # noqa: E731
+        interrupted = interrupted_at(code, at_line, download)
         assert not [f for f in all_files(tmp_path) if ".part-" in f], at_line
         if not interrupted:  # past the last line: downloaded
             break

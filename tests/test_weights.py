@@ -223,7 +223,8 @@ def test_an_interruption_at_any_line_of_a_save_leaves_the_old_file_and_no_other(
     one, whole, and no temporary file stays beside it, whichever line it was. (main made
     the temporary file before its ``try``: an interruption right after left it.)"""
     import os
-    import sys
+
+    from craft import interrupted_at
 
     from digitnet import weights
 
@@ -232,25 +233,8 @@ def test_an_interruption_at_any_line_of_a_save_leaves_the_old_file_and_no_other(
     old = path.read_bytes()
     code = weights.save_model.__code__
     for at_line in range(1, 200):
-        seen = [0]
-
-        def trace(frame, event, arg, at_line=at_line, seen=seen):
-            if frame.f_code is not code:
-                return None
-            if event == "line":
-                seen[0] += 1
-                if seen[0] == at_line:
-                    raise KeyboardInterrupt
-            return trace
-
-        sys.settrace(trace)
-        try:
-            save_model(model, path, dtype="float64")
-            interrupted = False
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            sys.settrace(None)
+        save = lambda: save_model(model, path, dtype="float64")  # noqa: E731
+        interrupted = interrupted_at(code, at_line, save)
         assert sorted(os.listdir(tmp_path)) == ["w.npz"], at_line
         saved = load_model(path)  # whole: the old file (float16) or the new one (float64)
         if not interrupted:
