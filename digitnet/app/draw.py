@@ -53,14 +53,8 @@ NOT_SURE_THRESHOLD = 0.65
 #: mouse-up instead of 320, side by side in one run of 3 × 12 strokes each (15 ms gave
 #: 286, 60 ms 276); benchmarks/app_check.py measures the app as it is.
 ANSWER_HEADSTART_S = 0.03
-#: The Draw panel runs at most this often per visitor. A page sends a drawing when the
-#: pen lifts: a few a second at the fastest. A crafted page can send hundreds: Streamlit
-#: runs the panel again as soon as the last run ends, so one such visitor took about
-#: 0.45 of a core (15 answers a second, each ~28 ms of server CPU, holding the GIL) and
-#: doubled the other visitors' p95. Faster drawings wait (the script thread sleeps,
-#: without the GIL) and Streamlit keeps only the latest: at most 1/0.15 ≈ 7 runs a second.
-#: The Train tab's panel, a fragment that its widgets rerun alone, keeps the same pace.
-MIN_RUN_INTERVAL_S = 0.15
+#: The Draw panel runs at most this often per visitor (why: :data:`state.PANEL_PACE_S`).
+MIN_RUN_INTERVAL_S = state.PANEL_PACE_S
 #: A download button's file is made again at most this often (a training run publishes a
 #: new copy of its network every half second; a page can ask for the bytes again and again).
 DOWNLOAD_FRESH_S = 5.0

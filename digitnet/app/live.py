@@ -68,8 +68,8 @@ CLEAR, HARD = "clear", "hard"
 #: most once an epoch (or every few hundred minibatches), and each redraw is a dozen
 #: elements to build and send while the run trains on the same CPU.
 REFRESH_S = 2.0
-#: The fragment runs at most this often per visitor (digitnet.app.draw.MIN_RUN_INTERVAL_S).
-MIN_RUN_INTERVAL_S = 0.15
+#: The fragment runs at most this often per visitor: the Draw panel's pace.
+MIN_RUN_INTERVAL_S = state.PANEL_PACE_S
 
 
 # ---------------------------------------------------------------- the Draw tab tells the run

@@ -356,9 +356,20 @@ def admitted() -> bool:
     return True
 
 
+#: A panel that its own widgets rerun (the Draw panel, the Train panel, the live view's
+#: pictures) runs at most this often per visitor. A page sends a drawing when the pen lifts:
+#: a few a second at the fastest. A crafted page can send hundreds: Streamlit runs the panel
+#: again as soon as the last run ends, so one such visitor took about 0.45 of a core (15
+#: answers a second, each ~28 ms of server CPU, holding the GIL) and doubled the other
+#: visitors' p95. Faster changes wait (the script thread sleeps, without the GIL) and
+#: Streamlit keeps only the latest: at most 1/0.15 ≈ 7 runs a second. Each panel's module
+#: names its own pace from this (``MIN_RUN_INTERVAL_S``).
+PANEL_PACE_S = 0.15
+
+
 def keep_pace(key: str, interval: float) -> None:
     """Wait until ``interval`` seconds have passed since this visitor's last run of the
-    panel whose time is kept under ``key`` (see :data:`digitnet.app.draw.MIN_RUN_INTERVAL_S`).
+    panel whose time is kept under ``key`` (see :data:`PANEL_PACE_S`).
 
     A crafted page can send a panel's widget changes as fast as the server answers, and
     Streamlit runs the panel again as soon as its last run ends. Here the script thread

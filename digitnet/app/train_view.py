@@ -29,14 +29,14 @@ from ..presets import (
     build,
     preset_params,
 )
-from . import charts, compare, draw, i18n, jobs, link, live, models, state
+from . import charts, compare, i18n, jobs, link, live, models, state
 from .i18n import t
 
 REFRESH_S = 0.5  #: live view period while a run is active (twice a second)
 MAX_EPOCHS = 200  #: per run, on a shared server (the article's run is 100)
 MAX_WEIGHTS = 2_500_000  #: per network, on a shared server (``best`` has 636,010)
 DEFAULT_PRESET = "fast"
-MIN_RUN_INTERVAL_S = draw.MIN_RUN_INTERVAL_S  #: the panel's pace per visitor: the Draw panel's
+MIN_RUN_INTERVAL_S = state.PANEL_PACE_S  #: the panel's pace per visitor: the Draw panel's
 
 
 def render() -> None:
