@@ -189,13 +189,13 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     if presets.STYLED_DIGITS.get(args.preset):
         _log(args, "drawing European-style 1s, 7s and 9s to add to the training set")
     if pen is not None:
-        from .strokes import RESTYLED_COPIES
+        from .strokes import RESTYLED_COPIES, restyled_digits
 
         copies = presets.PEN_STROKE_COPIES[args.preset]
         _log(
             args,
             f"drawing the {len(pen):,} pen-drawn digits {copies}× on the canvas, and their "
-            f"1s, 7s and 9s {RESTYLED_COPIES}× more in other writers' styles",
+            f"{restyled_digits()} {RESTYLED_COPIES}× more in other writers' styles",
         )
     (X_train, y_train), valid = presets.training_set(args.preset, X, y, pen_strokes=pen)
     _log(args, f"training {model!r} on {len(X_train):,} images")

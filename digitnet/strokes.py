@@ -392,9 +392,10 @@ RESTYLED_COPIES = 4
 
 
 def restylable(pen: PenStrokes, i: int) -> bool:
-    """Whether :func:`restyle` changes digit ``i`` (a 1 of one stroke, any 7 or 9)."""
+    """Whether :func:`restyle` changes digit ``i`` (one of :data:`RESTYLED`'s digits; a 1
+    only if it is one stroke)."""
     label = int(pen.labels[i])
-    return label in (7, 9) or (label == 1 and len(pen.strokes(i)) == 1)
+    return label in RESTYLED and (label != 1 or len(pen.strokes(i)) == 1)
 
 
 def restyle(strokes: list[np.ndarray], label: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -500,7 +501,8 @@ def _open_loop(
     90: up), :data:`OPEN_LOOP_GAP` degrees wide. A stroke cut in two becomes two strokes."""
     h = max(bottom - top, 1e-6)
     fine = [_resample(s, h / 40) for s in strokes]
-    loop = np.concatenate([s[s[:, 1] <= bottom] for s in fine] or [np.zeros((0, 2))])
+    in_loop = [s[:, 1] <= bottom for s in fine]
+    loop = np.concatenate([s[m] for s, m in zip(fine, in_loop)] or [np.zeros((0, 2))])
     if len(loop) < 3:
         return strokes
     cx = float((loop[:, 0].min() + loop[:, 0].max()) / 2)
@@ -508,7 +510,6 @@ def _open_loop(
     at, gap = math.radians(rng.uniform(*OPEN_LOOP_AT)), math.radians(rng.uniform(*OPEN_LOOP_GAP))
     angles = [np.arctan2(cy - s[:, 1], s[:, 0] - cx) for s in fine]
     offs = [np.abs((a - at + math.pi) % (2 * math.pi) - math.pi) for a in angles]
-    in_loop = [s[:, 1] <= bottom for s in fine]
     # at most OPEN_LOOP_INK of the loop's ink goes: a wide gap in a flat loop leaves a 7
     loop_offs = np.sort(np.concatenate([o[m] for o, m in zip(offs, in_loop)]))
     gap = min(gap / 2, float(loop_offs[int(OPEN_LOOP_INK * (len(loop_offs) - 1))]))
